@@ -1,0 +1,27 @@
+/*
+ * seed.h: the NoCloud seed of an instance: meta-data (instance id and
+ * hostname), user-data and network-config, as an ISO 9660 volume labelled
+ * "cidata" attached to the guest as a read-only virtio disk.
+ */
+#pragma once
+
+#include "error.h"
+
+#include <glib.h>
+
+typedef struct {
+    const char *instance_id;
+    const char *hostname;
+    const char *mac;            /* the guest NIC's MAC, for network-config */
+    const void *user_data;      /* may be NULL */
+    size_t user_data_len;
+} NubeSeedSpec;
+
+/* The meta-data and network-config documents (caller frees).  0 or -errno. */
+int nube_seed_render(const NubeSeedSpec *spec, char **meta_data,
+                     char **network_config, NubeError **err);
+
+/* Writes the seed ISO to ISO_PATH whole (temp name, then rename), using
+ * genisoimage.  0 or a negative errno. */
+int nube_seed_write(const NubeSeedSpec *spec, const char *iso_path,
+                    NubeError **err);
