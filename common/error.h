@@ -11,7 +11,9 @@
  */
 #pragma once
 
+#include <errno.h>
 #include <glib.h>
+#include <unistd.h>
 
 typedef struct NubeError NubeError;
 struct NubeError {
@@ -60,6 +62,3 @@ static inline void nube_closep(int *fd)
     }
 }
 #define _cleanup_close_ _cleanup_(nube_closep)
-
-#include <errno.h>
-#include <unistd.h>

@@ -15,20 +15,30 @@ typedef struct {
 
 typedef struct {
     const char *name;           /* instance id */
-    const char *uuid;           /* 36-char uuid */
+    const char *uuid;           /* 36-char uuid; NULL: derived from name.
+                                 * libvirt refuses to redefine a name under
+                                 * another uuid, so keep it stable. */
     NubeAccel accel;
     guint vcpus;
     guint memory_mib;
     const char *kernel;         /* NULL: boot from the disk's bootloader */
     const char *initrd;         /* may be NULL */
     const char *cmdline;        /* may be NULL */
-    const char *disk_path;      /* qcow2 overlay */
-    const char *seed_path;      /* NoCloud seed ISO, attached read-only */
-    const char *console_path;   /* serial console log (appended) */
-    const char *mac;            /* "52:54:00:xx:xx:xx" */
-    const NubePortForward *forwards;
+    const char *disk_path;      /* qcow2 overlay (vda); NULL: no disk */
+    const char *seed_path;      /* NoCloud seed ISO, read-only vdb; NULL: none */
+    const char *console_path;   /* serial console log (appended); NULL: none */
+    const char *mac;            /* "52:54:00:xx:xx:xx"; NULL: no NIC */
+    const NubePortForward *forwards;  /* hostfwd on the user-mode NIC */
     size_t n_forwards;
 } NubeDomainSpec;
 
-/* The domain XML for SPEC (caller frees), NULL with ERR on failure. */
+/* The QEMU id of the instance's user-mode netdev, for monitor commands
+ * such as "hostfwd_add nube0 tcp:127.0.0.1:H-:G". */
+#define NUBE_DOMAIN_NETDEV "nube0"
+
+/*
+ * The domain XML for SPEC (caller frees), NULL with ERR on failure (EINVAL
+ * for a spec that cannot be expressed safely: bad UUID or MAC, control
+ * characters or invalid UTF-8 in a string, a zero port).
+ */
 char *nube_domain_xml(const NubeDomainSpec *spec, NubeError **err);

@@ -13,11 +13,15 @@ typedef struct {
     const char *instance_id;
     const char *hostname;
     const char *mac;            /* the guest NIC's MAC, for network-config */
-    const void *user_data;      /* may be NULL */
+    const void *user_data;      /* verbatim; NULL or empty: "#cloud-config\n{}\n" */
     size_t user_data_len;
 } NubeSeedSpec;
 
-/* The meta-data and network-config documents (caller frees).  0 or -errno. */
+/*
+ * The meta-data and network-config documents (caller frees both).  Values
+ * are double-quoted YAML scalars with escapes.  0, or -EINVAL when the
+ * instance id, hostname or MAC is missing or not UTF-8.
+ */
 int nube_seed_render(const NubeSeedSpec *spec, char **meta_data,
                      char **network_config, NubeError **err);
 

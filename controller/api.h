@@ -1,0 +1,77 @@
+/*
+ * api.h: nubed's EC2 Query API: an HTTP server (libmicrohttpd) that takes
+ * POST / (or GET) form parameters Action=…&Version=…, checks the AWS
+ * Signature Version 4 of every request against the stored secret, runs the
+ * action and answers EC2 XML or an EC2 error document.
+ */
+#pragma once
+
+#include "account.h"
+#include "daemon.h"
+#include "image.h"
+#include "instance.h"
+#include "query.h"
+
+#include <libxml/tree.h>
+
+typedef struct NubeApi NubeApi;
+
+typedef struct {
+    NubeDaemon *d;
+    const NubeQuery *q;
+    const char *action;
+    const char *request_id;
+    const NubeAccount *account;   /* who signed the request */
+} NubeApiRequest;
+
+/* An action: fills RESP (the <ActionResponse> element, with requestId
+ * already there).  0 or -errno with an EC2 error in ERR. */
+typedef int (*NubeApiHandler)(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+
+/* Starts the server on the daemon's listen address.  NULL with ERR. */
+NubeApi *nube_api_start(NubeDaemon *d, NubeError **err);
+void nube_api_stop(NubeApi *api);
+
+/* Runs REQ->action on REQ's parameters (after authentication) and returns
+ * the answer document in *DOC (caller frees).  0 or -errno with ERR. */
+int nube_api_dispatch(NubeApiRequest *req, xmlDocPtr *doc, NubeError **err);
+
+/* Value of the required parameter KEY, or NULL with "MissingParameter". */
+const char *nube_api_require(const NubeApiRequest *req, const char *key, NubeError **err);
+
+/*
+ * Pagination with MaxResults (in [MIN, MAX], absent: everything) and
+ * NextToken over N_ITEMS items: sets [*START, *END) and *NEXT_TOKEN (NULL
+ * when there is no more; caller frees).  0 or -EINVAL with
+ * "InvalidParameterValue".
+ */
+int nube_api_page(const NubeApiRequest *req, gint64 min, gint64 max, guint n_items,
+                  guint *start, guint *end, char **next_token, NubeError **err);
+
+/* TRUE if VALUE matches one of F's values (EC2 wildcards * and ?). */
+gboolean nube_api_filter_values_match(const NubeFilter *f, const char *value);
+
+/* "InvalidParameterValue" for a filter name the action does not know. */
+int nube_api_filter_unknown(const NubeFilter *f, NubeError **err);
+
+/* Handlers (one file per resource). */
+int nube_api_describe_images(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_deregister_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_build_default_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_import_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_run_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_describe_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_start_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_stop_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_reboot_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_terminate_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_get_console_output(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_describe_instance_types(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_describe_regions(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_describe_availability_zones(NubeApiRequest *req, xmlNodePtr resp,
+                                         NubeError **err);
+int nube_api_describe_host(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+
+/* Renderers, shared by actions and golden tests. */
+void nube_api_render_instance(xmlNodePtr item, const char *region, const NubeInstance *inst);
+void nube_api_render_image(xmlNodePtr item, const NubeImage *img);

@@ -1,0 +1,132 @@
+/*
+ * api_catalog.c: DescribeInstanceTypes, DescribeRegions,
+ * DescribeAvailabilityZones and nube's own NubeDescribeHost.
+ */
+#include "api.h"
+#include "api_xml.h"
+#include "catalog.h"
+#include "nube-config.h"
+
+static void render_type(xmlNodePtr item, const NubeInstanceType *t)
+{
+    nube_xml_add(item, "instanceType", t->name);
+    nube_xml_add_bool(item, "currentGeneration", TRUE);
+    nube_xml_add_bool(item, "freeTierEligible", g_str_equal(t->name, "t3.micro"));
+    xmlNodePtr usage = nube_xml_add(item, "supportedUsageClasses", NULL);
+    nube_xml_add(usage, "item", "on-demand");
+    xmlNodePtr rdt = nube_xml_add(item, "supportedRootDeviceTypes", NULL);
+    nube_xml_add(rdt, "item", "ebs");
+    nube_xml_add(rdt, "item", "instance-store");
+    xmlNodePtr virt = nube_xml_add(item, "supportedVirtualizationTypes", NULL);
+    nube_xml_add(virt, "item", "hvm");
+    nube_xml_add_bool(item, "bareMetal", FALSE);
+    nube_xml_add(item, "hypervisor", "nitro");
+    xmlNodePtr proc = nube_xml_add(item, "processorInfo", NULL);
+    nube_xml_add(nube_xml_add(proc, "supportedArchitectures", NULL), "item", "x86_64");
+    xmlNodePtr cpu = nube_xml_add(item, "vCpuInfo", NULL);
+    nube_xml_add_int(cpu, "defaultVCpus", t->vcpus);
+    nube_xml_add_int(cpu, "defaultCores", t->vcpus);
+    nube_xml_add_int(cpu, "defaultThreadsPerCore", 1);
+    xmlNodePtr mem = nube_xml_add(item, "memoryInfo", NULL);
+    nube_xml_add_int(mem, "sizeInMiB", t->memory_mib);
+    nube_xml_add_bool(item, "instanceStorageSupported", FALSE);
+    nube_xml_add_bool(item, "burstablePerformanceSupported", t->burstable);
+}
+
+static int type_selected(const NubeApiRequest *req, const NubeInstanceType *t,
+                         const char **names, GArray *filters, gboolean *keep, NubeError **err)
+{
+    *keep = names[0] == NULL || g_strv_contains(names, t->name);
+    for (guint i = 0; i < filters->len && *keep; i++) {
+        const NubeFilter *f = &g_array_index(filters, NubeFilter, i);
+        if (!g_str_equal(f->name, "instance-type"))
+            return nube_api_filter_unknown(f, err);
+        *keep = nube_api_filter_values_match(f, t->name);
+    }
+    return 0;
+}
+
+int nube_api_describe_instance_types(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
+{
+    g_autofree const char **names = nube_query_list(req->q, "InstanceType");
+    g_autoptr(GArray) filters = nube_query_filters(req->q, err);
+    if (filters == NULL)
+        return -EINVAL;
+    for (size_t i = 0; names[i] != NULL; i++)
+        if (nube_catalog_type(names[i], err) == NULL)
+            return -EINVAL;
+
+    const GPtrArray *all = nube_catalog_types();
+    g_autoptr(GPtrArray) chosen = g_ptr_array_new();
+    for (guint i = 0; i < all->len; i++) {
+        gboolean keep = FALSE;
+        if (type_selected(req, all->pdata[i], names, filters, &keep, err) < 0)
+            return -EINVAL;
+        if (keep)
+            g_ptr_array_add(chosen, all->pdata[i]);
+    }
+    guint start = 0, end = 0;
+    g_autofree char *next = NULL;
+    if (nube_api_page(req, 5, 100, chosen->len, &start, &end, &next, err) < 0)
+        return -EINVAL;
+    xmlNodePtr set = nube_xml_add(resp, "instanceTypeSet", NULL);
+    for (guint i = start; i < end; i++)
+        render_type(nube_xml_add(set, "item", NULL), chosen->pdata[i]);
+    if (next != NULL)
+        nube_xml_add(resp, "nextToken", next);
+    return 0;
+}
+
+int nube_api_describe_regions(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
+{
+    g_autofree const char **names = nube_query_list(req->q, "RegionName");
+    const char *region = req->d->cfg.region;
+    for (size_t i = 0; names[i] != NULL; i++)
+        if (!g_str_equal(names[i], region))
+            return nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                                   "Invalid region: %s", names[i]);
+    xmlNodePtr item = nube_xml_add(nube_xml_add(resp, "regionInfo", NULL), "item", NULL);
+    nube_xml_add(item, "regionName", region);
+    nube_xml_add(item, "regionEndpoint", req->d->endpoint);
+    nube_xml_add(item, "optInStatus", "opt-in-not-required");
+    return 0;
+}
+
+int nube_api_describe_availability_zones(NubeApiRequest *req, xmlNodePtr resp,
+                                         NubeError **err)
+{
+    g_autofree char *zone = nube_catalog_zone(req->d->cfg.region);
+    g_autofree char *zone_id = g_strdup_printf("%s-az1", req->d->cfg.region);
+    g_autofree const char **names = nube_query_list(req->q, "ZoneName");
+    for (size_t i = 0; names[i] != NULL; i++)
+        if (!g_str_equal(names[i], zone))
+            return nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                                   "The zone '%s' does not exist.", names[i]);
+    xmlNodePtr item = nube_xml_add(nube_xml_add(resp, "availabilityZoneInfo", NULL), "item",
+                                   NULL);
+    nube_xml_add(item, "zoneName", zone);
+    nube_xml_add(item, "zoneState", "available");
+    nube_xml_add(item, "regionName", req->d->cfg.region);
+    nube_xml_add(item, "zoneId", zone_id);
+    nube_xml_add(item, "groupName", req->d->cfg.region);
+    nube_xml_add(item, "networkBorderGroup", req->d->cfg.region);
+    nube_xml_add(item, "optInStatus", "opt-in-not-required");
+    nube_xml_add(item, "zoneType", "availability-zone");
+    nube_xml_add(item, "messageSet", NULL);
+    return 0;
+}
+
+int nube_api_describe_host(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
+{
+    const NubeDaemon *d = req->d;
+    xmlNodePtr host = nube_xml_add(resp, "host", NULL);
+    nube_xml_add(host, "version", NUBE_VERSION);
+    nube_xml_add(host, "libvirtUri", nube_hypervisor_uri(d->hv));
+    nube_xml_add(host, "accelerator", nube_accel_name(d->accel));
+    nube_xml_add(host, "acceleratorReason", d->accel_reason);
+    nube_xml_add(host, "stateDir", d->cfg.state_dir);
+    nube_xml_add(host, "region", d->cfg.region);
+    nube_xml_add(host, "endpoint", d->endpoint);
+    nube_xml_add_time(host, "startedAt", d->started_at);
+    return 0;
+}

@@ -1,0 +1,420 @@
+/*
+ * api_images.c: DescribeImages, DeregisterImage, and nube's own
+ * NubeBuildDefaultImage and NubeImportImage (docs/API.md).
+ */
+#include "api.h"
+#include "api_xml.h"
+#include "build.h"
+#include "fsutil.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "tags.h"
+
+#include <string.h>
+
+/* ---- rendering ------------------------------------------------------------ */
+
+static void render_state_reason(xmlNodePtr item, const NubeImage *img)
+{
+    if (img->state_reason == NULL)
+        return;
+    xmlNodePtr sr = nube_xml_add(item, "stateReason", NULL);
+    nube_xml_add(sr, "code", g_str_equal(img->state, "failed") ? "Server.InternalError"
+                                                                : img->state);
+    nube_xml_add(sr, "message", img->state_reason);
+}
+
+static void render_block_devices(xmlNodePtr item, const NubeImage *img)
+{
+    nube_xml_add(item, "rootDeviceType", img->root_device_type);
+    nube_xml_add(item, "rootDeviceName", "/dev/vda");
+    xmlNodePtr set = nube_xml_add(item, "blockDeviceMapping", NULL);
+    xmlNodePtr dev = nube_xml_add(set, "item", NULL);
+    nube_xml_add(dev, "deviceName", "/dev/vda");
+    if (!g_str_equal(img->root_device_type, "ebs")) {
+        nube_xml_add(dev, "virtualName", "ephemeral0");
+        return;
+    }
+    xmlNodePtr ebs = nube_xml_add(dev, "ebs", NULL);
+    nube_xml_add_int(ebs, "volumeSize", (img->virtual_size + (1 << 30) - 1) >> 30);
+    nube_xml_add_bool(ebs, "deleteOnTermination", TRUE);
+    nube_xml_add(ebs, "volumeType", "standard");
+}
+
+void nube_api_render_image(xmlNodePtr item, const NubeImage *img)
+{
+    nube_xml_add(item, "imageId", img->id);
+    g_autofree char *location = g_strdup_printf("%s/%s", img->owner_id, img->name);
+    nube_xml_add(item, "imageLocation", location);
+    nube_xml_add(item, "imageState", img->state);
+    nube_xml_add(item, "imageOwnerId", img->owner_id);
+    nube_xml_add_time(item, "creationDate", img->created_at);
+    nube_xml_add_bool(item, "isPublic", FALSE);
+    nube_xml_add(item, "architecture", img->architecture);
+    nube_xml_add(item, "imageType", "machine");
+    if (img->kernel_sha256 != NULL) {
+        g_autofree char *aki = g_strndup(img->kernel_sha256, 17);
+        g_autofree char *kid = g_strconcat("aki-", aki, NULL);
+        nube_xml_add(item, "kernelId", kid);
+    }
+    if (img->ramdisk_sha256 != NULL) {
+        g_autofree char *ari = g_strndup(img->ramdisk_sha256, 17);
+        g_autofree char *rid = g_strconcat("ari-", ari, NULL);
+        nube_xml_add(item, "ramdiskId", rid);
+    }
+    nube_xml_add(item, "name", img->name);
+    if (img->description != NULL)
+        nube_xml_add(item, "description", img->description);
+    render_block_devices(item, img);
+    nube_xml_add(item, "virtualizationType", "hvm");
+    render_state_reason(item, img);
+    nube_xml_add_tags(item, img->tags);
+    if (img->virtual_size > 0)
+        nube_xml_add_int(item, "nubeVirtualSize", img->virtual_size);
+    nube_xml_add(item, "nubeSource", img->source);
+    if (img->source_instance != NULL)
+        nube_xml_add(item, "nubeSourceInstanceId", img->source_instance);
+    if (img->parent_image != NULL)
+        nube_xml_add(item, "nubeParentImageId", img->parent_image);
+    if (img->base_sha256 != NULL)
+        nube_xml_add(item, "nubeBaseSha256", img->base_sha256);
+}
+
+/* ---- DescribeImages ------------------------------------------------------- */
+
+static int image_filter(const NubeImage *img, const NubeFilter *f, gboolean *match,
+                        NubeError **err)
+{
+    const char *v = NULL;
+    if (g_str_has_prefix(f->name, "tag:")) {
+        v = nube_tags_lookup(img->tags, f->name + 4);
+    } else if (g_str_equal(f->name, "tag-key")) {
+        *match = FALSE;
+        for (guint i = 0; i < img->tags->len && !*match; i++)
+            *match = nube_api_filter_values_match(f, ((NubeTag *) img->tags->pdata[i])->key);
+        return 0;
+    } else if (g_str_equal(f->name, "image-id")) {
+        v = img->id;
+    } else if (g_str_equal(f->name, "name")) {
+        v = img->name;
+    } else if (g_str_equal(f->name, "state")) {
+        v = img->state;
+    } else if (g_str_equal(f->name, "architecture")) {
+        v = img->architecture;
+    } else if (g_str_equal(f->name, "root-device-type")) {
+        v = img->root_device_type;
+    } else if (g_str_equal(f->name, "owner-id")) {
+        v = img->owner_id;
+    } else if (g_str_equal(f->name, "description")) {
+        v = img->description;
+    } else if (g_str_equal(f->name, "image-type")) {
+        v = "machine";
+    } else {
+        return nube_api_filter_unknown(f, err);
+    }
+    *match = nube_api_filter_values_match(f, v);
+    return 0;
+}
+
+static gboolean owner_matches(const NubeApiRequest *req, const NubeImage *img)
+{
+    g_autofree const char **owners = nube_query_list(req->q, "Owner");
+    if (owners[0] == NULL)
+        return TRUE;
+    for (size_t i = 0; owners[i] != NULL; i++)
+        if (g_str_equal(owners[i], "self") ? g_str_equal(img->owner_id, req->account->id)
+                                           : g_str_equal(owners[i], img->owner_id))
+            return TRUE;
+    return FALSE;
+}
+
+/* The images named by ImageId.N (all must exist) or all live ones. */
+static GPtrArray *select_images(const NubeApiRequest *req, NubeError **err)
+{
+    g_autofree const char **ids = nube_query_list(req->q, "ImageId");
+    if (ids[0] == NULL)
+        return nube_image_list(req->d->db, err);
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) nube_image_free);
+    for (size_t i = 0; ids[i] != NULL; i++) {
+        if (!nube_id_valid(ids[i], "ami")) {
+            nube_error_setc(err, EINVAL, "InvalidAMIID.Malformed", "Invalid id: \"%s\"", ids[i]);
+            return NULL;
+        }
+        NubeImage *img = nube_image_get(req->d->db, ids[i], err);
+        if (img != NULL && g_str_equal(img->state, "deregistered")) {
+            nube_image_free(img);
+            img = NULL;
+            nube_error_setc(err, ENOENT, "InvalidAMIID.NotFound",
+                            "The image id '[%s]' does not exist", ids[i]);
+        }
+        if (img == NULL)
+            return NULL;
+        g_ptr_array_add(out, img);
+    }
+    return g_steal_pointer(&out);
+}
+
+int nube_api_describe_images(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
+{
+    g_autoptr(GArray) filters = nube_query_filters(req->q, err);
+    if (filters == NULL)
+        return -EINVAL;
+    g_autoptr(GPtrArray) all = select_images(req, err);
+    if (all == NULL)
+        return -ENOENT;
+    for (guint i = 0; i < all->len;) {
+        gboolean keep = owner_matches(req, all->pdata[i]);
+        for (guint f = 0; f < filters->len && keep; f++)
+            if (image_filter(all->pdata[i], &g_array_index(filters, NubeFilter, f), &keep,
+                             err) < 0)
+                return -EINVAL;
+        if (keep)
+            i++;
+        else
+            g_ptr_array_remove_index(all, i);
+    }
+    guint start = 0, end = 0;
+    g_autofree char *next = NULL;
+    if (nube_api_page(req, 1, 1000, all->len, &start, &end, &next, err) < 0)
+        return -EINVAL;
+    xmlNodePtr set = nube_xml_add(resp, "imagesSet", NULL);
+    for (guint i = start; i < end; i++)
+        nube_api_render_image(nube_xml_add(set, "item", NULL), all->pdata[i]);
+    if (next != NULL)
+        nube_xml_add(resp, "nextToken", next);
+    return 0;
+}
+
+/* ---- DeregisterImage ------------------------------------------------------ */
+
+static const char *image_id_param(const NubeApiRequest *req, NubeError **err)
+{
+    const char *id = nube_api_require(req, "ImageId", err);
+    if (id != NULL && !nube_id_valid(id, "ami")) {
+        nube_error_setc(err, EINVAL, "InvalidAMIID.Malformed", "Invalid id: \"%s\"", id);
+        return NULL;
+    }
+    return id;
+}
+
+int nube_api_deregister_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
+{
+    const char *id = image_id_param(req, err);
+    if (id == NULL)
+        return -EINVAL;
+    g_autoptr(NubeImage) img = nube_image_get(req->d->db, id, err);
+    if (img == NULL || nube_image_deregister(req->d->db, id, err) < 0)
+        return -ENOENT;
+    nube_lifecycle_gc_image_files(req->d, img->base_sha256, img->kernel_sha256,
+                                  img->ramdisk_sha256);
+    nube_xml_add_bool(resp, "return", TRUE);
+    return 0;
+}
+
+/* ---- shared by build and import ------------------------------------------- */
+
+/* EC2's AMI name rules: 3-128 characters of letters, digits and ()[] ./-'@_ */
+static int check_name(const char *name, NubeError **err)
+{
+    size_t n = strlen(name);
+    if (n < 3 || n > 128)
+        return nube_error_setc(err, EINVAL, "InvalidAMIName.Malformed",
+                               "AMI names must be between 3 and 128 characters long ('%s').",
+                               name);
+    for (size_t i = 0; i < n; i++)
+        if (!g_ascii_isalnum(name[i]) && !strchr("()[] ./-'@_", name[i]))
+            return nube_error_setc(err, EINVAL, "InvalidAMIName.Malformed",
+                                   "AMI name '%s' contains a character that is not allowed.",
+                                   name);
+    return 0;
+}
+
+static int check_root_type(const char *rdt, NubeError **err)
+{
+    if (g_str_equal(rdt, "ebs") || g_str_equal(rdt, "instance-store"))
+        return 0;
+    return nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                           "RootDeviceType '%s' is not 'ebs' or 'instance-store'.", rdt);
+}
+
+static NubeImage *image_record(const NubeApiRequest *req, const char *name, const char *source)
+{
+    const char *rdt = nube_query_get(req->q, "RootDeviceType");
+    NubeImage *img = nube_image_new();
+    img->id = nube_id_new("ami");
+    img->owner_id = g_strdup(req->account->id);
+    img->name = g_strdup(name);
+    img->description = g_strdup(nube_query_get(req->q, "Description"));
+    img->state = g_strdup("pending");
+    img->architecture = g_strdup("x86_64");
+    img->root_device_type = g_strdup(rdt ? rdt : "ebs");
+    img->source = g_strdup(source);
+    img->created_at = g_get_real_time() / G_USEC_PER_SEC;
+    img->tags = nube_tags_new();
+    return img;
+}
+
+static int check_common(const NubeApiRequest *req, const char *name, NubeError **err)
+{
+    const char *rdt = nube_query_get(req->q, "RootDeviceType");
+    if (check_name(name, err) < 0 || (rdt != NULL && check_root_type(rdt, err) < 0))
+        return -EINVAL;
+    const char *desc = nube_query_get(req->q, "Description");
+    if (desc != NULL && strlen(desc) > 255)
+        return nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                               "Descriptions are limited to 255 characters.");
+    return 0;
+}
+
+/* ---- NubeBuildDefaultImage ------------------------------------------------ */
+
+typedef struct {
+    NubeDaemon *d;
+    char *image_id;
+    gint64 started;
+} BuildJob;
+
+static void build_job_free(gpointer p)
+{
+    BuildJob *job = p;
+    g_free(job->image_id);
+    g_free(job);
+}
+
+static void build_progress(const char *message, void *opaque)
+{
+    BuildJob *job = opaque;
+    gint64 secs = (g_get_monotonic_time() - job->started) / G_USEC_PER_SEC;
+    g_autofree char *text = g_strdup_printf("[%3" G_GINT64_FORMAT "s] %s", secs, message);
+    nube_info("%s: %s", job->image_id, text);
+    nube_image_set_reason(job->d->db, job->image_id, text, NULL);
+}
+
+static void build_job(gpointer data)
+{
+    BuildJob *job = data;
+    NubeBuildRecipe recipe;
+    NubeBuildResult res = { 0 };
+    g_autoptr(NubeError) err = NULL;
+
+    job->started = g_get_monotonic_time();
+    nube_build_recipe_default(&recipe);
+    if (nube_build_default_image(job->d->store, &recipe, build_progress, job, &res, &err) < 0 ||
+        nube_image_set_available(job->d->db, job->image_id, res.base.sha256,
+                                 (gint64) res.base.virtual_size, res.kernel_sha256,
+                                 res.ramdisk_sha256, res.cmdline, &err) < 0) {
+        nube_err("%s: build failed: %s", job->image_id, err->message);
+        nube_image_set_failed(job->d->db, job->image_id, err->message, NULL);
+        nube_lifecycle_gc_image_files(job->d, res.base.path ? res.base.sha256 : NULL,
+                                      res.kernel_sha256[0] ? res.kernel_sha256 : NULL,
+                                      res.ramdisk_sha256[0] ? res.ramdisk_sha256 : NULL);
+    } else {
+        nube_info("%s: available (base %s)", job->image_id, res.base.sha256);
+    }
+    nube_build_result_clear(&res);
+}
+
+int nube_api_build_default_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
+{
+    NubeBuildRecipe recipe;
+    nube_build_recipe_default(&recipe);
+    g_autofree char *digest = nube_build_recipe_digest(&recipe, err);
+    if (digest == NULL)
+        return -EIO;
+
+    g_autoptr(NubeImage) existing = nube_image_find_recipe(req->d->db, digest);
+    if (existing != NULL) {
+        nube_xml_add(resp, "imageId", existing->id);
+        nube_xml_add_bool(resp, "reused", TRUE);
+        return 0;
+    }
+    g_autofree char *def_name = g_strdup_printf("nube-debian-12-%.12s", digest);
+    const char *name = nube_query_get(req->q, "Name") ? nube_query_get(req->q, "Name")
+                                                      : def_name;
+    if (check_common(req, name, err) < 0)
+        return -EINVAL;
+    g_autoptr(NubeImage) img = image_record(req, name, "build");
+    img->recipe_digest = g_strdup(digest);
+    img->state_reason = g_strdup("queued");
+    if (img->description == NULL)
+        img->description = g_strdup("Debian 12 (bookworm) with cloud-init, built by nube");
+    if (nube_image_insert(req->d->db, img, err) < 0)
+        return -EINVAL;
+
+    BuildJob *job = g_new0(BuildJob, 1);
+    job->d = req->d;
+    job->image_id = g_strdup(img->id);
+    nube_jobs_push(req->d->jobs, build_job, job, build_job_free);
+    nube_xml_add(resp, "imageId", img->id);
+    nube_xml_add_bool(resp, "reused", FALSE);
+    return 0;
+}
+
+/* ---- NubeImportImage ------------------------------------------------------ */
+
+static int import_blob(NubeDaemon *d, const char *key, const char *path, char sha[65],
+                       NubeError **err)
+{
+    if (path == NULL)
+        return 0;
+    if (!g_path_is_absolute(path) || !g_file_test(path, G_FILE_TEST_IS_REGULAR))
+        return nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                               "%s '%s' is not an absolute path to a regular file.", key, path);
+    return nube_store_add_blob(d->store, path, sha, err);
+}
+
+static int import_files(NubeApiRequest *req, const char *path, NubeBase *base,
+                        char kernel[65], char ramdisk[65], NubeError **err)
+{
+    const char *format = nube_query_get(req->q, "Format");
+    if (format != NULL && !g_str_equal(format, "raw") && !g_str_equal(format, "qcow2"))
+        return nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                               "Format '%s' is not 'raw' or 'qcow2'.", format);
+    if (nube_store_import(req->d->store, path, format, base, err) < 0)
+        return -EINVAL;
+    if (import_blob(req->d, "KernelPath", nube_query_get(req->q, "KernelPath"), kernel, err) < 0 ||
+        import_blob(req->d, "RamdiskPath", nube_query_get(req->q, "RamdiskPath"), ramdisk,
+                    err) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+int nube_api_import_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
+{
+    const char *path = nube_api_require(req, "Path", err);
+    if (path == NULL)
+        return -EINVAL;
+    if (!g_path_is_absolute(path))
+        return nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                               "Path '%s' is not absolute.", path);
+    const char *arch = nube_query_get(req->q, "Architecture");
+    if (arch != NULL && !g_str_equal(arch, "x86_64"))
+        return nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                               "Architecture '%s' is not supported (x86_64 only).", arch);
+    g_autofree char *base_name = g_path_get_basename(path);
+    const char *name = nube_query_get(req->q, "Name") ? nube_query_get(req->q, "Name")
+                                                      : base_name;
+    if (check_common(req, name, err) < 0)
+        return -EINVAL;
+
+    NubeBase base = { 0 };
+    char kernel[65] = "", ramdisk[65] = "";
+    g_autoptr(NubeImage) img = image_record(req, name, "import");
+    int r = import_files(req, path, &base, kernel, ramdisk, err);
+    if (r == 0)
+        r = nube_image_insert(req->d->db, img, err);
+    if (r == 0)
+        r = nube_image_set_available(req->d->db, img->id, base.sha256,
+                                     (gint64) base.virtual_size, kernel[0] ? kernel : NULL,
+                                     ramdisk[0] ? ramdisk : NULL,
+                                     nube_query_get(req->q, "KernelCmdline"), err);
+    if (r < 0) {
+        nube_lifecycle_gc_image_files(req->d, base.path ? base.sha256 : NULL,
+                                      kernel[0] ? kernel : NULL, ramdisk[0] ? ramdisk : NULL);
+        nube_base_clear(&base);
+        return r;
+    }
+    nube_base_clear(&base);
+    nube_xml_add(resp, "imageId", img->id);
+    return 0;
+}

@@ -1,0 +1,501 @@
+/*
+ * api_instances.c: RunInstances, DescribeInstances, Start/Stop/Reboot/
+ * TerminateInstances and GetConsoleOutput.
+ */
+#include "api.h"
+#include "api_xml.h"
+#include "catalog.h"
+#include "fsutil.h"
+#include "lifecycle.h"
+#include "tags.h"
+
+#include <string.h>
+
+#define MAX_USER_DATA 16384
+#define MAX_LAUNCH 20
+#define CONSOLE_MAX (64 * 1024)
+
+/* ---- rendering ------------------------------------------------------------ */
+
+static void render_state(xmlNodePtr parent, const char *name, const char *state)
+{
+    xmlNodePtr node = nube_xml_add(parent, name, NULL);
+    nube_xml_add_int(node, "code", nube_instance_state_code(state));
+    nube_xml_add(node, "name", state);
+}
+
+static void render_reason(xmlNodePtr item, const char *reason)
+{
+    if (reason == NULL) {
+        nube_xml_add(item, "reason", NULL);
+        return;
+    }
+    g_autofree char *code = g_strdup(reason);
+    char *colon = strchr(code, ':');
+    if (colon != NULL)
+        *colon = '\0';
+    nube_xml_add(item, "reason", reason);
+    xmlNodePtr sr = nube_xml_add(item, "stateReason", NULL);
+    nube_xml_add(sr, "code", code);
+    nube_xml_add(sr, "message", reason);
+}
+
+static void render_forwards(xmlNodePtr item, const NubeInstance *inst)
+{
+    xmlNodePtr set = nube_xml_add(item, "nubePortForwardSet", NULL);
+    if (inst->ssh_host_port <= 0 || g_str_equal(inst->state, "terminated"))
+        return;
+    xmlNodePtr fwd = nube_xml_add(set, "item", NULL);
+    nube_xml_add(fwd, "protocol", "tcp");
+    nube_xml_add(fwd, "hostIp", "127.0.0.1");
+    nube_xml_add_int(fwd, "hostPort", inst->ssh_host_port);
+    nube_xml_add_int(fwd, "guestPort", 22);
+}
+
+static void render_block_devices(xmlNodePtr item, const NubeInstance *inst)
+{
+    nube_xml_add(item, "rootDeviceType", inst->root_device_type);
+    nube_xml_add(item, "rootDeviceName", "/dev/vda");
+    xmlNodePtr set = nube_xml_add(item, "blockDeviceMapping", NULL);
+    if (g_str_equal(inst->state, "terminated") ||
+        !g_str_equal(inst->root_device_type, "ebs"))
+        return;
+    xmlNodePtr dev = nube_xml_add(set, "item", NULL);
+    nube_xml_add(dev, "deviceName", "/dev/vda");
+    xmlNodePtr ebs = nube_xml_add(dev, "ebs", NULL);
+    g_autofree char *vol = g_strconcat("vol-", inst->id + 2, NULL);
+    nube_xml_add(ebs, "volumeId", vol);
+    nube_xml_add(ebs, "status", "attached");
+    nube_xml_add_time(ebs, "attachTime", inst->launch_time);
+    nube_xml_add_bool(ebs, "deleteOnTermination", TRUE);
+}
+
+void nube_api_render_instance(xmlNodePtr item, const char *region, const NubeInstance *inst)
+{
+    g_autofree char *zone = nube_catalog_zone(region);
+    g_autofree char *dns = g_strdup_printf("%s.%s.compute.internal", inst->hostname, region);
+    gboolean live = !g_str_equal(inst->state, "terminated");
+
+    nube_xml_add(item, "instanceId", inst->id);
+    nube_xml_add(item, "imageId", inst->image_id);
+    render_state(item, "instanceState", inst->state);
+    nube_xml_add(item, "privateDnsName", live ? dns : NULL);
+    nube_xml_add(item, "dnsName", NULL);
+    render_reason(item, inst->state_reason);
+    nube_xml_add_int(item, "amiLaunchIndex", inst->launch_index);
+    nube_xml_add(item, "productCodes", NULL);
+    nube_xml_add(item, "instanceType", inst->instance_type);
+    nube_xml_add_time(item, "launchTime", inst->launch_time);
+    xmlNodePtr placement = nube_xml_add(item, "placement", NULL);
+    nube_xml_add(placement, "availabilityZone", zone);
+    nube_xml_add(placement, "tenancy", "default");
+    xmlNodePtr mon = nube_xml_add(item, "monitoring", NULL);
+    nube_xml_add(mon, "state", "disabled");
+    if (live)
+        nube_xml_add(item, "privateIpAddress", inst->private_ip);
+    nube_xml_add(item, "groupSet", NULL);
+    nube_xml_add(item, "architecture", "x86_64");
+    render_block_devices(item, inst);
+    nube_xml_add(item, "virtualizationType", "hvm");
+    nube_xml_add(item, "hypervisor", inst->accelerator && g_str_equal(inst->accelerator, "kvm")
+                                         ? "kvm" : "qemu");
+    nube_xml_add_tags(item, inst->tags);
+    xmlNodePtr cpu = nube_xml_add(item, "cpuOptions", NULL);
+    nube_xml_add_int(cpu, "coreCount", inst->vcpus);
+    nube_xml_add_int(cpu, "threadsPerCore", 1);
+    render_forwards(item, inst);
+    nube_xml_add(item, "nubeAccelerator", inst->accelerator);
+}
+
+/* ---- ids and filters ------------------------------------------------------ */
+
+/* Instance ids of InstanceId.N, checked for form.  NULL with ERR. */
+static const char **instance_ids(const NubeApiRequest *req, gboolean required, NubeError **err)
+{
+    g_autofree const char **ids = nube_query_list(req->q, "InstanceId");
+    if (required && ids[0] == NULL) {
+        nube_error_setc(err, EINVAL, "MissingParameter",
+                        "The request must contain the parameter InstanceId");
+        return NULL;
+    }
+    for (size_t i = 0; ids[i] != NULL; i++) {
+        if (!nube_id_valid(ids[i], "i")) {
+            nube_error_setc(err, EINVAL, "InvalidInstanceID.Malformed",
+                            "Invalid id: \"%s\"", ids[i]);
+            return NULL;
+        }
+    }
+    return g_steal_pointer(&ids);
+}
+
+/* The records of IDS, all or an "InvalidInstanceID.NotFound" naming the
+ * unknown ones. */
+static GPtrArray *load_instances(NubeDaemon *d, const char **ids, NubeError **err)
+{
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) nube_instance_free);
+    g_autoptr(GString) missing = g_string_new(NULL);
+    for (size_t i = 0; ids[i] != NULL; i++) {
+        NubeError *e = NULL;
+        NubeInstance *inst = nube_instance_get(d->db, ids[i], &e);
+        if (inst == NULL && e != NULL && e->errnum != ENOENT)
+            return nube_error_propagate(err, e), NULL;
+        nube_error_free(e);
+        if (inst != NULL)
+            g_ptr_array_add(out, inst);
+        else
+            g_string_append_printf(missing, "%s'%s'", missing->len ? ", " : "", ids[i]);
+    }
+    if (missing->len > 0) {
+        nube_error_setc(err, ENOENT, "InvalidInstanceID.NotFound",
+                        "The instance IDs %s do not exist", missing->str);
+        return NULL;
+    }
+    return g_steal_pointer(&out);
+}
+
+static int instance_filter(const NubeInstance *inst, const NubeFilter *f, gboolean *match,
+                           NubeError **err)
+{
+    g_autofree char *code = g_strdup_printf("%d", nube_instance_state_code(inst->state));
+    const char *v = NULL;
+
+    if (g_str_has_prefix(f->name, "tag:")) {
+        v = nube_tags_lookup(inst->tags, f->name + 4);
+    } else if (g_str_equal(f->name, "tag-key")) {
+        *match = FALSE;
+        for (guint i = 0; i < inst->tags->len && !*match; i++)
+            *match = nube_api_filter_values_match(f, ((NubeTag *) inst->tags->pdata[i])->key);
+        return 0;
+    } else if (g_str_equal(f->name, "instance-id")) {
+        v = inst->id;
+    } else if (g_str_equal(f->name, "instance-state-name")) {
+        v = inst->state;
+    } else if (g_str_equal(f->name, "instance-state-code")) {
+        v = code;
+    } else if (g_str_equal(f->name, "image-id")) {
+        v = inst->image_id;
+    } else if (g_str_equal(f->name, "instance-type")) {
+        v = inst->instance_type;
+    } else if (g_str_equal(f->name, "reservation-id")) {
+        v = inst->reservation_id;
+    } else if (g_str_equal(f->name, "root-device-type")) {
+        v = inst->root_device_type;
+    } else if (g_str_equal(f->name, "private-ip-address")) {
+        v = inst->private_ip;
+    } else {
+        return nube_api_filter_unknown(f, err);
+    }
+    *match = nube_api_filter_values_match(f, v);
+    return 0;
+}
+
+/* Keeps in ALL the instances every filter matches.  0 or -EINVAL. */
+static int apply_filters(GPtrArray *all, GArray *filters, NubeError **err)
+{
+    for (guint i = 0; i < all->len;) {
+        gboolean keep = TRUE;
+        for (guint f = 0; f < filters->len && keep; f++)
+            if (instance_filter(all->pdata[i], &g_array_index(filters, NubeFilter, f),
+                                &keep, err) < 0)
+                return -EINVAL;
+        if (keep)
+            i++;
+        else
+            g_ptr_array_remove_index(all, i);
+    }
+    return 0;
+}
+
+/* ---- DescribeInstances ---------------------------------------------------- */
+
+static void render_reservations(xmlNodePtr resp, const NubeApiRequest *req, GPtrArray *insts,
+                                guint start, guint end)
+{
+    xmlNodePtr set = nube_xml_add(resp, "reservationSet", NULL);
+    xmlNodePtr rset = NULL;
+    const char *current = NULL;
+    for (guint i = start; i < end; i++) {
+        const NubeInstance *inst = insts->pdata[i];
+        if (current == NULL || !g_str_equal(current, inst->reservation_id)) {
+            xmlNodePtr r = nube_xml_add(set, "item", NULL);
+            nube_xml_add(r, "reservationId", inst->reservation_id);
+            nube_xml_add(r, "ownerId", inst->owner_id);
+            nube_xml_add(r, "groupSet", NULL);
+            rset = nube_xml_add(r, "instancesSet", NULL);
+            current = inst->reservation_id;
+        }
+        nube_api_render_instance(nube_xml_add(rset, "item", NULL), req->d->cfg.region, inst);
+    }
+}
+
+int nube_api_describe_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
+{
+    g_autofree const char **ids = instance_ids(req, FALSE, err);
+    if (ids == NULL)
+        return -EINVAL;
+    if (ids[0] != NULL && nube_query_get(req->q, "MaxResults") != NULL)
+        return nube_error_setc(err, EINVAL, "InvalidParameterCombination",
+                               "The parameter instancesSet cannot be used with the parameter "
+                               "maxResults");
+    g_autoptr(GArray) filters = nube_query_filters(req->q, err);
+    if (filters == NULL)
+        return -EINVAL;
+    gint64 since = g_get_real_time() / G_USEC_PER_SEC - NUBE_TERMINATED_VISIBLE;
+    g_autoptr(GPtrArray) all = ids[0] ? load_instances(req->d, ids, err)
+                                      : nube_instance_list(req->d->db, since, err);
+    if (all == NULL || apply_filters(all, filters, err) < 0)
+        return -EINVAL;
+
+    guint start = 0, end = 0;
+    g_autofree char *next = NULL;
+    if (nube_api_page(req, 5, 1000, all->len, &start, &end, &next, err) < 0)
+        return -EINVAL;
+    render_reservations(resp, req, all, start, end);
+    if (next != NULL)
+        nube_xml_add(resp, "nextToken", next);
+    return 0;
+}
+
+/* ---- RunInstances --------------------------------------------------------- */
+
+static GBytes *decode_user_data(const char *b64, NubeError **err)
+{
+    if (b64 == NULL)
+        return NULL;
+    gsize len = 0;
+    for (const char *p = b64; *p; p++)
+        if (!g_ascii_isalnum(*p) && *p != '+' && *p != '/' && *p != '=' && !g_ascii_isspace(*p)) {
+            nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                            "Invalid BASE64 encoding of user data.");
+            return NULL;
+        }
+    guchar *raw = g_base64_decode(b64, &len);
+    if (len > MAX_USER_DATA) {
+        g_free(raw);
+        nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                        "User data is limited to %d bytes (got %zu).", MAX_USER_DATA, len);
+        return NULL;
+    }
+    return g_bytes_new_take(raw, len);
+}
+
+/* Tags of TagSpecification.N for ResourceType=instance (new array). */
+static GPtrArray *launch_tags(const NubeApiRequest *req, NubeError **err)
+{
+    g_autoptr(GPtrArray) tags = nube_tags_new();
+    g_autoptr(GArray) specs = nube_query_indices(req->q, "TagSpecification");
+    for (guint i = 0; i < specs->len; i++) {
+        guint n = g_array_index(specs, guint, i);
+        g_autofree char *rt_key = g_strdup_printf("TagSpecification.%u.ResourceType", n);
+        const char *rt = nube_query_get(req->q, rt_key);
+        if (rt == NULL || (!g_str_equal(rt, "instance") && !g_str_equal(rt, "volume"))) {
+            nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                            "'%s' is not a valid taggable resource type for this operation.",
+                            rt ? rt : "");
+            return NULL;
+        }
+        if (!g_str_equal(rt, "instance"))
+            continue;
+        g_autofree char *prefix = g_strdup_printf("TagSpecification.%u.Tag", n);
+        g_autoptr(GArray) idx = nube_query_indices(req->q, prefix);
+        for (guint j = 0; j < idx->len; j++) {
+            guint m = g_array_index(idx, guint, j);
+            g_autofree char *kk = g_strdup_printf("%s.%u.Key", prefix, m);
+            g_autofree char *vk = g_strdup_printf("%s.%u.Value", prefix, m);
+            nube_tags_add(tags, nube_query_get(req->q, kk) ? nube_query_get(req->q, kk) : "",
+                          nube_query_get(req->q, vk));
+        }
+    }
+    return nube_tags_validate(tags, err) < 0 ? NULL : g_steal_pointer(&tags);
+}
+
+static int launch_count(const NubeApiRequest *req, guint *count, NubeError **err)
+{
+    gint64 min = 0, max = 0;
+    if (nube_query_int(req->q, "MinCount", 1, G_MAXINT, 1, &min, err) < 0 ||
+        nube_query_int(req->q, "MaxCount", 1, G_MAXINT, 1, &max, err) < 0)
+        return -EINVAL;
+    if (min > max)
+        return nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                               "MinCount (%" G_GINT64_FORMAT ") is larger than MaxCount (%"
+                               G_GINT64_FORMAT ").", min, max);
+    if (min > MAX_LAUNCH)
+        return nube_error_setc(err, EINVAL, "InstanceLimitExceeded",
+                               "You have requested more instances (%" G_GINT64_FORMAT
+                               ") than your current instance limit of %d allows.",
+                               min, MAX_LAUNCH);
+    *count = (guint) MIN(max, MAX_LAUNCH);
+    return 0;
+}
+
+static NubeImage *launchable_image(const NubeApiRequest *req, NubeError **err)
+{
+    const char *id = nube_api_require(req, "ImageId", err);
+    if (id == NULL)
+        return NULL;
+    if (!nube_id_valid(id, "ami")) {
+        nube_error_setc(err, EINVAL, "InvalidAMIID.Malformed", "Invalid id: \"%s\"", id);
+        return NULL;
+    }
+    g_autoptr(NubeImage) img = nube_image_get(req->d->db, id, err);
+    if (img == NULL)
+        return NULL;
+    if (g_str_equal(img->state, "deregistered")) {
+        nube_error_setc(err, ENOENT, "InvalidAMIID.NotFound",
+                        "The image id '[%s]' does not exist", id);
+        return NULL;
+    }
+    if (!g_str_equal(img->state, "available")) {
+        nube_error_setc(err, EINVAL, "InvalidAMIID.Unavailable",
+                        "The image '%s' is not available (it is '%s').", id, img->state);
+        return NULL;
+    }
+    return g_steal_pointer(&img);
+}
+
+int nube_api_run_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
+{
+    const char *type_name = nube_query_get(req->q, "InstanceType");
+    const char *key_name = nube_query_get(req->q, "KeyName");
+    NubeLaunchRequest lr = { .owner_id = req->account->id };
+
+    g_autoptr(NubeImage) img = launchable_image(req, err);
+    if (img == NULL || launch_count(req, &lr.count, err) < 0)
+        return -EINVAL;
+    lr.image = img;
+    lr.type = nube_catalog_type(type_name ? type_name : nube_catalog_default_type(), err);
+    if (lr.type == NULL)
+        return -EINVAL;
+    if (key_name != NULL)
+        return nube_error_setc(err, ENOENT, "InvalidKeyPair.NotFound",
+                               "The key pair '%s' does not exist", key_name);
+    const char *ud = nube_query_get(req->q, "UserData");
+    g_autoptr(GBytes) user_data = decode_user_data(ud, err);
+    if (ud != NULL && user_data == NULL)
+        return -EINVAL;
+    lr.user_data = user_data;
+    g_autoptr(GPtrArray) tags = launch_tags(req, err);
+    if (tags == NULL)
+        return -EINVAL;
+    lr.tags = tags;
+
+    g_autoptr(GPtrArray) insts = nube_lifecycle_run(req->d, &lr, err);
+    if (insts == NULL)
+        return -EIO;
+    const NubeInstance *first = insts->pdata[0];
+    nube_xml_add(resp, "reservationId", first->reservation_id);
+    nube_xml_add(resp, "ownerId", first->owner_id);
+    nube_xml_add(resp, "groupSet", NULL);
+    xmlNodePtr set = nube_xml_add(resp, "instancesSet", NULL);
+    for (guint i = 0; i < insts->len; i++)
+        nube_api_render_instance(nube_xml_add(set, "item", NULL), req->d->cfg.region,
+                                 insts->pdata[i]);
+    return 0;
+}
+
+/* ---- state changes -------------------------------------------------------- */
+
+typedef int (*StateChangeFn)(NubeDaemon *d, const NubeInstance *inst, gboolean flag,
+                             char **prev, NubeError **err);
+
+static int do_start(NubeDaemon *d, const NubeInstance *inst, gboolean flag, char **prev,
+                    NubeError **err)
+{
+    return nube_lifecycle_start(d, inst->id, prev, err);
+}
+
+static int do_stop(NubeDaemon *d, const NubeInstance *inst, gboolean force, char **prev,
+                   NubeError **err)
+{
+    return nube_lifecycle_stop(d, inst->id, force, prev, err);
+}
+
+static int do_terminate(NubeDaemon *d, const NubeInstance *inst, gboolean flag, char **prev,
+                        NubeError **err)
+{
+    return nube_lifecycle_terminate(d, inst->id, prev, err);
+}
+
+/* Checks every id first (EC2 acts on all or none), then changes each and
+ * answers instancesSet with currentState and previousState. */
+static int change_states(NubeApiRequest *req, xmlNodePtr resp, StateChangeFn fn,
+                         gboolean flag, NubeError **err)
+{
+    g_autofree const char **ids = instance_ids(req, TRUE, err);
+    if (ids == NULL)
+        return -EINVAL;
+    g_autoptr(GPtrArray) insts = load_instances(req->d, ids, err);
+    if (insts == NULL)
+        return -ENOENT;
+
+    xmlNodePtr set = nube_xml_add(resp, "instancesSet", NULL);
+    for (guint i = 0; i < insts->len; i++) {
+        const NubeInstance *inst = insts->pdata[i];
+        g_autofree char *prev = NULL;
+        if (fn(req->d, inst, flag, &prev, err) < 0)
+            return -EINVAL;
+        g_autoptr(NubeInstance) now = nube_instance_get(req->d->db, inst->id, err);
+        if (now == NULL)
+            return -EIO;
+        xmlNodePtr item = nube_xml_add(set, "item", NULL);
+        nube_xml_add(item, "instanceId", inst->id);
+        render_state(item, "currentState", now->state);
+        render_state(item, "previousState", prev);
+    }
+    return 0;
+}
+
+int nube_api_start_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
+{
+    return change_states(req, resp, do_start, FALSE, err);
+}
+
+int nube_api_stop_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
+{
+    gboolean force = FALSE;
+    if (nube_query_bool(req->q, "Force", FALSE, &force, err) < 0)
+        return -EINVAL;
+    return change_states(req, resp, do_stop, force, err);
+}
+
+int nube_api_terminate_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
+{
+    return change_states(req, resp, do_terminate, FALSE, err);
+}
+
+int nube_api_reboot_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
+{
+    g_autofree const char **ids = instance_ids(req, TRUE, err);
+    if (ids == NULL)
+        return -EINVAL;
+    g_autoptr(GPtrArray) insts = load_instances(req->d, ids, err);
+    if (insts == NULL)
+        return -ENOENT;
+    for (guint i = 0; i < insts->len; i++)
+        if (nube_lifecycle_reboot(req->d, ((NubeInstance *) insts->pdata[i])->id, err) < 0)
+            return -EINVAL;
+    nube_xml_add_bool(resp, "return", TRUE);
+    return 0;
+}
+
+int nube_api_get_console_output(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
+{
+    const char *id = nube_api_require(req, "InstanceId", err);
+    if (id == NULL)
+        return -EINVAL;
+    if (!nube_id_valid(id, "i"))
+        return nube_error_setc(err, EINVAL, "InvalidInstanceID.Malformed",
+                               "Invalid id: \"%s\"", id);
+    g_autoptr(NubeInstance) inst = nube_instance_get(req->d->db, id, err);
+    if (inst == NULL)
+        return -ENOENT;
+
+    g_autoptr(GBytes) log = nube_lifecycle_console(req->d, id, CONSOLE_MAX);
+    gsize len = 0;
+    const guchar *data = g_bytes_get_data(log, &len);
+    g_autofree char *b64 = g_base64_encode(data, len);
+    nube_xml_add(resp, "instanceId", id);
+    nube_xml_add_time(resp, "timestamp", g_get_real_time() / G_USEC_PER_SEC);
+    nube_xml_add(resp, "output", b64);
+    return 0;
+}

@@ -1,0 +1,319 @@
+/*
+ * cmd_instance.c: nube run | ps | describe | console.
+ */
+#include "args.h"
+#include "commands.h"
+#include "instances.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_INSTANCE_TYPE "t3.micro"
+
+static char *cell_launched(JsonObject *instance)
+{
+    return nube_output_time(
+        json_object_get_string_member_with_default(instance, "LaunchTime", NULL));
+}
+
+static const NubeColumn ps_columns[] = {
+    { "ID", "InstanceId", NULL },        { "NAME", NULL, nube_instance_name },
+    { "STATE", "State.Name", NULL },     { "TYPE", "InstanceType", NULL },
+    { "IMAGE", "ImageId", NULL },        { "SSH", NULL, nube_instance_ssh },
+    { "LAUNCHED", NULL, cell_launched }, { NULL, NULL, NULL },
+};
+
+static const NubeColumn describe_fields[] = {
+    { "ID", "InstanceId", NULL },
+    { "Name", NULL, nube_instance_name },
+    { "State", "State.Name", NULL },
+    { "State reason", "StateReason.Message", NULL },
+    { "Transition", "StateTransitionReason", NULL },
+    { "Type", "InstanceType", NULL },
+    { "Image", "ImageId", NULL },
+    { "Root device", "RootDeviceType", NULL },
+    { "Architecture", "Architecture", NULL },
+    { "Accelerator", "NubeAccelerator", NULL },
+    { "Launched", "LaunchTime", NULL },
+    { "Private IP", "PrivateIpAddress", NULL },
+    { "SSH", NULL, nube_instance_ssh },
+    { "Ports", NULL, nube_instance_ports },
+    { "Tags", NULL, nube_instance_tags },
+    { NULL, NULL, NULL },
+};
+
+typedef struct {
+    char *type;
+    int count;
+    char *user_data;
+    char *user_data_text;
+    char **tags;
+    char *name;
+} RunOptions;
+
+static void run_options_clear(RunOptions *o)
+{
+    g_free(o->type);
+    g_free(o->user_data);
+    g_free(o->user_data_text);
+    g_strfreev(o->tags);
+    g_free(o->name);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RunOptions, run_options_clear)
+
+/* Adds the user data, base64-encoded, from the file or the text. */
+static int run_user_data(const RunOptions *o, NubeParams *params, NubeError **err)
+{
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    g_autoptr(GError) gerr = NULL;
+
+    if (o->user_data && o->user_data_text)
+        return nube_cli_usage(err, "--user-data and --user-data-text exclude each other");
+    if (o->user_data_text) {
+        data = g_strdup(o->user_data_text);
+        len = strlen(data);
+    } else if (o->user_data && !g_file_get_contents(o->user_data, &data, &len, &gerr)) {
+        return nube_error_set(err, EIO, "read user data '%s': %s", o->user_data, gerr->message);
+    }
+    if (data == NULL)
+        return 0;
+    g_autofree char *encoded = g_base64_encode((const guchar *) data, len);
+    nube_params_add(params, "UserData", encoded);
+    return 0;
+}
+
+static void add_tag(NubeParams *params, guint n, const char *key, const char *value)
+{
+    g_autofree char *k = g_strdup_printf("TagSpecification.1.Tag.%u.Key", n);
+    g_autofree char *v = g_strdup_printf("TagSpecification.1.Tag.%u.Value", n);
+    nube_params_add(params, k, key);
+    nube_params_add(params, v, value);
+}
+
+/* Adds --name and every --tag K=V as instance tags. */
+static int run_tags(const RunOptions *o, NubeParams *params, NubeError **err)
+{
+    guint n = 0;
+
+    if (o->name == NULL && (o->tags == NULL || o->tags[0] == NULL))
+        return 0;
+    nube_params_add(params, "TagSpecification.1.ResourceType", "instance");
+    if (o->name != NULL)
+        add_tag(params, ++n, "Name", o->name);
+    for (guint i = 0; o->tags != NULL && o->tags[i] != NULL; i++) {
+        g_auto(GStrv) kv = g_strsplit(o->tags[i], "=", 2);
+        if (kv[0] == NULL || kv[1] == NULL || *kv[0] == '\0')
+            return nube_cli_usage(err, "tag '%s' is not KEY=VALUE", o->tags[i]);
+        if (o->name != NULL && strcmp(kv[0], "Name") == 0)
+            return nube_cli_usage(err, "--name and --tag Name=… both set the Name tag");
+        add_tag(params, ++n, kv[0], kv[1]);
+    }
+    return 0;
+}
+
+static NubeParams *run_params(const RunOptions *o, const char *ami, NubeError **err)
+{
+    g_autoptr(NubeParams) params = nube_params_new();
+    g_autofree char *count = g_strdup_printf("%d", o->count);
+
+    nube_params_add(params, "ImageId", ami);
+    nube_params_add(params, "InstanceType", o->type ? o->type : DEFAULT_INSTANCE_TYPE);
+    nube_params_add(params, "MinCount", count);
+    nube_params_add(params, "MaxCount", count);
+    if (run_user_data(o, params, err) < 0 || run_tags(o, params, err) < 0)
+        return NULL;
+    return g_steal_pointer(&params);
+}
+
+static void run_print(NubeCli *cli, JsonArray *instances)
+{
+    if (cli->format == NUBE_OUTPUT_JSON) {
+        nube_output_json_array(stdout, instances);
+        return;
+    }
+    for (guint i = 0; i < json_array_get_length(instances); i++) {
+        JsonObject *obj = json_array_get_object_element(instances, i);
+        printf("%s\n", json_object_get_string_member_with_default(obj, "InstanceId", "?"));
+    }
+}
+
+static int run_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+{
+    g_auto(RunOptions) o = { .count = 1 };
+    const GOptionEntry options[] = {
+        { "type", 't', 0, G_OPTION_ARG_STRING, &o.type, "Instance type (default: t3.micro)",
+          "TYPE" },
+        { "count", 'n', 0, G_OPTION_ARG_INT, &o.count, "Number of instances (default: 1)", "N" },
+        { "user-data", 0, 0, G_OPTION_ARG_FILENAME, &o.user_data,
+          "File to give the instances as user data", "FILE" },
+        { "user-data-text", 0, 0, G_OPTION_ARG_STRING, &o.user_data_text,
+          "Text to give the instances as user data", "TEXT" },
+        { "tag", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.tags, "Tag the instances (repeatable)",
+          "KEY=VALUE" },
+        { "name", 0, 0, G_OPTION_ARG_STRING, &o.name, "Name the instances (tag Name)", "NAME" },
+        G_OPTION_ENTRY_NULL
+    };
+    int r = nube_args_parse(cli, cmd, options, &argc, &argv, err);
+    if (r != 0)
+        return MIN(r, 0);
+    if (o.count < 1)
+        return nube_cli_usage(err, "--count must be at least 1");
+    g_autoptr(NubeParams) params = run_params(&o, argv[1], err);
+    if (params == NULL)
+        return -EINVAL;
+
+    NubeClient *client = nube_cli_client(cli, err);
+    if (client == NULL)
+        return -EIO;
+    g_autoptr(NubeReply) reply = nube_client_call(client, "RunInstances", params, err);
+    if (reply == NULL)
+        return -EIO;
+    g_autoptr(JsonArray) instances = nube_instances_from_run(reply);
+    run_print(cli, instances);
+    return 0;
+}
+
+const NubeCommand nube_cmd_run = {
+    .name = "run",
+    .args = "AMI",
+    .summary = "Launch instances of an image",
+    .description = "Launches --count instances of AMI (RunInstances) and prints their ids\n"
+                   "(with --output json: the instances).  User data (e.g. a cloud-init\n"
+                   "#cloud-config or a shell script) is sent base64-encoded.\n"
+                   "Example: nube run ami-0123456789abcdef0 --name web --user-data init.sh\n",
+    .min_args = 1,
+    .max_args = 1,
+    .run = run_run,
+};
+
+static JsonArray *without_terminated(JsonArray *instances)
+{
+    JsonArray *out = json_array_new();
+    for (guint i = 0; i < json_array_get_length(instances); i++) {
+        JsonObject *obj = json_array_get_object_element(instances, i);
+        g_autofree char *state = nube_json_lookup(obj, "State.Name");
+        if (g_strcmp0(state, "terminated") != 0)
+            json_array_add_object_element(out, json_object_ref(obj));
+    }
+    return out;
+}
+
+static int ps_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+{
+    gboolean all = FALSE;
+    const GOptionEntry options[] = { { "all", 'a', 0, G_OPTION_ARG_NONE, &all,
+                                       "Show terminated instances too", NULL },
+                                     G_OPTION_ENTRY_NULL };
+    int r = nube_args_parse(cli, cmd, options, &argc, &argv, err);
+    if (r != 0)
+        return MIN(r, 0);
+    NubeClient *client = nube_cli_client(cli, err);
+    if (client == NULL)
+        return -EIO;
+    g_autoptr(JsonArray) found = nube_instances_describe(client, NULL, err);
+    if (found == NULL)
+        return -EIO;
+
+    g_autoptr(JsonArray) shown = all ? json_array_ref(found) : without_terminated(found);
+    if (cli->format == NUBE_OUTPUT_JSON)
+        nube_output_json_array(stdout, shown);
+    else
+        nube_output_table(stdout, shown, ps_columns);
+    return 0;
+}
+
+const NubeCommand nube_cmd_ps = {
+    .name = "ps",
+    .summary = "List instances",
+    .description = "Lists instances (DescribeInstances): ID NAME STATE TYPE IMAGE SSH LAUNCHED.\n"
+                   "SSH is the host address forwarded to the guest's port 22.\n",
+    .min_args = 0,
+    .max_args = 0,
+    .run = ps_run,
+};
+
+static int describe_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv,
+                        NubeError **err)
+{
+    int r = nube_args_parse(cli, cmd, NULL, &argc, &argv, err);
+    if (r != 0)
+        return MIN(r, 0);
+    NubeClient *client = nube_cli_client(cli, err);
+    if (client == NULL)
+        return -EIO;
+    if (g_str_has_prefix(argv[1], "ami-"))
+        return nube_cmd_image_show(cli, client, argv[1], err);
+
+    g_autoptr(JsonObject) instance = nube_instance_describe(client, argv[1], err);
+    if (instance == NULL)
+        return -EIO;
+    if (cli->format == NUBE_OUTPUT_JSON)
+        nube_output_json_object(stdout, instance);
+    else
+        nube_output_fields(stdout, instance, describe_fields);
+    return 0;
+}
+
+const NubeCommand nube_cmd_describe = {
+    .name = "describe",
+    .args = "ID",
+    .summary = "Show everything about an instance (or an AMI)",
+    .description = "Shows one instance (DescribeInstances): state and its reason, type, image,\n"
+                   "root device type, launch time, private IP, forwarded ports and tags.\n"
+                   "Given an ami-… id, shows that image (DescribeImages).\n",
+    .min_args = 1,
+    .max_args = 1,
+    .run = describe_run,
+};
+
+static void console_print(NubeCli *cli, NubeReply *reply, const char *id)
+{
+    g_autofree char *encoded = nube_reply_text(reply, NULL, "ec2:output");
+    gsize len = 0;
+    g_autofree guchar *data = encoded ? g_base64_decode(g_strstrip(encoded), &len) : NULL;
+
+    if (cli->format != NUBE_OUTPUT_JSON) {
+        if (len > 0)
+            fwrite(data, 1, len, stdout);
+        return;
+    }
+    g_autoptr(JsonObject) obj = json_object_new();
+    g_autofree char *text =
+        g_utf8_make_valid((const char *) (data ? data : (guchar *) ""), (gssize) len);
+    json_object_set_string_member(obj, "InstanceId", id);
+    nube_reply_set_fields(reply, obj, NULL,
+                          (const NubeReplyField[]){
+                              { "Timestamp", "ec2:timestamp", NUBE_FIELD_STRING },
+                              { NULL, NULL, 0 },
+                          });
+    json_object_set_string_member(obj, "Output", text);
+    nube_output_json_object(stdout, obj);
+}
+
+static int console_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+{
+    int r = nube_args_parse(cli, cmd, NULL, &argc, &argv, err);
+    if (r != 0)
+        return MIN(r, 0);
+    NubeClient *client = nube_cli_client(cli, err);
+    if (client == NULL)
+        return -EIO;
+    g_autoptr(NubeParams) params = nube_params_new();
+    nube_params_add(params, "InstanceId", argv[1]);
+    g_autoptr(NubeReply) reply = nube_client_call(client, "GetConsoleOutput", params, err);
+    if (reply == NULL)
+        return -EIO;
+    console_print(cli, reply, argv[1]);
+    return 0;
+}
+
+const NubeCommand nube_cmd_console = {
+    .name = "console",
+    .args = "ID",
+    .summary = "Print an instance's console output",
+    .description = "Prints the serial console output of instance ID (GetConsoleOutput).\n",
+    .min_args = 1,
+    .max_args = 1,
+    .run = console_run,
+};

@@ -1,0 +1,45 @@
+/*
+ * commands.h: the commands of nube.  Each one parses its own options with
+ * nube_args_parse() and returns 0, or a negative errno with ERR set; main()
+ * reports the error.
+ */
+#pragma once
+
+#include "cli.h"
+
+typedef struct NubeCommand NubeCommand;
+struct NubeCommand {
+    const char *name;        /* command words: "ps", "image import" */
+    const char *args;        /* positional arguments for the usage line */
+    const char *summary;     /* one line, for `nube --help` */
+    const char *description; /* more text for `nube CMD --help`, or NULL */
+    int min_args;            /* number of positional arguments */
+    int max_args;            /* -1: no limit */
+    int (*run)(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err);
+};
+
+/* cmd_image.c */
+extern const NubeCommand nube_cmd_image_build_default;
+extern const NubeCommand nube_cmd_image_import;
+extern const NubeCommand nube_cmd_image_list;
+extern const NubeCommand nube_cmd_image_deregister;
+
+/* Prints image ID in detail (for `nube describe ami-…`).  0, or -errno
+ * with ERR set. */
+int nube_cmd_image_show(NubeCli *cli, NubeClient *client, const char *id, NubeError **err);
+
+/* cmd_instance.c */
+extern const NubeCommand nube_cmd_run;
+extern const NubeCommand nube_cmd_ps;
+extern const NubeCommand nube_cmd_describe;
+extern const NubeCommand nube_cmd_console;
+
+/* cmd_lifecycle.c */
+extern const NubeCommand nube_cmd_stop;
+extern const NubeCommand nube_cmd_start;
+extern const NubeCommand nube_cmd_reboot;
+extern const NubeCommand nube_cmd_terminate;
+extern const NubeCommand nube_cmd_wait;
+
+/* cmd_info.c */
+extern const NubeCommand nube_cmd_info;

@@ -1,0 +1,158 @@
+/*
+ * instances.c: EC2 instance elements as JSON (see instances.h).
+ */
+#include "instances.h"
+
+#include "describe.h"
+#include "output.h"
+
+#include <string.h>
+
+static const NubeReplyField instance_fields[] = {
+    { "InstanceId", "ec2:instanceId", NUBE_FIELD_STRING },
+    { "ImageId", "ec2:imageId", NUBE_FIELD_STRING },
+    { "InstanceType", "ec2:instanceType", NUBE_FIELD_STRING },
+    { "LaunchTime", "ec2:launchTime", NUBE_FIELD_STRING },
+    { "PrivateIpAddress", "ec2:privateIpAddress", NUBE_FIELD_STRING },
+    { "RootDeviceType", "ec2:rootDeviceType", NUBE_FIELD_STRING },
+    { "RootDeviceName", "ec2:rootDeviceName", NUBE_FIELD_STRING },
+    { "Architecture", "ec2:architecture", NUBE_FIELD_STRING },
+    { "StateTransitionReason", "ec2:reason", NUBE_FIELD_STRING },
+    { "NubeAccelerator", "ec2:nubeAccelerator", NUBE_FIELD_STRING },
+    { NULL, NULL, 0 },
+};
+
+static const NubeReplyField state_fields[] = {
+    { "Code", "ec2:code", NUBE_FIELD_INT },
+    { "Name", "ec2:name", NUBE_FIELD_STRING },
+    { NULL, NULL, 0 },
+};
+
+static const NubeReplyField reason_fields[] = {
+    { "Code", "ec2:code", NUBE_FIELD_STRING },
+    { "Message", "ec2:message", NUBE_FIELD_STRING },
+    { NULL, NULL, 0 },
+};
+
+static const NubeReplyField tag_fields[] = {
+    { "Key", "ec2:key", NUBE_FIELD_STRING },
+    { "Value", "ec2:value", NUBE_FIELD_STRING },
+    { NULL, NULL, 0 },
+};
+
+static const NubeReplyField forward_fields[] = {
+    { "Protocol", "ec2:protocol", NUBE_FIELD_STRING },
+    { "HostIp", "ec2:hostIp", NUBE_FIELD_STRING },
+    { "HostPort", "ec2:hostPort", NUBE_FIELD_INT },
+    { "GuestPort", "ec2:guestPort", NUBE_FIELD_INT },
+    { NULL, NULL, 0 },
+};
+
+JsonObject *nube_instance_from_node(NubeReply *reply, xmlNode *item)
+{
+    JsonObject *obj = json_object_new();
+
+    nube_reply_set_fields(reply, obj, item, instance_fields);
+    nube_reply_set_object(reply, obj, "State", item, "ec2:instanceState", state_fields);
+    nube_reply_set_object(reply, obj, "StateReason", item, "ec2:stateReason", reason_fields);
+    nube_reply_set_array(reply, obj, "Tags", item, "ec2:tagSet/ec2:item", tag_fields);
+    nube_reply_set_array(reply, obj, "NubePortForwards", item, "ec2:nubePortForwardSet/ec2:item",
+                         forward_fields);
+    return obj;
+}
+
+JsonArray *nube_instances_from_run(NubeReply *reply)
+{
+    JsonArray *out = json_array_new();
+    g_autoptr(GPtrArray) items = nube_reply_nodes(reply, NULL, "ec2:instancesSet/ec2:item");
+    for (guint i = 0; i < items->len; i++)
+        json_array_add_object_element(out, nube_instance_from_node(reply, items->pdata[i]));
+    return out;
+}
+
+JsonArray *nube_instances_describe(NubeClient *client, const char *const *ids, NubeError **err)
+{
+    return nube_describe_all(client, "DescribeInstances", "InstanceId", ids,
+                             "ec2:reservationSet/ec2:item/ec2:instancesSet/ec2:item",
+                             nube_instance_from_node, err);
+}
+
+JsonObject *nube_instance_describe(NubeClient *client, const char *id, NubeError **err)
+{
+    const char *const ids[] = { id, NULL };
+    g_autoptr(JsonArray) found = nube_instances_describe(client, ids, err);
+    if (found == NULL)
+        return NULL;
+    return nube_describe_find(found, "InstanceId", id, "InvalidInstanceID.NotFound", err);
+}
+
+/* The objects of OBJ's array MEMBER, or NULL. */
+static JsonArray *member_array(JsonObject *obj, const char *member)
+{
+    if (!json_object_has_member(obj, member))
+        return NULL;
+    JsonNode *node = json_object_get_member(obj, member);
+    return JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+}
+
+char *nube_instance_name(JsonObject *instance)
+{
+    JsonArray *tags = member_array(instance, "Tags");
+    for (guint i = 0; tags && i < json_array_get_length(tags); i++) {
+        JsonObject *tag = json_array_get_object_element(tags, i);
+        if (g_strcmp0(json_object_get_string_member_with_default(tag, "Key", NULL), "Name") == 0)
+            return nube_json_lookup(tag, "Value");
+    }
+    return NULL;
+}
+
+char *nube_instance_ssh(JsonObject *instance)
+{
+    JsonArray *forwards = member_array(instance, "NubePortForwards");
+    for (guint i = 0; forwards && i < json_array_get_length(forwards); i++) {
+        JsonObject *fwd = json_array_get_object_element(forwards, i);
+        if (json_object_get_int_member_with_default(fwd, "GuestPort", 0) != 22)
+            continue;
+        const char *ip = json_object_get_string_member_with_default(fwd, "HostIp", "127.0.0.1");
+        return g_strdup_printf(strchr(ip, ':') ? "[%s]:%" G_GINT64_FORMAT : "%s:%" G_GINT64_FORMAT,
+                               ip, json_object_get_int_member_with_default(fwd, "HostPort", 0));
+    }
+    return NULL;
+}
+
+static char *forward_text(JsonObject *fwd)
+{
+    return g_strdup_printf("%s %s:%" G_GINT64_FORMAT "->%" G_GINT64_FORMAT,
+                           json_object_get_string_member_with_default(fwd, "Protocol", "tcp"),
+                           json_object_get_string_member_with_default(fwd, "HostIp", "?"),
+                           json_object_get_int_member_with_default(fwd, "HostPort", 0),
+                           json_object_get_int_member_with_default(fwd, "GuestPort", 0));
+}
+
+char *nube_instance_ports(JsonObject *instance)
+{
+    JsonArray *forwards = member_array(instance, "NubePortForwards");
+    if (forwards == NULL || json_array_get_length(forwards) == 0)
+        return NULL;
+    GString *text = g_string_new(NULL);
+    for (guint i = 0; i < json_array_get_length(forwards); i++) {
+        g_autofree char *one = forward_text(json_array_get_object_element(forwards, i));
+        g_string_append_printf(text, "%s%s", i ? ", " : "", one);
+    }
+    return g_string_free(text, FALSE);
+}
+
+char *nube_instance_tags(JsonObject *instance)
+{
+    JsonArray *tags = member_array(instance, "Tags");
+    if (tags == NULL || json_array_get_length(tags) == 0)
+        return NULL;
+    GString *text = g_string_new(NULL);
+    for (guint i = 0; i < json_array_get_length(tags); i++) {
+        JsonObject *tag = json_array_get_object_element(tags, i);
+        g_string_append_printf(text, "%s%s=%s", i ? ", " : "",
+                               json_object_get_string_member_with_default(tag, "Key", ""),
+                               json_object_get_string_member_with_default(tag, "Value", ""));
+    }
+    return g_string_free(text, FALSE);
+}

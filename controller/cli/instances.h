@@ -1,0 +1,43 @@
+/*
+ * instances.h: instances as nube shows them: EC2 instance elements turned
+ * into JSON objects with AWS CLI member names (InstanceId, State.Name,
+ * Tags[].Key, …) plus NubePortForwards[] {Protocol, HostIp, HostPort,
+ * GuestPort}.
+ */
+#pragma once
+
+#include "client.h"
+
+#include <json-glib/json-glib.h>
+
+/* The instance element ITEM of REPLY as a new JSON object (caller unrefs). */
+JsonObject *nube_instance_from_node(NubeReply *reply, xmlNode *item);
+
+/* The instances of a RunInstances answer (instancesSet/item), new array. */
+JsonArray *nube_instances_from_run(NubeReply *reply);
+
+/*
+ * DescribeInstances for IDS (NULL or empty: all), following nextToken.
+ * Returns a new array of instance objects, or NULL with ERR set.
+ */
+JsonArray *nube_instances_describe(NubeClient *client, const char *const *ids, NubeError **err);
+
+/*
+ * DescribeInstances for ID alone.  Returns a new object, or NULL with ERR
+ * set (InvalidInstanceID.NotFound when the answer has no such instance).
+ */
+JsonObject *nube_instance_describe(NubeClient *client, const char *id, NubeError **err);
+
+/* The instance's Name tag (new string), or NULL. */
+char *nube_instance_name(JsonObject *instance);
+
+/* "HOST:PORT" of the port forwarded to the guest's SSH port 22 (new
+ * string), or NULL. */
+char *nube_instance_ssh(JsonObject *instance);
+
+/* Every forwarded port as "tcp 127.0.0.1:2222->22", comma-separated (new
+ * string), or NULL when there are none. */
+char *nube_instance_ports(JsonObject *instance);
+
+/* Every tag as "K=V", comma-separated (new string), or NULL. */
+char *nube_instance_tags(JsonObject *instance);

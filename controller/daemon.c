@@ -1,0 +1,100 @@
+/*
+ * daemon.c: opening and closing one nubed (see daemon.h).
+ */
+#include "daemon.h"
+#include "fsutil.h"
+#include "lifecycle.h"
+#include "log.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+static int lock_state_dir(NubeDaemon *d, NubeError **err)
+{
+    g_autofree char *path = g_build_filename(d->cfg.state_dir, "nubed.lock", NULL);
+    d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (d->lock_fd < 0)
+        return nube_error_set(err, errno, "open '%s'", path);
+    if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0)
+        return nube_error_set(err, errno == EWOULDBLOCK ? EBUSY : errno,
+                              "another nubed is using state directory '%s'", d->cfg.state_dir);
+    return 0;
+}
+
+static int open_state(NubeDaemon *d, NubeError **err)
+{
+    g_autofree char *images = g_build_filename(d->cfg.state_dir, "images", NULL);
+    g_autofree char *dbpath = g_build_filename(d->cfg.state_dir, "nube.db", NULL);
+
+    d->instances_dir = g_build_filename(d->cfg.state_dir, "instances", NULL);
+    if (nube_mkdir_p(d->cfg.state_dir, 0700, err) < 0 ||
+        nube_mkdir_p(d->instances_dir, 0700, err) < 0 || lock_state_dir(d, err) < 0)
+        return -EIO;
+    d->db = nube_db_open(dbpath, err);
+    if (d->db == NULL)
+        return -EIO;
+    d->store = nube_store_open(images, err);
+    if (d->store == NULL)
+        return -EIO;
+    return nube_account_ensure_admin(d->db, d->cfg.state_dir, d->cfg.region, d->endpoint,
+                                     &d->admin, err);
+}
+
+static int open_hypervisor(NubeDaemon *d, NubeError **err)
+{
+    if (nube_accel_choose(d->cfg.accelerator, &d->accel, &d->accel_reason, err) < 0)
+        return -EINVAL;
+    nube_info("accelerator: %s (%s)", nube_accel_name(d->accel), d->accel_reason);
+
+    g_autofree char *uri = d->cfg.libvirt_uri
+                               ? g_strdup(d->cfg.libvirt_uri)
+                               : nube_hypervisor_default_uri(d->cfg.state_dir);
+    d->hv = nube_hypervisor_open(uri, nube_lifecycle_on_event, d, err);
+    if (d->hv == NULL)
+        return -EIO;
+    nube_info("hypervisor: %s", uri);
+    return 0;
+}
+
+NubeDaemon *nube_daemon_open(NubeConfig *cfg, NubeError **err)
+{
+    NubeDaemon *d = g_new0(NubeDaemon, 1);
+    d->cfg = *cfg;
+    memset(cfg, 0, sizeof(*cfg));
+    d->lock_fd = -1;
+    d->started_at = g_get_real_time() / G_USEC_PER_SEC;
+    d->endpoint = g_strdup_printf("http://%s:%u", d->cfg.listen_host, d->cfg.listen_port);
+    d->jobs = nube_jobs_new(4);
+
+    if (open_state(d, err) < 0 || open_hypervisor(d, err) < 0 ||
+        nube_lifecycle_reconcile(d, err) < 0) {
+        nube_daemon_close(d);
+        return NULL;
+    }
+    return d;
+}
+
+void nube_daemon_close(NubeDaemon *d)
+{
+    if (d == NULL)
+        return;
+    nube_jobs_free(d->jobs);
+    nube_hypervisor_close(d->hv);
+    nube_store_free(d->store);
+    nube_db_close(d->db);
+    nube_account_clear(&d->admin);
+    nube_config_clear(&d->cfg);
+    if (d->lock_fd >= 0)
+        close(d->lock_fd);
+    g_free(d->instances_dir);
+    g_free(d->endpoint);
+    g_free(d->accel_reason);
+    g_free(d);
+}
+
+char *nube_daemon_instance_dir(const NubeDaemon *d, const char *id)
+{
+    return g_build_filename(d->instances_dir, id, NULL);
+}

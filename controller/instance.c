@@ -1,0 +1,194 @@
+/*
+ * instance.c: instance records and state transitions (see instance.h).
+ */
+#include "instance.h"
+#include "tags.h"
+
+#include <string.h>
+
+#define INSTANCE_COLUMNS                                                             \
+    "id, reservation_id, owner_id, image_id, instance_type, launch_index, state, "  \
+    "state_reason, state_changed_at, root_device_type, base_sha256, user_data, "    \
+    "mac, private_ip, hostname, ssh_host_port, vcpus, memory_mib, accelerator, "    \
+    "launch_time, terminated_at"
+
+static const struct {
+    const char *name;
+    int code;
+} state_codes[] = {
+    { "pending", 0 },   { "running", 16 }, { "shutting-down", 32 },
+    { "terminated", 48 }, { "stopping", 64 }, { "stopped", 80 },
+};
+
+int nube_instance_state_code(const char *state)
+{
+    for (size_t i = 0; state != NULL && i < G_N_ELEMENTS(state_codes); i++)
+        if (g_str_equal(state_codes[i].name, state))
+            return state_codes[i].code;
+    return -1;
+}
+
+NubeInstance *nube_instance_new(void)
+{
+    return g_new0(NubeInstance, 1);
+}
+
+void nube_instance_free(NubeInstance *inst)
+{
+    if (inst == NULL)
+        return;
+    char **strings[] = {
+        &inst->id, &inst->reservation_id, &inst->owner_id, &inst->image_id,
+        &inst->instance_type, &inst->state, &inst->state_reason,
+        &inst->root_device_type, &inst->base_sha256, &inst->mac,
+        &inst->private_ip, &inst->hostname, &inst->accelerator,
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(strings); i++)
+        g_free(*strings[i]);
+    if (inst->user_data != NULL)
+        g_bytes_unref(inst->user_data);
+    if (inst->tags != NULL)
+        g_ptr_array_unref(inst->tags);
+    g_free(inst);
+}
+
+static NubeInstance *instance_from_row(sqlite3_stmt *stmt)
+{
+    NubeInstance *inst = nube_instance_new();
+    inst->id = nube_db_col_str(stmt, 0);
+    inst->reservation_id = nube_db_col_str(stmt, 1);
+    inst->owner_id = nube_db_col_str(stmt, 2);
+    inst->image_id = nube_db_col_str(stmt, 3);
+    inst->instance_type = nube_db_col_str(stmt, 4);
+    inst->launch_index = sqlite3_column_int64(stmt, 5);
+    inst->state = nube_db_col_str(stmt, 6);
+    inst->state_reason = nube_db_col_str(stmt, 7);
+    inst->state_changed_at = sqlite3_column_int64(stmt, 8);
+    inst->root_device_type = nube_db_col_str(stmt, 9);
+    inst->base_sha256 = nube_db_col_str(stmt, 10);
+    if (sqlite3_column_type(stmt, 11) != SQLITE_NULL)
+        inst->user_data = g_bytes_new(sqlite3_column_blob(stmt, 11),
+                                      sqlite3_column_bytes(stmt, 11));
+    inst->mac = nube_db_col_str(stmt, 12);
+    inst->private_ip = nube_db_col_str(stmt, 13);
+    inst->hostname = nube_db_col_str(stmt, 14);
+    inst->ssh_host_port = sqlite3_column_int64(stmt, 15);
+    inst->vcpus = sqlite3_column_int64(stmt, 16);
+    inst->memory_mib = sqlite3_column_int64(stmt, 17);
+    inst->accelerator = nube_db_col_str(stmt, 18);
+    inst->launch_time = sqlite3_column_int64(stmt, 19);
+    inst->terminated_at = sqlite3_column_int64(stmt, 20);
+    return inst;
+}
+
+static GPtrArray *instance_query(NubeDb *db, const char *where_sql, const char *arg,
+                                 gint64 iarg, NubeError **err)
+{
+    g_autofree char *sql = g_strdup_printf("SELECT " INSTANCE_COLUMNS " FROM instances %s",
+                                           where_sql);
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) nube_instance_free);
+
+    nube_db_lock(db);
+    _cleanup_stmt_ sqlite3_stmt *stmt = nube_db_prepare(db, sql, err);
+    int r = stmt ? 0 : -EIO;
+    if (stmt != NULL && arg != NULL)
+        nube_db_bind(db, stmt, "s", arg);
+    else if (stmt != NULL)
+        nube_db_bind(db, stmt, "i", iarg);
+    while (r == 0 && (r = nube_db_step(db, stmt, err)) == 1) {
+        NubeInstance *inst = instance_from_row(stmt);
+        g_ptr_array_add(out, inst);
+        inst->tags = nube_tags_get(db, inst->id, err);
+        r = inst->tags ? 0 : -EIO;
+    }
+    nube_db_unlock(db);
+    return r < 0 ? NULL : g_steal_pointer(&out);
+}
+
+int nube_instance_insert(NubeDb *db, const NubeInstance *i, NubeError **err)
+{
+    int r = nube_db_exec(
+        db, err,
+        "INSERT INTO instances (" INSTANCE_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+        "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+        "sssssississbsssiiisii", i->id, i->reservation_id, i->owner_id, i->image_id,
+        i->instance_type, i->launch_index, i->state, i->state_reason, i->state_changed_at,
+        i->root_device_type, i->base_sha256, i->user_data, i->mac, i->private_ip,
+        i->hostname, i->ssh_host_port, i->vcpus, i->memory_mib, i->accelerator,
+        i->launch_time, i->terminated_at);
+    if (r < 0)
+        return r;
+    return nube_tags_set(db, i->id, i->tags, err);
+}
+
+NubeInstance *nube_instance_get(NubeDb *db, const char *id, NubeError **err)
+{
+    NubeError *qerr = NULL;
+    g_autoptr(GPtrArray) all = instance_query(db, "WHERE id = ?1", id, 0, &qerr);
+    if (all == NULL) {
+        nube_error_propagate(err, qerr);
+        return NULL;
+    }
+    if (all->len == 0) {
+        nube_error_setc(err, ENOENT, "InvalidInstanceID.NotFound",
+                        "The instance ID '%s' does not exist", id);
+        return NULL;
+    }
+    return g_ptr_array_steal_index(all, 0);
+}
+
+GPtrArray *nube_instance_list(NubeDb *db, gint64 terminated_since, NubeError **err)
+{
+    return instance_query(db,
+                          "WHERE state != 'terminated' OR terminated_at >= ?1 "
+                          "ORDER BY launch_time, launch_index, id",
+                          NULL, terminated_since, err);
+}
+
+static gboolean state_allowed(const char *state, const char *const *from)
+{
+    if (from == NULL)
+        return !g_str_equal(state, "terminated");
+    return g_strv_contains(from, state);
+}
+
+int nube_instance_transition(NubeDb *db, const char *id, const char *const *from,
+                             const char *to, const char *reason, char **prev,
+                             NubeError **err)
+{
+    nube_db_lock(db);
+    g_autoptr(NubeInstance) inst = nube_instance_get(db, id, err);
+    int r = inst ? 0 : -ENOENT;
+    if (r == 0 && !state_allowed(inst->state, from))
+        r = nube_error_setc(err, EBUSY, "IncorrectInstanceState",
+                            "The instance '%s' is not in a state from which it can be "
+                            "moved to '%s' (it is '%s').", id, to, inst->state);
+    gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+    if (r == 0)
+        r = nube_db_exec(db, err,
+                         "UPDATE instances SET state = ?2, state_reason = ?3, "
+                         "state_changed_at = ?4, terminated_at = CASE WHEN ?2 = "
+                         "'terminated' THEN ?4 ELSE terminated_at END WHERE id = ?1",
+                         "sssi", id, to, reason, now);
+    if (r >= 0 && prev != NULL)
+        *prev = g_strdup(inst->state);
+    nube_db_unlock(db);
+    return r < 0 ? r : 0;
+}
+
+GArray *nube_instance_ports_in_use(NubeDb *db, NubeError **err)
+{
+    g_autoptr(GArray) ports = g_array_new(FALSE, FALSE, sizeof(guint16));
+    nube_db_lock(db);
+    _cleanup_stmt_ sqlite3_stmt *stmt = nube_db_prepare(
+        db, "SELECT ssh_host_port FROM instances WHERE state != 'terminated' "
+            "AND ssh_host_port > 0", err);
+    int r = stmt ? 0 : -EIO;
+    while (r == 0 && (r = nube_db_step(db, stmt, err)) == 1) {
+        guint16 p = (guint16) sqlite3_column_int(stmt, 0);
+        g_array_append_val(ports, p);
+        r = 0;
+    }
+    nube_db_unlock(db);
+    return r < 0 ? NULL : g_steal_pointer(&ports);
+}

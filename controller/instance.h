@@ -1,0 +1,68 @@
+/*
+ * instance.h: instance records and their state machine, with EC2's codes:
+ *   pending(0) → running(16) → stopping(64) → stopped(80) → pending …
+ *   any live state → shutting-down(32) → terminated(48)
+ * Terminated instances stay describable for NUBE_TERMINATED_VISIBLE seconds.
+ */
+#pragma once
+
+#include "db.h"
+
+#define NUBE_TERMINATED_VISIBLE (2 * 3600)
+
+typedef struct {
+    char *id;
+    char *reservation_id;
+    char *owner_id;
+    char *image_id;
+    char *instance_type;
+    gint64 launch_index;
+    char *state;
+    char *state_reason;
+    gint64 state_changed_at;
+    char *root_device_type;
+    char *base_sha256;
+    GBytes *user_data;        /* decoded; NULL if none */
+    char *mac;
+    char *private_ip;
+    char *hostname;
+    gint64 ssh_host_port;     /* 0 if none */
+    gint64 vcpus;
+    gint64 memory_mib;
+    char *accelerator;
+    gint64 launch_time;
+    gint64 terminated_at;
+    GPtrArray *tags;          /* NubeTag */
+} NubeInstance;
+
+NubeInstance *nube_instance_new(void);
+void nube_instance_free(NubeInstance *inst);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(NubeInstance, nube_instance_free)
+
+/* EC2's numeric code of STATE (-1 if unknown). */
+int nube_instance_state_code(const char *state);
+
+/* Inserts INST with its tags.  The caller holds the db lock and a
+ * transaction when several instances must appear together. */
+int nube_instance_insert(NubeDb *db, const NubeInstance *inst, NubeError **err);
+
+/* INST ID, NULL with ERR "InvalidInstanceID.NotFound" if unknown. */
+NubeInstance *nube_instance_get(NubeDb *db, const char *id, NubeError **err);
+
+/* All instances but those terminated before TERMINATED_SINCE (Unix
+ * seconds), oldest first.  NULL with ERR. */
+GPtrArray *nube_instance_list(NubeDb *db, gint64 terminated_since, NubeError **err);
+
+/*
+ * Moves ID to state TO if its current state is one of FROM (a
+ * NULL-terminated list; NULL means any but terminated), recording REASON.
+ * Stores the previous state in *PREV if not NULL (caller frees).  Returns 0,
+ * or -EBUSY with ERR "IncorrectInstanceState" if the current state is not
+ * in FROM.
+ */
+int nube_instance_transition(NubeDb *db, const char *id, const char *const *from,
+                             const char *to, const char *reason, char **prev,
+                             NubeError **err);
+
+/* The live (not terminated) instances' SSH host ports in use. */
+GArray *nube_instance_ports_in_use(NubeDb *db, NubeError **err);

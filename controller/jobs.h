@@ -1,0 +1,19 @@
+/*
+ * jobs.h: background work of nubed (launching guests, building images,
+ * waiting for a clean shutdown), so API calls answer at once as EC2's do.
+ */
+#pragma once
+
+#include <glib.h>
+
+typedef struct NubeJobs NubeJobs;
+typedef void (*NubeJobFn)(gpointer data);
+
+/* A pool of up to MAX_THREADS workers. */
+NubeJobs *nube_jobs_new(guint max_threads);
+
+/* Waits for queued jobs to finish and frees the pool. */
+void nube_jobs_free(NubeJobs *jobs);
+
+/* Runs FN(DATA) on a worker, then FREE_FN(DATA) if not NULL. */
+void nube_jobs_push(NubeJobs *jobs, NubeJobFn fn, gpointer data, GDestroyNotify free_fn);

@@ -1,0 +1,488 @@
+/*
+ * lifecycle.c: instance operations, events and reconciliation (see
+ * lifecycle.h).
+ */
+#include "lifecycle.h"
+#include "domain_xml.h"
+#include "fsutil.h"
+#include "log.h"
+#include "overlay.h"
+#include "seed.h"
+#include "tags.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#define GUEST_PRIVATE_IP "10.0.2.15"
+#define SSH_PORT_MIN 40000
+#define SSH_PORT_SPAN 20000
+
+typedef struct {
+    NubeDaemon *d;
+    char *id;
+    gboolean force;
+} InstanceJob;
+
+static void instance_job_free(gpointer p)
+{
+    InstanceJob *job = p;
+    g_free(job->id);
+    g_free(job);
+}
+
+static void queue(NubeDaemon *d, NubeJobFn fn, const char *id, gboolean force)
+{
+    InstanceJob *job = g_new0(InstanceJob, 1);
+    job->d = d;
+    job->id = g_strdup(id);
+    job->force = force;
+    nube_jobs_push(d->jobs, fn, job, instance_job_free);
+}
+
+static void set_state(NubeDaemon *d, const char *id, const char *const *from,
+                      const char *to, const char *reason)
+{
+    g_autoptr(NubeError) err = NULL;
+    if (nube_instance_transition(d->db, id, from, to, reason, NULL, &err) == 0)
+        nube_info("%s: %s%s%s", id, to, reason ? ": " : "", reason ? reason : "");
+    else
+        nube_debug("%s: not moved to %s: %s", id, to, err->message);
+}
+
+/* ---- launching ---------------------------------------------------------- */
+
+static gboolean port_free(guint16 port)
+{
+    _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return fd >= 0 && bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0;
+}
+
+/* A free 127.0.0.1 port not recorded for another instance.  TAKEN holds
+ * ports already chosen in this request. */
+static guint16 pick_port(NubeDaemon *d, GArray *taken, NubeError **err)
+{
+    g_autoptr(GArray) used = nube_instance_ports_in_use(d->db, err);
+    if (used == NULL)
+        return 0;
+    guint start = g_random_int_range(0, SSH_PORT_SPAN);
+    for (guint i = 0; i < SSH_PORT_SPAN; i++) {
+        guint16 port = SSH_PORT_MIN + (start + i) % SSH_PORT_SPAN;
+        gboolean busy = FALSE;
+        for (guint j = 0; j < used->len && !busy; j++)
+            busy = g_array_index(used, guint16, j) == port;
+        for (guint j = 0; j < taken->len && !busy; j++)
+            busy = g_array_index(taken, guint16, j) == port;
+        if (!busy && port_free(port)) {
+            g_array_append_val(taken, port);
+            return port;
+        }
+    }
+    nube_error_setc(err, EADDRINUSE, "InsufficientInstanceCapacity",
+                    "No free host port is left for SSH forwarding.");
+    return 0;
+}
+
+static char *new_mac(void)
+{
+    unsigned char b[3];
+    nube_random_bytes(b, sizeof(b), NULL);
+    return g_strdup_printf("52:54:00:%02x:%02x:%02x", b[0], b[1], b[2]);
+}
+
+static NubeInstance *new_record(NubeDaemon *d, const NubeLaunchRequest *req,
+                                const char *reservation, guint index, guint16 port)
+{
+    NubeInstance *inst = nube_instance_new();
+    gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+    inst->id = nube_id_new("i");
+    inst->reservation_id = g_strdup(reservation);
+    inst->owner_id = g_strdup(req->owner_id);
+    inst->image_id = g_strdup(req->image->id);
+    inst->instance_type = g_strdup(req->type->name);
+    inst->launch_index = index;
+    inst->state = g_strdup("pending");
+    inst->state_changed_at = now;
+    inst->root_device_type = g_strdup(req->image->root_device_type);
+    inst->base_sha256 = g_strdup(req->image->base_sha256);
+    inst->user_data = req->user_data ? g_bytes_ref(req->user_data) : NULL;
+    inst->mac = new_mac();
+    inst->private_ip = g_strdup(GUEST_PRIVATE_IP);
+    inst->hostname = g_strdup(inst->id);
+    inst->ssh_host_port = port;
+    inst->vcpus = req->type->vcpus;
+    inst->memory_mib = req->type->memory_mib;
+    inst->accelerator = g_strdup(nube_accel_name(d->accel));
+    inst->launch_time = now;
+    inst->tags = nube_tags_new();
+    for (guint i = 0; req->tags != NULL && i < req->tags->len; i++) {
+        const NubeTag *t = g_ptr_array_index(req->tags, i);
+        nube_tags_add(inst->tags, t->key, t->value);
+    }
+    return inst;
+}
+
+static int insert_all(NubeDaemon *d, GPtrArray *insts, NubeError **err)
+{
+    nube_db_lock(d->db);
+    int r = nube_db_begin(d->db, err);
+    for (guint i = 0; r >= 0 && i < insts->len; i++)
+        r = nube_instance_insert(d->db, g_ptr_array_index(insts, i), err);
+    if (r >= 0)
+        r = nube_db_commit(d->db, err);
+    else
+        nube_db_rollback(d->db);
+    nube_db_unlock(d->db);
+    return r;
+}
+
+static void launch_job(gpointer data);
+
+GPtrArray *nube_lifecycle_run(NubeDaemon *d, const NubeLaunchRequest *req, NubeError **err)
+{
+    g_autoptr(GPtrArray) insts = g_ptr_array_new_with_free_func(
+        (GDestroyNotify) nube_instance_free);
+    g_autoptr(GArray) ports = g_array_new(FALSE, FALSE, sizeof(guint16));
+    g_autofree char *reservation = nube_id_new("r");
+
+    for (guint i = 0; i < req->count; i++) {
+        guint16 port = pick_port(d, ports, err);
+        if (port == 0)
+            return NULL;
+        g_ptr_array_add(insts, new_record(d, req, reservation, i, port));
+    }
+    if (insert_all(d, insts, err) < 0)
+        return NULL;
+    for (guint i = 0; i < insts->len; i++) {
+        const NubeInstance *inst = g_ptr_array_index(insts, i);
+        nube_info("%s: pending (image %s, type %s, ssh on 127.0.0.1:%" G_GINT64_FORMAT ")",
+                  inst->id, inst->image_id, inst->instance_type, inst->ssh_host_port);
+        queue(d, launch_job, inst->id, FALSE);
+    }
+    return g_steal_pointer(&insts);
+}
+
+static int write_disks(NubeDaemon *d, const NubeInstance *inst, const char *dir,
+                       NubeError **err)
+{
+    g_autofree char *overlay = g_build_filename(dir, "root.qcow2", NULL);
+    g_autofree char *seed = g_build_filename(dir, "seed.iso", NULL);
+    NubeBase base = { 0 };
+
+    if (!g_file_test(overlay, G_FILE_TEST_EXISTS)) {
+        int r = nube_store_lookup(d->store, inst->base_sha256, &base, err);
+        if (r == 0)
+            r = nube_overlay_create(base.path, overlay, 0, err);
+        nube_base_clear(&base);
+        if (r < 0)
+            return r;
+    }
+    gsize ud_len = 0;
+    const void *ud = inst->user_data ? g_bytes_get_data(inst->user_data, &ud_len) : NULL;
+    NubeSeedSpec spec = {
+        .instance_id = inst->id, .hostname = inst->hostname, .mac = inst->mac,
+        .user_data = ud, .user_data_len = ud_len,
+    };
+    return nube_seed_write(&spec, seed, err);
+}
+
+static char *domain_xml_for(NubeDaemon *d, const NubeInstance *inst, const NubeImage *img,
+                            const char *dir, NubeError **err)
+{
+    g_autofree char *kernel = img->kernel_sha256
+                                  ? nube_store_blob_path(d->store, img->kernel_sha256) : NULL;
+    g_autofree char *initrd = img->ramdisk_sha256
+                                  ? nube_store_blob_path(d->store, img->ramdisk_sha256) : NULL;
+    g_autofree char *disk = g_build_filename(dir, "root.qcow2", NULL);
+    g_autofree char *seed = g_build_filename(dir, "seed.iso", NULL);
+    g_autofree char *console = g_build_filename(dir, "console.log", NULL);
+    NubePortForward fwd = { .host_port = (guint16) inst->ssh_host_port, .guest_port = 22 };
+
+    if (img->kernel_sha256 != NULL && kernel == NULL) {
+        nube_error_set(err, ENOENT, "kernel of image '%s' is missing from the store", img->id);
+        return NULL;
+    }
+    NubeDomainSpec spec = {
+        .name = inst->id, .uuid = NULL, .accel = d->accel,
+        .vcpus = (guint) inst->vcpus, .memory_mib = (guint) inst->memory_mib,
+        .kernel = kernel, .initrd = initrd, .cmdline = img->kernel_cmdline,
+        .disk_path = disk, .seed_path = seed, .console_path = console,
+        .mac = inst->mac, .forwards = &fwd, .n_forwards = inst->ssh_host_port ? 1 : 0,
+    };
+    return nube_domain_xml(&spec, err);
+}
+
+/* Writes the instance's disks and domain and starts it. */
+static int boot_instance(NubeDaemon *d, const char *id, NubeError **err)
+{
+    g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
+    if (inst == NULL)
+        return -ENOENT;
+    g_autoptr(NubeImage) img = nube_image_get(d->db, inst->image_id, err);
+    if (img == NULL)
+        return -ENOENT;
+
+    g_autofree char *dir = nube_daemon_instance_dir(d, id);
+    if (nube_mkdir_p(dir, 0700, err) < 0 || write_disks(d, inst, dir, err) < 0)
+        return -EIO;
+    g_autofree char *xml = domain_xml_for(d, inst, img, dir, err);
+    if (xml == NULL)
+        return -EIO;
+    if (nube_hypervisor_define(d->hv, xml, err) < 0)
+        return -EIO;
+    return nube_hypervisor_start(d->hv, id, err);
+}
+
+static void launch_job(gpointer data)
+{
+    InstanceJob *job = data;
+    g_autoptr(NubeError) err = NULL;
+    static const char *const pending[] = { "pending", NULL };
+
+    if (boot_instance(job->d, job->id, &err) == 0)
+        return;
+    nube_err("%s: launch failed: %s", job->id, err->message);
+    g_autofree char *reason = g_strdup_printf("Server.InternalError: %s", err->message);
+    nube_hypervisor_destroy(job->d->hv, job->id, NULL);
+    /* The instance is shown stopped with the cause; its disk (if made) is
+     * kept, so the user can start it again or terminate it. */
+    g_autoptr(NubeInstance) inst = nube_instance_get(job->d->db, job->id, NULL);
+    if (inst != NULL && g_str_equal(inst->state, "pending"))
+        set_state(job->d, job->id, pending, "stopped", reason);
+}
+
+/* ---- stop, start, reboot, terminate --------------------------------------- */
+
+static void stop_job(gpointer data)
+{
+    InstanceJob *job = data;
+    g_autoptr(NubeError) err = NULL;
+
+    if (job->force || nube_hypervisor_shutdown(job->d->hv, job->id, &err) < 0) {
+        if (err != NULL)
+            nube_warn("%s: clean shutdown failed (%s), powering off", job->id, err->message);
+        nube_hypervisor_destroy(job->d->hv, job->id, NULL);
+        return;
+    }
+    for (int waited = 0; waited < NUBE_STOP_TIMEOUT; waited++) {
+        NubeDomainState st = NUBE_DOMAIN_RUNNING;
+        nube_hypervisor_state(job->d->hv, job->id, &st, NULL);
+        if (st != NUBE_DOMAIN_RUNNING)
+            return;
+        g_usleep(G_USEC_PER_SEC);
+    }
+    nube_warn("%s: no clean shutdown after %d s, powering off", job->id, NUBE_STOP_TIMEOUT);
+    nube_hypervisor_destroy(job->d->hv, job->id, NULL);
+}
+
+static int refuse_instance_store(const NubeInstance *inst, const char *what, NubeError **err)
+{
+    if (!g_str_equal(inst->root_device_type, "instance-store"))
+        return 0;
+    return nube_error_setc(err, EINVAL, "UnsupportedOperation",
+                           "The instance '%s' does not have an 'ebs' root device type and "
+                           "cannot be %s.", inst->id, what);
+}
+
+int nube_lifecycle_stop(NubeDaemon *d, const char *id, gboolean force, char **prev,
+                        NubeError **err)
+{
+    static const char *const from[] = { "pending", "running", "stopping", NULL };
+    g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
+    if (inst == NULL)
+        return -ENOENT;
+    if (refuse_instance_store(inst, "stopped", err) < 0)
+        return -EINVAL;
+    if (g_str_equal(inst->state, "stopped")) {
+        *prev = g_strdup("stopped");
+        return 0;
+    }
+    int r = nube_instance_transition(d->db, id, from, "stopping",
+                                     "Client.UserInitiatedShutdown: User initiated shutdown",
+                                     prev, err);
+    if (r < 0)
+        return r;
+    queue(d, stop_job, id, force);
+    return 0;
+}
+
+int nube_lifecycle_start(NubeDaemon *d, const char *id, char **prev, NubeError **err)
+{
+    static const char *const from[] = { "stopped", NULL };
+    g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
+    if (inst == NULL)
+        return -ENOENT;
+    if (g_str_equal(inst->state, "running") || g_str_equal(inst->state, "pending")) {
+        *prev = g_strdup(inst->state);
+        return 0;
+    }
+    int r = nube_instance_transition(d->db, id, from, "pending", NULL, prev, err);
+    if (r < 0)
+        return r;
+    queue(d, launch_job, id, FALSE);
+    return 0;
+}
+
+int nube_lifecycle_reboot(NubeDaemon *d, const char *id, NubeError **err)
+{
+    g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
+    if (inst == NULL)
+        return -ENOENT;
+    if (!g_str_equal(inst->state, "running"))
+        return nube_error_setc(err, EBUSY, "IncorrectInstanceState",
+                               "The instance '%s' is not in the 'running' state (it is '%s').",
+                               id, inst->state);
+    return nube_hypervisor_reboot(d->hv, id, err);
+}
+
+static void terminate_job(gpointer data)
+{
+    InstanceJob *job = data;
+    NubeDaemon *d = job->d;
+    g_autoptr(NubeError) err = NULL;
+    static const char *const from[] = { "shutting-down", NULL };
+
+    g_autoptr(NubeInstance) inst = nube_instance_get(d->db, job->id, &err);
+    if (inst == NULL)
+        return;
+    g_autofree char *dir = nube_daemon_instance_dir(d, job->id);
+    if (nube_hypervisor_destroy(d->hv, job->id, &err) < 0 ||
+        nube_hypervisor_undefine(d->hv, job->id, &err) < 0 || nube_rm_rf(dir, &err) < 0) {
+        nube_err("%s: terminate: %s", job->id, err->message);
+        return;
+    }
+    set_state(d, job->id, from, "terminated", inst->state_reason);
+    g_autoptr(NubeImage) img = nube_image_get(d->db, inst->image_id, NULL);
+    nube_lifecycle_gc_image_files(d, inst->base_sha256, img ? img->kernel_sha256 : NULL,
+                                  img ? img->ramdisk_sha256 : NULL);
+}
+
+int nube_lifecycle_terminate(NubeDaemon *d, const char *id, char **prev, NubeError **err)
+{
+    g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
+    if (inst == NULL)
+        return -ENOENT;
+    if (g_str_equal(inst->state, "terminated") || g_str_equal(inst->state, "shutting-down")) {
+        *prev = g_strdup(inst->state);
+        return 0;
+    }
+    int r = nube_instance_transition(d->db, id, NULL, "shutting-down",
+                                     "Client.UserInitiatedShutdown: User initiated shutdown",
+                                     prev, err);
+    if (r < 0)
+        return r;
+    queue(d, terminate_job, id, TRUE);
+    return 0;
+}
+
+void nube_lifecycle_gc_image_files(NubeDaemon *d, const char *base_sha256,
+                                   const char *kernel_sha256, const char *ramdisk_sha256)
+{
+    if (base_sha256 != NULL && !nube_image_base_in_use(d->db, base_sha256)) {
+        nube_info("removing unused base %s", base_sha256);
+        nube_store_remove_base(d->store, base_sha256, NULL);
+    }
+    const char *blobs[] = { kernel_sha256, ramdisk_sha256 };
+    for (size_t i = 0; i < G_N_ELEMENTS(blobs); i++)
+        if (blobs[i] != NULL && !nube_image_blob_in_use(d->db, blobs[i]))
+            nube_store_remove_blob(d->store, blobs[i], NULL);
+}
+
+/* ---- events and reconciliation -------------------------------------------- */
+
+static void on_stopped(NubeDaemon *d, const char *id, const char *detail)
+{
+    static const char *const stopping[] = { "stopping", NULL };
+    static const char *const live[] = { "pending", "running", NULL };
+
+    g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, NULL);
+    if (inst == NULL)
+        return;
+    if (g_str_equal(inst->state, "stopping")) {
+        set_state(d, id, stopping, "stopped", inst->state_reason);
+    } else if (g_strv_contains(live, inst->state)) {
+        g_autofree char *reason = g_str_equal(detail, "shutdown")
+            ? g_strdup("Client.InstanceInitiatedShutdown: Instance initiated shutdown")
+            : g_strdup_printf("Server.InternalError: the guest stopped (%s)", detail);
+        set_state(d, id, live, "stopped", reason);
+    }
+}
+
+void nube_lifecycle_on_event(const char *name, NubeDomainEvent event, const char *detail,
+                             void *opaque)
+{
+    NubeDaemon *d = opaque;
+    static const char *const pending[] = { "pending", NULL };
+
+    if (!nube_id_valid(name, "i"))
+        return;
+    nube_debug("%s: libvirt event %d (%s)", name, event, detail);
+    if (event == NUBE_DOMAIN_EVENT_STARTED)
+        set_state(d, name, pending, "running", NULL);
+    else if (event == NUBE_DOMAIN_EVENT_STOPPED)
+        on_stopped(d, name, detail);
+}
+
+static void reconcile_one(NubeDaemon *d, const NubeInstance *inst, NubeDomainState st)
+{
+    static const char *const down[] = { "pending", "stopped", NULL };
+    static const char *const up[] = { "running", "stopping", NULL };
+    const char *s = inst->state;
+
+    if (g_str_equal(s, "shutting-down")) {
+        queue(d, terminate_job, inst->id, TRUE);
+    } else if (st == NUBE_DOMAIN_RUNNING) {
+        if (g_str_equal(s, "stopping"))
+            queue(d, stop_job, inst->id, FALSE);
+        else
+            set_state(d, inst->id, down, "running", NULL);
+    } else if (g_str_equal(s, "pending")) {
+        queue(d, launch_job, inst->id, FALSE);
+    } else if (g_strv_contains(up, s)) {
+        set_state(d, inst->id, up, "stopped",
+                  g_str_equal(s, "stopping")
+                      ? inst->state_reason
+                      : "Server.InternalError: the guest stopped while nubed was not running");
+    }
+}
+
+int nube_lifecycle_reconcile(NubeDaemon *d, NubeError **err)
+{
+    g_autoptr(GPtrArray) all = nube_instance_list(d->db, G_MAXINT64, err);
+    if (all == NULL)
+        return -EIO;
+    for (guint i = 0; i < all->len; i++) {
+        const NubeInstance *inst = g_ptr_array_index(all, i);
+        NubeDomainState st = NUBE_DOMAIN_ABSENT;
+        g_autoptr(NubeError) herr = NULL;
+        if (nube_hypervisor_state(d->hv, inst->id, &st, &herr) < 0) {
+            nube_warn("%s: cannot read its state: %s", inst->id, herr->message);
+            continue;
+        }
+        reconcile_one(d, inst, st);
+    }
+    nube_info("reconciled %u instance(s) with the hypervisor", all->len);
+    return 0;
+}
+
+GBytes *nube_lifecycle_console(NubeDaemon *d, const char *id, gsize max)
+{
+    g_autofree char *dir = nube_daemon_instance_dir(d, id);
+    g_autofree char *path = g_build_filename(dir, "console.log", NULL);
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return g_bytes_new(NULL, 0);
+
+    gsize len = MIN((gsize) st.st_size, max);
+    g_autofree char *buf = g_malloc(len + 1);
+    ssize_t n = pread(fd, buf, len, st.st_size - len);
+    if (n < 0)
+        n = 0;
+    return g_bytes_new_take(g_steal_pointer(&buf), n);
+}

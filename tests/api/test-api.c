@@ -1,0 +1,330 @@
+/*
+ * test-api.c: the EC2 actions without a hypervisor: answers against golden
+ * files, EC2 error codes for bad input, filters and pagination, and that
+ * refused requests write nothing.
+ */
+#include "api.h"
+#include "api_xml.h"
+#include "catalog.h"
+#include "daemon.h"
+#include "fsutil.h"
+#include "image.h"
+#include "instance.h"
+#include "tags.h"
+
+#include <string.h>
+
+#define OWNER "123456789012"
+#define REQUEST_ID "11111111-2222-3333-4444-555555555555"
+
+typedef struct {
+    char *dir;
+    NubeDaemon d;
+    NubeAccount acct;
+} Fixture;
+
+static void insert_records(Fixture *f)
+{
+    g_autoptr(NubeError) err = NULL;
+    g_assert_cmpint(nube_db_exec(f->d.db, &err,
+                                 "INSERT INTO accounts VALUES (?1, 'AKIATESTTESTTESTTEST', 's', 0)",
+                                 "s", OWNER), ==, 1);
+
+    g_autoptr(NubeImage) img = nube_image_new();
+    img->id = g_strdup("ami-0123456789abcdef0");
+    img->owner_id = g_strdup(OWNER);
+    img->name = g_strdup("debian-12-test");
+    img->description = g_strdup("a <test> & image");
+    img->state = g_strdup("pending");
+    img->source = g_strdup("import");
+    img->created_at = 1795000000;
+    img->tags = nube_tags_new();
+    nube_tags_add(img->tags, "Name", "base");
+    g_assert_cmpint(nube_image_insert(f->d.db, img, &err), ==, 0);
+    g_assert_cmpint(nube_image_set_available(f->d.db, img->id, "ab12", 4294967296, "cd34",
+                                             "ef56", "root=/dev/vda", &err), ==, 0);
+
+    g_autoptr(NubeInstance) inst = nube_instance_new();
+    inst->id = g_strdup("i-0abcdef0123456789");
+    inst->reservation_id = g_strdup("r-0abcdef0123456789");
+    inst->owner_id = g_strdup(OWNER);
+    inst->image_id = g_strdup(img->id);
+    inst->instance_type = g_strdup("t3.micro");
+    inst->state = g_strdup("running");
+    inst->state_changed_at = 1795000100;
+    inst->root_device_type = g_strdup("ebs");
+    inst->base_sha256 = g_strdup("ab12");
+    inst->mac = g_strdup("52:54:00:12:34:56");
+    inst->private_ip = g_strdup("10.0.2.15");
+    inst->hostname = g_strdup(inst->id);
+    inst->ssh_host_port = 40022;
+    inst->vcpus = 2;
+    inst->memory_mib = 1024;
+    inst->accelerator = g_strdup("tcg");
+    inst->launch_time = 1795000100;
+    inst->tags = nube_tags_new();
+    nube_tags_add(inst->tags, "Name", "web");
+    g_assert_cmpint(nube_instance_insert(f->d.db, inst, &err), ==, 0);
+}
+
+static void fixture_setup(Fixture *f, gconstpointer data)
+{
+    g_autoptr(NubeError) err = NULL;
+    f->dir = g_dir_make_tmp("nube-api-XXXXXX", NULL);
+    g_autofree char *db = g_build_filename(f->dir, "nube.db", NULL);
+    nube_config_init(&f->d.cfg);
+    f->d.endpoint = g_strdup("http://127.0.0.1:8773");
+    f->d.db = nube_db_open(db, &err);
+    g_assert_nonnull(f->d.db);
+    insert_records(f);
+    f->acct.id = g_strdup(OWNER);
+}
+
+static void fixture_teardown(Fixture *f, gconstpointer data)
+{
+    nube_db_close(f->d.db);
+    nube_config_clear(&f->d.cfg);
+    g_free(f->d.endpoint);
+    nube_account_clear(&f->acct);
+    nube_rm_rf(f->dir, NULL);
+    g_free(f->dir);
+}
+
+/* Runs the form-encoded request PARAMS; returns the answer XML or NULL with
+ * *CODE set to the EC2 error code. */
+static char *call(Fixture *f, const char *params, char **code)
+{
+    g_autoptr(NubeError) err = NULL;
+    g_autoptr(NubeQuery) q = nube_query_parse(params, strlen(params), &err);
+    g_assert_nonnull(q);
+    NubeApiRequest req = {
+        .d = &f->d, .q = q, .action = nube_query_get(q, "Action"),
+        .request_id = REQUEST_ID, .account = &f->acct,
+    };
+    xmlDocPtr doc = NULL;
+    if (nube_api_dispatch(&req, &doc, &err) < 0) {
+        *code = g_strdup(nube_error_code(err));
+        g_test_message("%s: %s", *code, err->message);
+        return NULL;
+    }
+    int len = 0;
+    xmlChar *text = nube_xml_serialize(doc, &len);
+    char *out = g_strndup((const char *) text, len);
+    xmlFree(text);
+    xmlFreeDoc(doc);
+    return out;
+}
+
+static void compare_golden(const char *name, const char *actual)
+{
+    g_autofree char *path = g_build_filename(g_getenv("NUBE_SRCDIR"), "tests", "api", "golden",
+                                             name, NULL);
+    if (g_getenv("NUBE_TEST_REGENERATE") != NULL) {
+        g_assert_true(g_file_set_contents(path, actual, -1, NULL));
+        return;
+    }
+    g_autofree char *expected = NULL;
+    g_assert_true(g_file_get_contents(path, &expected, NULL, NULL));
+    g_assert_cmpstr(actual, ==, expected);
+}
+
+static void test_golden_images(Fixture *f, gconstpointer data)
+{
+    g_autofree char *code = NULL;
+    g_autofree char *xml = call(f, "Action=DescribeImages&Version=2016-11-15&Owner.1=self", &code);
+    g_assert_nonnull(xml);
+    compare_golden("describe-images.xml", xml);
+}
+
+static void test_golden_instances(Fixture *f, gconstpointer data)
+{
+    g_autofree char *code = NULL;
+    g_autofree char *xml = call(f, "Action=DescribeInstances&Version=2016-11-15", &code);
+    g_assert_nonnull(xml);
+    compare_golden("describe-instances.xml", xml);
+}
+
+static void test_golden_error(Fixture *f, gconstpointer data)
+{
+    int len = 0;
+    g_autofree char *xml = nube_xml_error("InvalidInstanceID.NotFound",
+                                          "The instance ID 'i-00000000' does not exist",
+                                          REQUEST_ID, &len);
+    compare_golden("error.xml", xml);
+}
+
+static const struct {
+    const char *params;
+    const char *code;
+} bad_requests[] = {
+    { "Action=Frobnicate", "InvalidAction" },
+    { "Action=RunInstances", "MissingParameter" },
+    { "Action=RunInstances&ImageId=ami-nothex", "InvalidAMIID.Malformed" },
+    { "Action=RunInstances&ImageId=ami-00000000000000000", "InvalidAMIID.NotFound" },
+    { "Action=RunInstances&ImageId=ami-0123456789abcdef0&InstanceType=t9.huge",
+      "InvalidParameterValue" },
+    { "Action=RunInstances&ImageId=ami-0123456789abcdef0&MinCount=3&MaxCount=2",
+      "InvalidParameterValue" },
+    { "Action=RunInstances&ImageId=ami-0123456789abcdef0&MinCount=x", "InvalidParameterValue" },
+    { "Action=RunInstances&ImageId=ami-0123456789abcdef0&MinCount=500&MaxCount=500",
+      "InstanceLimitExceeded" },
+    { "Action=RunInstances&ImageId=ami-0123456789abcdef0&UserData=%25%25%25",
+      "InvalidParameterValue" },
+    { "Action=RunInstances&ImageId=ami-0123456789abcdef0&KeyName=nope",
+      "InvalidKeyPair.NotFound" },
+    { "Action=RunInstances&ImageId=ami-0123456789abcdef0&TagSpecification.1.ResourceType=bucket"
+      "&TagSpecification.1.Tag.1.Key=a", "InvalidParameterValue" },
+    { "Action=RunInstances&ImageId=ami-0123456789abcdef0&TagSpecification.1.ResourceType=instance"
+      "&TagSpecification.1.Tag.1.Key=aws:x", "InvalidParameterValue" },
+    { "Action=DescribeInstances&InstanceId.1=i-zz", "InvalidInstanceID.Malformed" },
+    { "Action=DescribeInstances&InstanceId.1=i-00000000000000000", "InvalidInstanceID.NotFound" },
+    { "Action=DescribeInstances&InstanceId.1=i-0abcdef0123456789&MaxResults=5",
+      "InvalidParameterCombination" },
+    { "Action=DescribeInstances&Filter.1.Name=color&Filter.1.Value.1=red",
+      "InvalidParameterValue" },
+    { "Action=DescribeInstances&MaxResults=2", "InvalidParameterValue" },
+    { "Action=DescribeInstances&NextToken=bogus", "InvalidParameterValue" },
+    { "Action=TerminateInstances", "MissingParameter" },
+    { "Action=TerminateInstances&InstanceId.1=i-00000000000000000", "InvalidInstanceID.NotFound" },
+    { "Action=StopInstances&InstanceId.1=i-0abcdef0123456789&Force=maybe",
+      "InvalidParameterValue" },
+    { "Action=StopInstances&InstanceId.1=i-0abcdef0123456789&InstanceId.2=i-00000000000000000",
+      "InvalidInstanceID.NotFound" },
+    { "Action=GetConsoleOutput&InstanceId=i-00000000000000000", "InvalidInstanceID.NotFound" },
+    { "Action=DescribeImages&ImageId.1=ami-00000000000000000", "InvalidAMIID.NotFound" },
+    { "Action=DeregisterImage&ImageId=ami-00000000000000000", "InvalidAMIID.NotFound" },
+    { "Action=DeregisterImage&ImageId=bogus", "InvalidAMIID.Malformed" },
+    { "Action=DescribeInstanceTypes&InstanceType.1=z1.tiny", "InvalidParameterValue" },
+    { "Action=DescribeRegions&RegionName.1=mars-1", "InvalidParameterValue" },
+    { "Action=NubeImportImage", "MissingParameter" },
+    { "Action=NubeImportImage&Path=relative.img", "InvalidParameterValue" },
+    { "Action=NubeImportImage&Path=/x.img&Name=ab", "InvalidAMIName.Malformed" },
+    { "Action=NubeImportImage&Path=/x.img&Name=bad%21name", "InvalidAMIName.Malformed" },
+    { "Action=NubeImportImage&Path=/x.img&Architecture=arm64", "InvalidParameterValue" },
+    { "Action=NubeImportImage&Path=/x.img&RootDeviceType=floppy", "InvalidParameterValue" },
+};
+
+static int count_rows(Fixture *f, const char *table)
+{
+    g_autofree char *sql = g_strdup_printf("SELECT count(*) FROM %s", table);
+    sqlite3_stmt *stmt = nube_db_prepare(f->d.db, sql, NULL);
+    g_assert_cmpint(nube_db_step(f->d.db, stmt, NULL), ==, 1);
+    int n = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    return n;
+}
+
+static void test_bad_input(Fixture *f, gconstpointer data)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(bad_requests); i++) {
+        g_autofree char *params = g_strconcat(bad_requests[i].params, "&Version=2016-11-15", NULL);
+        g_autofree char *code = NULL;
+        g_autofree char *xml = call(f, params, &code);
+        g_test_message("%s", bad_requests[i].params);
+        g_assert_null(xml);
+        g_assert_cmpstr(code, ==, bad_requests[i].code);
+    }
+    /* Nothing refused left a record behind or changed one (the StopInstances
+     * naming one unknown id did not stop the known one). */
+    g_autoptr(NubeInstance) inst = nube_instance_get(f->d.db, "i-0abcdef0123456789", NULL);
+    g_assert_cmpstr(inst->state, ==, "running");
+    g_assert_cmpint(count_rows(f, "instances"), ==, 1);
+    g_assert_cmpint(count_rows(f, "images"), ==, 1);
+}
+
+static void test_user_data_limit(Fixture *f, gconstpointer data)
+{
+    g_autofree char *raw = g_malloc0(16385);
+    memset(raw, 'a', 16385);
+    g_autofree char *b64 = g_base64_encode((const guchar *) raw, 16385);
+    g_autofree char *params = g_strdup_printf(
+        "Action=RunInstances&Version=2016-11-15&ImageId=ami-0123456789abcdef0&UserData=%s", b64);
+    g_autofree char *code = NULL;
+    g_assert_null(call(f, params, &code));
+    g_assert_cmpstr(code, ==, "InvalidParameterValue");
+    g_assert_cmpint(count_rows(f, "instances"), ==, 1);
+}
+
+static void test_filters(Fixture *f, gconstpointer data)
+{
+    static const struct {
+        const char *filter;
+        gboolean found;
+    } cases[] = {
+        { "Filter.1.Name=instance-state-name&Filter.1.Value.1=running", TRUE },
+        { "Filter.1.Name=instance-state-name&Filter.1.Value.1=stopped", FALSE },
+        { "Filter.1.Name=instance-state-code&Filter.1.Value.1=16", TRUE },
+        { "Filter.1.Name=tag:Name&Filter.1.Value.1=w*", TRUE },
+        { "Filter.1.Name=tag:Name&Filter.1.Value.1=db", FALSE },
+        { "Filter.1.Name=tag-key&Filter.1.Value.1=Name", TRUE },
+        { "Filter.1.Name=image-id&Filter.1.Value.1=ami-0123456789abcdef0"
+          "&Filter.2.Name=instance-id&Filter.2.Value.1=i-0abcdef0123456789", TRUE },
+        { "Filter.1.Name=image-id&Filter.1.Value.1=ami-0123456789abcdef0"
+          "&Filter.2.Name=instance-id&Filter.2.Value.1=i-1", FALSE },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *params = g_strdup_printf("Action=DescribeInstances&Version=2016-11-15&%s",
+                                                  cases[i].filter);
+        g_autofree char *code = NULL;
+        g_autofree char *xml = call(f, params, &code);
+        g_assert_nonnull(xml);
+        g_assert_cmpint(strstr(xml, "i-0abcdef0123456789") != NULL, ==, cases[i].found);
+    }
+    g_autofree char *code = NULL;
+    g_autofree char *xml = call(f, "Action=DescribeImages&Version=2016-11-15&Filter.1.Name=name"
+                                   "&Filter.1.Value.1=debian-*", &code);
+    g_assert_nonnull(strstr(xml, "ami-0123456789abcdef0"));
+}
+
+static void test_pagination(Fixture *f, gconstpointer data)
+{
+    g_autofree char *code = NULL;
+    g_autofree char *token = NULL;
+    guint seen = 0;
+    for (int page = 0; page < 10; page++) {
+        g_autofree char *params = g_strdup_printf(
+            "Action=DescribeInstanceTypes&Version=2016-11-15&MaxResults=5%s%s",
+            token ? "&NextToken=" : "", token ? token : "");
+        g_autofree char *xml = call(f, params, &code);
+        g_assert_nonnull(xml);
+        for (const char *p = xml; (p = strstr(p, "<instanceType>")) != NULL; p++)
+            seen++;
+        g_clear_pointer(&token, g_free);
+        const char *t = strstr(xml, "<nextToken>");
+        if (t == NULL)
+            break;
+        t += strlen("<nextToken>");
+        token = g_strndup(t, strchr(t, '<') - t);
+        g_autofree char *escaped = g_uri_escape_string(token, NULL, FALSE);
+        g_free(token);
+        token = g_steal_pointer(&escaped);
+    }
+    g_assert_cmpuint(seen, ==, nube_catalog_types()->len);
+}
+
+static void test_migrations(Fixture *f, gconstpointer data)
+{
+    g_assert_cmpint(nube_db_schema_version(f->d.db), ==, 1);
+    g_autofree char *path = g_build_filename(f->dir, "nube.db", NULL);
+    g_autoptr(NubeError) err = NULL;
+    NubeDb *again = nube_db_open(path, &err);
+    g_assert_nonnull(again);
+    g_assert_cmpint(nube_db_schema_version(again), ==, 1);
+    nube_db_close(again);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+#define ADD(name, fn) g_test_add(name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+    ADD("/api/golden/describe-images", test_golden_images);
+    ADD("/api/golden/describe-instances", test_golden_instances);
+    ADD("/api/golden/error", test_golden_error);
+    ADD("/api/bad-input", test_bad_input);
+    ADD("/api/user-data-limit", test_user_data_limit);
+    ADD("/api/filters", test_filters);
+    ADD("/api/pagination", test_pagination);
+    ADD("/api/migrations", test_migrations);
+#undef ADD
+    return g_test_run();
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Integration, no guest booted: nubed's HTTP API with real clients.  The AWS
+# CLI works with the files nubed writes; unsigned and wrongly signed
+# requests are refused; one nubed per state directory; keys survive a
+# restart; image import refuses a qcow2 with a backing file and leaves
+# nothing behind; an imported AMI's base is removed when it is deregistered.
+. "$NUBE_SRCDIR/tests/e2e/lib.sh"
+
+WORK=$(mktemp -d /tmp/nube-http-XXXXXX)
+setup_state "$WORK/state" "$(free_port)"
+cleanup() { stop_nubed; rm -rf "$WORK"; }
+trap cleanup EXIT
+start_nubed
+
+[ "$(stat -c %a "$STATE/credentials")" = 600 ] || fail "credentials not 0600"
+grep -q '^\[nube\]' "$STATE/credentials" || fail "no [nube] profile in credentials"
+grep -q '^\[profile nube\]' "$STATE/config" || fail "no [profile nube] in config"
+key=$(sed -n 's/^aws_access_key_id = //p' "$STATE/credentials")
+
+aws_nube ec2 describe-regions --query 'Regions[0].RegionName' --output text | grep -qx nube-local-1 ||
+    fail "describe-regions through the AWS CLI"
+[ "$(aws_nube ec2 describe-instances --query 'length(Reservations)' --output text)" = 0 ] ||
+    fail "a new nubed has instances"
+
+code=$(curl -s -o "$WORK/out" -w '%{http_code}' -d 'Action=DescribeRegions&Version=2016-11-15' "$ENDPOINT/")
+[ "$code" = 401 ] && grep -q '<Code>AuthFailure</Code>' "$WORK/out" || fail "unsigned request: $code $(cat "$WORK/out")"
+
+if "$NUBED" --state-dir "$STATE" --listen "127.0.0.1:$(free_port)" >"$WORK/second.log" 2>&1; then
+    fail "a second nubed started on the same state directory"
+fi
+grep -q "another nubed" "$WORK/second.log" || fail "second nubed: $(cat "$WORK/second.log")"
+
+stop_nubed
+start_nubed
+[ "$(sed -n 's/^aws_access_key_id = //p' "$STATE/credentials")" = "$key" ] || fail "keys changed on restart"
+aws_nube ec2 describe-availability-zones --query 'AvailabilityZones[0].ZoneName' --output text |
+    grep -qx nube-local-1a || fail "describe-availability-zones after restart"
+
+log "import refuses a qcow2 whose backing file is a host file"
+qemu-img create -q -f qcow2 -F raw -b /etc/passwd "$WORK/evil.qcow2"
+if out=$(nube image import "$WORK/evil.qcow2" --name evil-image 2>&1); then fail "evil image imported"; fi
+echo "$out" | grep -q InvalidParameterValue || fail "evil import: $out"
+[ "$(aws_nube ec2 describe-images --query 'length(Images)' --output text)" = 0 ] || fail "a record was left"
+[ -z "$(ls -A "$STATE/images/bases" 2>/dev/null)" ] || fail "a base file was left"
+
+log "import of a raw disk, then deregister"
+truncate -s 64M "$WORK/disk.raw"
+printf 'nube test disk' | dd of="$WORK/disk.raw" conv=notrunc status=none
+AMI=$(aws_nube ec2 describe-images --query 'Images[0].ImageId' --output text)
+out=$(nube image import "$WORK/disk.raw" --format raw --name test-disk-1 2>&1) || fail "import: $out"
+AMI=$(aws_nube ec2 describe-images --filters Name=name,Values=test-disk-1 --query 'Images[0].ImageId' --output text)
+[ "$(aws_nube ec2 describe-images --image-ids "$AMI" --query 'Images[0].State' --output text)" = available ] ||
+    fail "imported AMI not available"
+[ "$(ls "$STATE/images/bases" | wc -l)" = 1 ] || fail "expected one base file"
+if out=$(nube image import "$WORK/disk.raw" --format raw --name test-disk-1 2>&1); then fail "duplicate name accepted"; fi
+echo "$out" | grep -q InvalidAMIName.Duplicate || fail "duplicate name: $out"
+aws_nube ec2 deregister-image --image-id "$AMI"
+[ -z "$(ls -A "$STATE/images/bases")" ] || fail "base not removed after deregister"
+log "PASS"

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# e2e driven by the real AWS CLI (Debian's awscli) against nubed, with its
+# own waiters: describe-images, run-instances, wait instance-running,
+# describe-instances, get-console-output, terminate-instances, wait
+# instance-terminated; and EC2's errors for bad input.
+. "$(dirname "$0")/lib.sh"
+
+setup_state "$(e2e_state_dir)" "$(free_port)"
+cleanup() {
+    [ -n "${ID:-}" ] && aws_nube ec2 terminate-instances --instance-ids "$ID" >/dev/null 2>&1 || true
+    stop_nubed
+}
+trap cleanup EXIT
+start_nubed
+"$AWS_BIN" --version >&2
+
+AMI=$(default_ami)
+log "default AMI $AMI"
+
+# expect_error CODE COMMAND...: the AWS CLI fails with EC2 error CODE.
+expect_error() {
+    local code=$1 out
+    shift
+    if out=$("$@" 2>&1); then fail "expected $code from: $*"; fi
+    echo "$out" | grep -q "($code)" || fail "expected $code, got: $out"
+    log "refused as expected: $code"
+}
+
+[ "$(aws_nube ec2 describe-images --owners self --filters "Name=image-id,Values=$AMI" \
+      --query 'Images[0].[State,RootDeviceType,Architecture]' --output text)" = \
+  "$(printf 'available\tebs\tx86_64')" ] || fail "describe-images does not show $AMI available"
+aws_nube ec2 describe-regions --query 'Regions[0].RegionName' --output text | grep -q . ||
+    fail "describe-regions"
+aws_nube ec2 describe-availability-zones --query 'AvailabilityZones[0].State' --output text |
+    grep -qx available || fail "describe-availability-zones"
+[ "$(aws_nube ec2 describe-instance-types --instance-types t3.small \
+      --query 'InstanceTypes[0].MemoryInfo.SizeInMiB' --output text)" = 2048 ] ||
+    fail "describe-instance-types t3.small"
+
+expect_error InvalidAMIID.NotFound aws_nube ec2 run-instances --image-id ami-00000000000000000 --count 1
+expect_error InvalidParameterValue aws_nube ec2 run-instances --image-id "$AMI" --instance-type t9.huge
+expect_error InvalidInstanceID.NotFound aws_nube ec2 terminate-instances --instance-ids i-00000000000000000
+expect_error InvalidInstanceID.Malformed aws_nube ec2 describe-instances --instance-ids i-bogus
+expect_error AuthFailure env AWS_ACCESS_KEY_ID=AKIANOTAKEY000000000 AWS_SECRET_ACCESS_KEY=x \
+    "$AWS_BIN" --region nube-local-1 --endpoint-url "$ENDPOINT" ec2 describe-instances
+key=$(sed -n 's/^aws_access_key_id = //p' "$STATE/credentials")
+expect_error SignatureDoesNotMatch env AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY=wrongwrongwrong \
+    "$AWS_BIN" --region nube-local-1 --endpoint-url "$ENDPOINT" ec2 describe-instances
+curl -s -d 'Action=DescribeInstances&Version=2016-11-15' "$ENDPOINT/" | grep -q '<Code>AuthFailure</Code>' ||
+    fail "an unsigned request was not refused with AuthFailure"
+
+ID=$(aws_nube ec2 run-instances --image-id "$AMI" --instance-type t3.micro --count 1 \
+       --tag-specifications 'ResourceType=instance,Tags=[{Key=Name,Value=e2e-awscli}]' \
+       --query 'Instances[0].InstanceId' --output text)
+log "instance $ID"
+aws_nube ec2 wait instance-running --instance-ids "$ID"
+out=$(aws_nube ec2 describe-instances --filters "Name=tag:Name,Values=e2e-awscli" \
+        "Name=instance-state-name,Values=running" \
+        --query 'Reservations[0].Instances[0].[InstanceId,ImageId,InstanceType,State.Code,PrivateIpAddress]' \
+        --output text)
+[ "$out" = "$(printf '%s\t%s\tt3.micro\t16\t10.0.2.15' "$ID" "$AMI")" ] || fail "describe-instances: $out"
+wait_for 300 "kernel messages in get-console-output" \
+    sh -c "aws_out=\$(AWS_SHARED_CREDENTIALS_FILE='$STATE/credentials' AWS_CONFIG_FILE='$STATE/config' \
+        '$AWS_BIN' --profile nube --endpoint-url '$ENDPOINT' ec2 get-console-output --instance-id '$ID' \
+        --query Output --output text); echo \"\$aws_out\" | grep -q 'Linux version'"
+
+aws_nube ec2 terminate-instances --instance-ids "$ID" >/dev/null
+aws_nube ec2 wait instance-terminated --instance-ids "$ID"
+[ "$(instance_state "$ID")" = terminated ] || fail "not terminated"
+ID=
+log "PASS"
