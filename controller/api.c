@@ -33,6 +33,7 @@ static const struct {
     NubeApiHandler fn;
 } actions[] = {
     { "DescribeImages", nube_api_describe_images },
+    { "CreateImage", nube_api_create_image },
     { "DeregisterImage", nube_api_deregister_image },
     { "RunInstances", nube_api_run_instances },
     { "DescribeInstances", nube_api_describe_instances },

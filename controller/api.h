@@ -56,6 +56,7 @@ int nube_api_filter_unknown(const NubeFilter *f, NubeError **err);
 
 /* Handlers (one file per resource). */
 int nube_api_describe_images(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_create_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_deregister_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_build_default_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_import_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);

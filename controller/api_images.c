@@ -4,6 +4,7 @@
  */
 #include "api.h"
 #include "api_xml.h"
+#include "bake.h"
 #include "build.h"
 #include "fsutil.h"
 #include "lifecycle.h"
@@ -72,8 +73,10 @@ void nube_api_render_image(xmlNodePtr item, const NubeImage *img)
     if (img->virtual_size > 0)
         nube_xml_add_int(item, "nubeVirtualSize", img->virtual_size);
     nube_xml_add(item, "nubeSource", img->source);
-    if (img->source_instance != NULL)
+    if (img->source_instance != NULL) {
+        nube_xml_add(item, "sourceInstanceId", img->source_instance);
         nube_xml_add(item, "nubeSourceInstanceId", img->source_instance);
+    }
     if (img->parent_image != NULL)
         nube_xml_add(item, "nubeParentImageId", img->parent_image);
     if (img->base_sha256 != NULL)
@@ -415,6 +418,92 @@ int nube_api_import_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
         return r;
     }
     nube_base_clear(&base);
+    nube_xml_add(resp, "imageId", img->id);
+    return 0;
+}
+
+/* ---- CreateImage ---------------------------------------------------------- */
+
+/* Tags of TagSpecification.N for ResourceType=image (snapshot specs are
+ * accepted and have nothing to tag here). */
+static GPtrArray *image_tags(const NubeApiRequest *req, NubeError **err)
+{
+    g_autoptr(GPtrArray) tags = nube_tags_new();
+    g_autoptr(GArray) specs = nube_query_indices(req->q, "TagSpecification");
+    for (guint i = 0; i < specs->len; i++) {
+        guint n = g_array_index(specs, guint, i);
+        g_autofree char *rt_key = g_strdup_printf("TagSpecification.%u.ResourceType", n);
+        const char *rt = nube_query_get(req->q, rt_key);
+        if (rt == NULL || (!g_str_equal(rt, "image") && !g_str_equal(rt, "snapshot"))) {
+            nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                            "'%s' is not a valid taggable resource type for this operation.",
+                            rt ? rt : "");
+            return NULL;
+        }
+        if (!g_str_equal(rt, "image"))
+            continue;
+        g_autofree char *prefix = g_strdup_printf("TagSpecification.%u.Tag", n);
+        g_autoptr(GArray) idx = nube_query_indices(req->q, prefix);
+        for (guint j = 0; j < idx->len; j++) {
+            guint m = g_array_index(idx, guint, j);
+            g_autofree char *kk = g_strdup_printf("%s.%u.Key", prefix, m);
+            g_autofree char *vk = g_strdup_printf("%s.%u.Value", prefix, m);
+            const char *key = nube_query_get(req->q, kk);
+            nube_tags_add(tags, key ? key : "", nube_query_get(req->q, vk));
+        }
+    }
+    return nube_tags_validate(tags, err) < 0 ? NULL : g_steal_pointer(&tags);
+}
+
+/* The instance to image: known, and up (or stopped). */
+static NubeInstance *imageable_instance(const NubeApiRequest *req, NubeError **err)
+{
+    const char *id = nube_api_require(req, "InstanceId", err);
+    if (id == NULL)
+        return NULL;
+    if (!nube_id_valid(id, "i")) {
+        nube_error_setc(err, EINVAL, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"", id);
+        return NULL;
+    }
+    g_autoptr(NubeInstance) inst = nube_instance_get(req->d->db, id, err);
+    if (inst == NULL)
+        return NULL;
+    if (!g_str_equal(inst->state, "running") && !g_str_equal(inst->state, "stopped")) {
+        nube_error_setc(err, EBUSY, "IncorrectInstanceState",
+                        "The instance '%s' is not in the 'running' or 'stopped' state "
+                        "(it is '%s').", id, inst->state);
+        return NULL;
+    }
+    return g_steal_pointer(&inst);
+}
+
+int nube_api_create_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
+{
+    gboolean no_reboot = FALSE;
+    g_autoptr(NubeInstance) inst = imageable_instance(req, err);
+    if (inst == NULL)
+        return -EINVAL;
+    const char *name = nube_api_require(req, "Name", err);
+    if (name == NULL || check_common(req, name, err) < 0 ||
+        nube_query_bool(req->q, "NoReboot", FALSE, &no_reboot, err) < 0)
+        return -EINVAL;
+    g_autoptr(GPtrArray) tags = image_tags(req, err);
+    if (tags == NULL)
+        return -EINVAL;
+
+    g_autoptr(NubeImage) img = image_record(req, name, "instance");
+    if (nube_query_get(req->q, "RootDeviceType") == NULL) {
+        g_free(img->root_device_type);
+        img->root_device_type = g_strdup(inst->root_device_type);
+    }
+    img->source_instance = g_strdup(inst->id);
+    img->parent_image = g_strdup(inst->image_id);
+    img->state_reason = g_strdup("queued");
+    g_ptr_array_unref(img->tags);
+    img->tags = g_steal_pointer(&tags);
+    if (nube_image_insert(req->d->db, img, err) < 0)
+        return -EINVAL;
+    nube_bake_start(req->d, inst, img->id, no_reboot);
     nube_xml_add(resp, "imageId", img->id);
     return 0;
 }

@@ -58,6 +58,33 @@ static int open_hypervisor(NubeDaemon *d, NubeError **err)
     return 0;
 }
 
+static gpointer resync_loop(gpointer data)
+{
+    NubeDaemon *d = data;
+    g_mutex_lock(&d->resync_lock);
+    while (!d->closing) {
+        gint64 until = g_get_monotonic_time() + NUBE_RESYNC_INTERVAL * G_USEC_PER_SEC;
+        if (g_cond_wait_until(&d->resync_cond, &d->resync_lock, until) || d->closing)
+            continue;
+        g_mutex_unlock(&d->resync_lock);
+        nube_lifecycle_resync(d);
+        g_mutex_lock(&d->resync_lock);
+    }
+    g_mutex_unlock(&d->resync_lock);
+    return NULL;
+}
+
+static void stop_resync(NubeDaemon *d)
+{
+    if (d->resync_thread == NULL)
+        return;
+    g_mutex_lock(&d->resync_lock);
+    d->closing = TRUE;
+    g_cond_signal(&d->resync_cond);
+    g_mutex_unlock(&d->resync_lock);
+    g_thread_join(g_steal_pointer(&d->resync_thread));
+}
+
 NubeDaemon *nube_daemon_open(NubeConfig *cfg, NubeError **err)
 {
     NubeDaemon *d = g_new0(NubeDaemon, 1);
@@ -66,13 +93,16 @@ NubeDaemon *nube_daemon_open(NubeConfig *cfg, NubeError **err)
     d->lock_fd = -1;
     d->started_at = g_get_real_time() / G_USEC_PER_SEC;
     d->endpoint = g_strdup_printf("http://%s:%u", d->cfg.listen_host, d->cfg.listen_port);
-    d->jobs = nube_jobs_new(4);
+    d->jobs = nube_jobs_new(8);
+    g_mutex_init(&d->resync_lock);
+    g_cond_init(&d->resync_cond);
 
     if (open_state(d, err) < 0 || open_hypervisor(d, err) < 0 ||
         nube_lifecycle_reconcile(d, err) < 0) {
         nube_daemon_close(d);
         return NULL;
     }
+    d->resync_thread = g_thread_new("resync", resync_loop, d);
     return d;
 }
 
@@ -80,6 +110,7 @@ void nube_daemon_close(NubeDaemon *d)
 {
     if (d == NULL)
         return;
+    stop_resync(d);
     nube_jobs_free(d->jobs);
     nube_hypervisor_close(d->hv);
     nube_store_free(d->store);
@@ -91,6 +122,8 @@ void nube_daemon_close(NubeDaemon *d)
     g_free(d->instances_dir);
     g_free(d->endpoint);
     g_free(d->accel_reason);
+    g_mutex_clear(&d->resync_lock);
+    g_cond_clear(&d->resync_cond);
     g_free(d);
 }
 

@@ -25,7 +25,14 @@ typedef struct {
     NubeAccount admin;
     NubeJobs *jobs;
     gint64 started_at;
+    GThread *resync_thread;   /* periodic nube_lifecycle_resync() */
+    GMutex resync_lock;
+    GCond resync_cond;
+    gboolean closing;
 } NubeDaemon;
+
+/* Seconds between two looks at what the hypervisor runs. */
+#define NUBE_RESYNC_INTERVAL 5
 
 /*
  * Opens the state directory of CFG (taken over: CFG is cleared), refusing

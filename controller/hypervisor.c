@@ -10,6 +10,7 @@
 #include "fsutil.h"
 #include "log.h"
 
+#include <libxml/tree.h>
 #include <libvirt/libvirt-qemu.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -592,4 +593,72 @@ int nube_hypervisor_monitor(NubeHypervisor *hv, const char *name,
         *reply = g_strdup(result != NULL ? result : "");
     free(result);
     return 0;
+}
+
+/* ---- point-in-time disk copies ------------------------------------------- */
+
+/* <domainbackup> copying disk TARGET to DEST (qcow2) and no other disk. */
+static char *backup_xml(const char *target, const char *dest, const char *const *skip)
+{
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr root = xmlNewDocNode(doc, NULL, BAD_CAST "domainbackup", NULL);
+    xmlDocSetRootElement(doc, root);
+    xmlNodePtr disks = xmlNewChild(root, NULL, BAD_CAST "disks", NULL);
+    xmlNodePtr disk = xmlNewChild(disks, NULL, BAD_CAST "disk", NULL);
+    xmlNewProp(disk, BAD_CAST "name", BAD_CAST target);
+    xmlNewProp(disk, BAD_CAST "type", BAD_CAST "file");
+    xmlNewProp(xmlNewChild(disk, NULL, BAD_CAST "target", NULL), BAD_CAST "file",
+               BAD_CAST dest);
+    xmlNewProp(xmlNewChild(disk, NULL, BAD_CAST "driver", NULL), BAD_CAST "type",
+               BAD_CAST "qcow2");
+    for (size_t i = 0; skip != NULL && skip[i] != NULL; i++) {
+        xmlNodePtr other = xmlNewChild(disks, NULL, BAD_CAST "disk", NULL);
+        xmlNewProp(other, BAD_CAST "name", BAD_CAST skip[i]);
+        xmlNewProp(other, BAD_CAST "backup", BAD_CAST "no");
+    }
+    xmlChar *text = NULL;
+    int len = 0;
+    xmlDocDumpMemory(doc, &text, &len);
+    char *out = g_strndup((const char *) text, len);
+    xmlFree(text);
+    xmlFreeDoc(doc);
+    return out;
+}
+
+/* Waits for the domain's running job to end; 0 if it completed. */
+static int backup_wait(virDomainPtr dom, const char *name, NubeError **err)
+{
+    for (;;) {
+        virDomainJobInfo info;
+        if (virDomainGetJobInfo(dom, &info) < 0)
+            return virt_error(err, "job info of domain '%s'", name);
+        if (info.type == VIR_DOMAIN_JOB_NONE)
+            break;
+        g_usleep(100 * 1000);
+    }
+    int type = 0, n = 0;
+    virTypedParameterPtr params = NULL;
+    if (virDomainGetJobStats(dom, &type, &params, &n, VIR_DOMAIN_JOB_STATS_COMPLETED) < 0)
+        return virt_error(err, "job result of domain '%s'", name);
+    const char *msg = NULL;
+    virTypedParamsGetString(params, n, VIR_DOMAIN_JOB_ERRMSG, &msg);
+    int r = 0;
+    if (type != VIR_DOMAIN_JOB_COMPLETED)
+        r = nube_error_set(err, EIO, "disk copy of domain '%s' failed: %s", name,
+                           msg ? msg : "unknown error");
+    virTypedParamsFree(params, n);
+    return r;
+}
+
+int nube_hypervisor_backup_disk(NubeHypervisor *hv, const char *name, const char *target,
+                                const char *dest, const char *const *skip, NubeError **err)
+{
+    _cleanup_domain_ virDomainPtr dom = NULL;
+    int r = domain_get(hv, name, &dom, err);
+    if (r < 0)
+        return r;
+    g_autofree char *xml = backup_xml(target, dest, skip);
+    if (virDomainBackupBegin(dom, xml, NULL, 0) < 0)
+        return virt_error(err, "start disk copy of domain '%s'", name);
+    return backup_wait(dom, name, err);
 }

@@ -104,3 +104,13 @@ int nube_hypervisor_state(NubeHypervisor *hv, const char *name,
  */
 int nube_hypervisor_monitor(NubeHypervisor *hv, const char *name,
                             const char *hmp, char **reply, NubeError **err);
+
+/*
+ * Copies the running domain NAME's disk TARGET ("vda") as it is at this
+ * instant (with its whole backing chain) to the new standalone qcow2 DEST,
+ * while the guest keeps running (libvirt push-mode backup); the disks named
+ * in SKIP (NULL-terminated, may be NULL) are left out.  Blocks until the
+ * copy is complete.  The copy is crash-consistent.  0 or -errno.
+ */
+int nube_hypervisor_backup_disk(NubeHypervisor *hv, const char *name, const char *target,
+                                const char *dest, const char *const *skip, NubeError **err);

@@ -395,6 +395,8 @@ void nube_lifecycle_gc_image_files(NubeDaemon *d, const char *base_sha256,
 
 /* ---- events and reconciliation -------------------------------------------- */
 
+static void on_ephemeral_stopped(NubeDaemon *d, const NubeInstance *inst, const char *detail);
+
 static void on_stopped(NubeDaemon *d, const char *id, const char *detail)
 {
     static const char *const stopping[] = { "stopping", NULL };
@@ -403,6 +405,10 @@ static void on_stopped(NubeDaemon *d, const char *id, const char *detail)
     g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, NULL);
     if (inst == NULL)
         return;
+    if (g_str_equal(inst->root_device_type, "instance-store")) {
+        on_ephemeral_stopped(d, inst, detail);
+        return;
+    }
     if (g_str_equal(inst->state, "stopping")) {
         set_state(d, id, stopping, "stopped", inst->state_reason);
     } else if (g_strv_contains(live, inst->state)) {
@@ -411,6 +417,21 @@ static void on_stopped(NubeDaemon *d, const char *id, const char *detail)
             : g_strdup_printf("Server.InternalError: the guest stopped (%s)", detail);
         set_state(d, id, live, "stopped", reason);
     }
+}
+
+/* An instance-store instance cannot be stopped: when its guest ends, the
+ * instance and its disk end with it, as on EC2. */
+static void on_ephemeral_stopped(NubeDaemon *d, const NubeInstance *inst, const char *detail)
+{
+    static const char *const live[] = { "pending", "running", "stopping", NULL };
+    if (!g_strv_contains(live, inst->state))
+        return;
+    g_autofree char *reason = g_str_equal(detail, "shutdown")
+        ? g_strdup("Client.InstanceInitiatedShutdown: Instance initiated shutdown")
+        : g_strdup_printf("Server.InternalError: the guest stopped (%s); its instance-store "
+                          "root disk is lost", detail);
+    set_state(d, inst->id, live, "shutting-down", reason);
+    queue(d, terminate_job, inst->id, TRUE);
 }
 
 void nube_lifecycle_on_event(const char *name, NubeDomainEvent event, const char *detail,
@@ -443,11 +464,37 @@ static void reconcile_one(NubeDaemon *d, const NubeInstance *inst, NubeDomainSta
             set_state(d, inst->id, down, "running", NULL);
     } else if (g_str_equal(s, "pending")) {
         queue(d, launch_job, inst->id, FALSE);
+    } else if (g_strv_contains(up, s) && g_str_equal(inst->root_device_type, "instance-store")) {
+        on_ephemeral_stopped(d, inst, "died while nubed was not running");
     } else if (g_strv_contains(up, s)) {
         set_state(d, inst->id, up, "stopped",
                   g_str_equal(s, "stopping")
                       ? inst->state_reason
                       : "Server.InternalError: the guest stopped while nubed was not running");
+    }
+}
+
+/* What a periodic look at the hypervisor corrects: an event that was never
+ * delivered (libvirt reconnects to guests in threads of its own while nubed
+ * starts, and a guest that died meanwhile is found dead only then). */
+static void resync_one(NubeDaemon *d, const NubeInstance *inst, NubeDomainState st)
+{
+    static const char *const pending[] = { "pending", NULL };
+
+    if (g_str_equal(inst->state, "running") && st != NUBE_DOMAIN_RUNNING)
+        on_stopped(d, inst->id, st == NUBE_DOMAIN_ABSENT ? "vanished" : "failed");
+    else if (g_str_equal(inst->state, "pending") && st == NUBE_DOMAIN_RUNNING)
+        set_state(d, inst->id, pending, "running", NULL);
+}
+
+void nube_lifecycle_resync(NubeDaemon *d)
+{
+    g_autoptr(GPtrArray) all = nube_instance_list(d->db, G_MAXINT64, NULL);
+    for (guint i = 0; all != NULL && i < all->len; i++) {
+        const NubeInstance *inst = g_ptr_array_index(all, i);
+        NubeDomainState st = NUBE_DOMAIN_ABSENT;
+        if (nube_hypervisor_state(d->hv, inst->id, &st, NULL) == 0)
+            resync_one(d, inst, st);
     }
 }
 

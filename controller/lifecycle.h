@@ -51,6 +51,10 @@ void nube_lifecycle_on_event(const char *name, NubeDomainEvent event, const char
 /* Brings the records in line with what libvirt runs.  0 or -errno. */
 int nube_lifecycle_reconcile(NubeDaemon *d, NubeError **err);
 
+/* Corrects records whose guest changed state without an event reaching
+ * nubed (run periodically). */
+void nube_lifecycle_resync(NubeDaemon *d);
+
 /* Removes the base SHA256 (and unused blobs) from the store if nothing
  * needs it any more. */
 void nube_lifecycle_gc_image_files(NubeDaemon *d, const char *base_sha256,
