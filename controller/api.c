@@ -42,6 +42,8 @@ static const struct {
     { "RebootInstances", nube_api_reboot_instances },
     { "TerminateInstances", nube_api_terminate_instances },
     { "GetConsoleOutput", nube_api_get_console_output },
+    { "DescribeVolumes", nube_api_describe_volumes },
+    { "DeleteVolume", nube_api_delete_volume },
     { "DescribeInstanceTypes", nube_api_describe_instance_types },
     { "DescribeRegions", nube_api_describe_regions },
     { "DescribeAvailabilityZones", nube_api_describe_availability_zones },
@@ -49,6 +51,7 @@ static const struct {
     { "NubeBuildDefaultImage", nube_api_build_default_image },
     { "NubeImportImage", nube_api_import_image },
     { "NubeDescribeHost", nube_api_describe_host },
+    { "NubeAddPackages", nube_api_add_packages },
 };
 
 /* ---- helpers for handlers ------------------------------------------------ */

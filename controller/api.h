@@ -71,6 +71,9 @@ int nube_api_describe_instance_types(NubeApiRequest *req, xmlNodePtr resp, NubeE
 int nube_api_describe_regions(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_describe_availability_zones(NubeApiRequest *req, xmlNodePtr resp,
                                          NubeError **err);
+int nube_api_add_packages(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_describe_volumes(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_delete_volume(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_describe_host(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 
 /* Renderers, shared by actions and golden tests. */

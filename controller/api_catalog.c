@@ -5,6 +5,7 @@
 #include "api.h"
 #include "api_xml.h"
 #include "catalog.h"
+#include "log.h"
 #include "nube-config.h"
 
 static void render_type(xmlNodePtr item, const NubeInstanceType *t)
@@ -128,5 +129,27 @@ int nube_api_describe_host(NubeApiRequest *req, xmlNodePtr resp, NubeError **err
     nube_xml_add(host, "region", d->cfg.region);
     nube_xml_add(host, "endpoint", d->endpoint);
     nube_xml_add_time(host, "startedAt", d->started_at);
+    g_autofree char *repo = nube_pkgrepo_apt_source_line(d->repo);
+    nube_xml_add(host, "packageRepository", repo);
+    return 0;
+}
+
+static void add_progress(const char *message, void *opaque)
+{
+    nube_debug("NubeAddPackages: %s", message);
+}
+
+int nube_api_add_packages(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
+{
+    g_autofree const char **names = nube_query_list(req->q, "Package");
+    if (names[0] == NULL)
+        return nube_error_setc(err, EINVAL, "MissingParameter",
+                               "The request must contain the parameter Package.1");
+    int added = nube_pkgrepo_add(req->d->repo, names, add_progress, NULL, err);
+    if (added < 0)
+        return added;
+    g_autofree char *line = nube_pkgrepo_apt_source_line(req->d->repo);
+    nube_xml_add_int(resp, "added", added);
+    nube_xml_add(resp, "aptSource", line);
     return 0;
 }

@@ -40,16 +40,26 @@ static void render_reason(xmlNodePtr item, const char *reason)
     nube_xml_add(sr, "message", reason);
 }
 
-static void render_forwards(xmlNodePtr item, const NubeInstance *inst)
+static void render_forward(xmlNodePtr set, gint64 host_port, gint64 guest_port)
 {
-    xmlNodePtr set = nube_xml_add(item, "nubePortForwardSet", NULL);
-    if (inst->ssh_host_port <= 0 || g_str_equal(inst->state, "terminated"))
-        return;
     xmlNodePtr fwd = nube_xml_add(set, "item", NULL);
     nube_xml_add(fwd, "protocol", "tcp");
     nube_xml_add(fwd, "hostIp", "127.0.0.1");
-    nube_xml_add_int(fwd, "hostPort", inst->ssh_host_port);
-    nube_xml_add_int(fwd, "guestPort", 22);
+    nube_xml_add_int(fwd, "hostPort", host_port);
+    nube_xml_add_int(fwd, "guestPort", guest_port);
+}
+
+static void render_forwards(xmlNodePtr item, const NubeInstance *inst)
+{
+    xmlNodePtr set = nube_xml_add(item, "nubePortForwardSet", NULL);
+    if (g_str_equal(inst->state, "terminated"))
+        return;
+    if (inst->ssh_host_port > 0)
+        render_forward(set, inst->ssh_host_port, 22);
+    for (guint i = 0; inst->forwards != NULL && i < inst->forwards->len; i++) {
+        const NubePortForward *f = &g_array_index(inst->forwards, NubePortForward, i);
+        render_forward(set, f->host_port, f->guest_port);
+    }
 }
 
 static void render_block_devices(xmlNodePtr item, const NubeInstance *inst)
@@ -57,17 +67,15 @@ static void render_block_devices(xmlNodePtr item, const NubeInstance *inst)
     nube_xml_add(item, "rootDeviceType", inst->root_device_type);
     nube_xml_add(item, "rootDeviceName", "/dev/vda");
     xmlNodePtr set = nube_xml_add(item, "blockDeviceMapping", NULL);
-    if (g_str_equal(inst->state, "terminated") ||
-        !g_str_equal(inst->root_device_type, "ebs"))
+    if (inst->root_volume_id == NULL)
         return;
     xmlNodePtr dev = nube_xml_add(set, "item", NULL);
     nube_xml_add(dev, "deviceName", "/dev/vda");
     xmlNodePtr ebs = nube_xml_add(dev, "ebs", NULL);
-    g_autofree char *vol = g_strconcat("vol-", inst->id + 2, NULL);
-    nube_xml_add(ebs, "volumeId", vol);
+    nube_xml_add(ebs, "volumeId", inst->root_volume_id);
     nube_xml_add(ebs, "status", "attached");
     nube_xml_add_time(ebs, "attachTime", inst->launch_time);
-    nube_xml_add_bool(ebs, "deleteOnTermination", TRUE);
+    nube_xml_add_bool(ebs, "deleteOnTermination", inst->root_delete_on_termination);
 }
 
 void nube_api_render_instance(xmlNodePtr item, const char *region, const NubeInstance *inst)
@@ -353,6 +361,65 @@ static NubeImage *launchable_image(const NubeApiRequest *req, NubeError **err)
     return g_steal_pointer(&img);
 }
 
+/* nube's extension NubeForwardPort.N: guest TCP ports (not 22) to forward. */
+static GArray *forward_ports(const NubeApiRequest *req, NubeError **err)
+{
+    g_autoptr(GArray) ports = g_array_new(FALSE, FALSE, sizeof(guint16));
+    g_autofree const char **values = nube_query_list(req->q, "NubeForwardPort");
+    for (size_t i = 0; values[i] != NULL; i++) {
+        char *end = NULL;
+        gint64 p = g_ascii_strtoll(values[i], &end, 10);
+        if (*values[i] == '\0' || *end != '\0' || p < 1 || p > 65535 || p == 22) {
+            nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                            "NubeForwardPort '%s' is not a TCP port from 1 to 65535 other "
+                            "than 22 (always forwarded).", values[i]);
+            return NULL;
+        }
+        guint16 port = (guint16) p;
+        for (guint j = 0; j < ports->len; j++)
+            if (g_array_index(ports, guint16, j) == port) {
+                nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                                "NubeForwardPort %u is given twice.", port);
+                return NULL;
+            }
+        g_array_append_val(ports, port);
+    }
+    if (ports->len > 16) {
+        nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                        "At most 16 ports can be forwarded (got %u).", ports->len);
+        return NULL;
+    }
+    return g_steal_pointer(&ports);
+}
+
+/* BlockDeviceMapping.N for the root device: only DeleteOnTermination of an
+ * ebs root can be chosen here. */
+static int root_mapping(const NubeApiRequest *req, const NubeImage *img, gboolean *keep,
+                        NubeError **err)
+{
+    static const char *const root_names[] = { "/dev/vda", "/dev/xvda", "/dev/sda1", NULL };
+    g_autoptr(GArray) idx = nube_query_indices(req->q, "BlockDeviceMapping");
+    *keep = FALSE;
+    for (guint i = 0; i < idx->len; i++) {
+        guint n = g_array_index(idx, guint, i);
+        g_autofree char *dk = g_strdup_printf("BlockDeviceMapping.%u.DeviceName", n);
+        g_autofree char *dot_key = g_strdup_printf("BlockDeviceMapping.%u.Ebs.DeleteOnTermination", n);
+        const char *dev = nube_query_get(req->q, dk);
+        if (dev == NULL || !g_strv_contains(root_names, dev))
+            return nube_error_setc(err, EINVAL, "InvalidBlockDeviceMapping",
+                                   "Only the root device (/dev/vda) can be mapped, not '%s'.",
+                                   dev ? dev : "");
+        if (!g_str_equal(img->root_device_type, "ebs"))
+            return nube_error_setc(err, EINVAL, "InvalidBlockDeviceMapping",
+                                   "The image '%s' has an instance-store root device.", img->id);
+        gboolean dot = TRUE;
+        if (nube_query_bool(req->q, dot_key, TRUE, &dot, err) < 0)
+            return -EINVAL;
+        *keep = !dot;
+    }
+    return 0;
+}
+
 int nube_api_run_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
 {
     const char *type_name = nube_query_get(req->q, "InstanceType");
@@ -378,6 +445,12 @@ int nube_api_run_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err
     if (tags == NULL)
         return -EINVAL;
     lr.tags = tags;
+    g_autoptr(GArray) fports = forward_ports(req, err);
+    if (fports == NULL)
+        return -EINVAL;
+    lr.forward_ports = fports;
+    if (root_mapping(req, img, &lr.keep_root, err) < 0)
+        return -EINVAL;
 
     g_autoptr(GPtrArray) insts = nube_lifecycle_run(req->d, &lr, err);
     if (insts == NULL)

@@ -42,6 +42,26 @@ static int open_state(NubeDaemon *d, NubeError **err)
                                      &d->admin, err);
 }
 
+/* The guests' package repository, on the port after the API's if free (so
+ * it stays the same across restarts), else on any free port. */
+static int open_repo(NubeDaemon *d, NubeError **err)
+{
+    g_autofree char *dir = g_build_filename(d->cfg.state_dir, "pkgrepo", NULL);
+    d->repo = nube_pkgrepo_open(dir, err);
+    if (d->repo == NULL)
+        return -EIO;
+    g_autoptr(NubeError) busy = NULL;
+    guint16 port = d->cfg.listen_port < 65535 ? d->cfg.listen_port + 1 : 0;
+    if (nube_pkgrepo_serve(d->repo, "127.0.0.1", port, &busy) < 0) {
+        nube_warn("package repository: port %u: %s; using another", port, busy->message);
+        if (nube_pkgrepo_serve(d->repo, "127.0.0.1", 0, err) < 0)
+            return -EIO;
+    }
+    g_autofree char *line = nube_pkgrepo_apt_source_line(d->repo);
+    nube_info("package repository for guests: %s", line);
+    return 0;
+}
+
 static int open_hypervisor(NubeDaemon *d, NubeError **err)
 {
     if (nube_accel_choose(d->cfg.accelerator, &d->accel, &d->accel_reason, err) < 0)
@@ -97,7 +117,7 @@ NubeDaemon *nube_daemon_open(NubeConfig *cfg, NubeError **err)
     g_mutex_init(&d->resync_lock);
     g_cond_init(&d->resync_cond);
 
-    if (open_state(d, err) < 0 || open_hypervisor(d, err) < 0 ||
+    if (open_state(d, err) < 0 || open_repo(d, err) < 0 || open_hypervisor(d, err) < 0 ||
         nube_lifecycle_reconcile(d, err) < 0) {
         nube_daemon_close(d);
         return NULL;
@@ -112,6 +132,7 @@ void nube_daemon_close(NubeDaemon *d)
         return;
     stop_resync(d);
     nube_jobs_free(d->jobs);
+    nube_pkgrepo_free(d->repo);
     nube_hypervisor_close(d->hv);
     nube_store_free(d->store);
     nube_db_close(d->db);

@@ -10,6 +10,7 @@
 #include "db.h"
 #include "hypervisor.h"
 #include "jobs.h"
+#include "pkgrepo.h"
 #include "store.h"
 
 typedef struct {
@@ -24,6 +25,7 @@ typedef struct {
     char *accel_reason;
     NubeAccount admin;
     NubeJobs *jobs;
+    NubePkgRepo *repo;        /* packages for guests, served on 127.0.0.1 */
     gint64 started_at;
     GThread *resync_thread;   /* periodic nube_lifecycle_resync() */
     GMutex resync_lock;

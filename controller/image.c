@@ -212,7 +212,8 @@ gboolean nube_image_base_in_use(NubeDb *db, const char *sha256)
     return exists(db,
                   "SELECT 1 FROM images WHERE base_sha256 = ?1 AND state != 'deregistered' "
                   "UNION ALL SELECT 1 FROM instances WHERE base_sha256 = ?1 "
-                  "AND state != 'terminated' LIMIT 1",
+                  "AND state != 'terminated' UNION ALL SELECT 1 FROM volumes "
+                  "WHERE base_sha256 = ?1 AND state != 'deleted' LIMIT 1",
                   sha256);
 }
 

@@ -63,8 +63,8 @@ int nube_image_set_failed(NubeDb *db, const char *id, const char *reason, NubeEr
  * or already deregistered. */
 int nube_image_deregister(NubeDb *db, const char *id, NubeError **err);
 
-/* TRUE if some live image or non-terminated instance still uses the base
- * SHA256 (so it must stay in the store). */
+/* TRUE if some live image, non-terminated instance or volume still uses
+ * the base SHA256 (so it must stay in the store). */
 gboolean nube_image_base_in_use(NubeDb *db, const char *sha256);
 
 /* TRUE if some live image, or a non-terminated instance of any image, boots

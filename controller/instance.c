@@ -3,6 +3,7 @@
  */
 #include "instance.h"
 #include "tags.h"
+#include "volume.h"
 
 #include <string.h>
 
@@ -49,6 +50,9 @@ void nube_instance_free(NubeInstance *inst)
         g_bytes_unref(inst->user_data);
     if (inst->tags != NULL)
         g_ptr_array_unref(inst->tags);
+    if (inst->forwards != NULL)
+        g_array_unref(inst->forwards);
+    g_free(inst->root_volume_id);
     g_free(inst);
 }
 
@@ -81,6 +85,24 @@ static NubeInstance *instance_from_row(sqlite3_stmt *stmt)
     return inst;
 }
 
+static GArray *forwards_get(NubeDb *db, const char *id, NubeError **err)
+{
+    g_autoptr(GArray) fwds = g_array_new(FALSE, TRUE, sizeof(NubePortForward));
+    _cleanup_stmt_ sqlite3_stmt *stmt = nube_db_prepare(
+        db, "SELECT guest_port, host_port FROM forwards WHERE instance_id = ?1 "
+            "ORDER BY guest_port", err);
+    int r = stmt ? 0 : -EIO;
+    if (stmt != NULL)
+        nube_db_bind(db, stmt, "s", id);
+    while (r == 0 && (r = nube_db_step(db, stmt, err)) == 1) {
+        NubePortForward f = { .guest_port = (guint16) sqlite3_column_int(stmt, 0),
+                              .host_port = (guint16) sqlite3_column_int(stmt, 1) };
+        g_array_append_val(fwds, f);
+        r = 0;
+    }
+    return r < 0 ? NULL : g_steal_pointer(&fwds);
+}
+
 static GPtrArray *instance_query(NubeDb *db, const char *where_sql, const char *arg,
                                  gint64 iarg, NubeError **err)
 {
@@ -99,7 +121,13 @@ static GPtrArray *instance_query(NubeDb *db, const char *where_sql, const char *
         NubeInstance *inst = instance_from_row(stmt);
         g_ptr_array_add(out, inst);
         inst->tags = nube_tags_get(db, inst->id, err);
-        r = inst->tags ? 0 : -EIO;
+        inst->forwards = inst->tags ? forwards_get(db, inst->id, err) : NULL;
+        r = inst->forwards ? 0 : -EIO;
+        g_autoptr(NubeVolume) vol = nube_volume_of_instance(db, inst->id);
+        if (vol != NULL) {
+            inst->root_volume_id = g_strdup(vol->id);
+            inst->root_delete_on_termination = vol->delete_on_termination;
+        }
     }
     nube_db_unlock(db);
     return r < 0 ? NULL : g_steal_pointer(&out);
@@ -116,6 +144,13 @@ int nube_instance_insert(NubeDb *db, const NubeInstance *i, NubeError **err)
         i->root_device_type, i->base_sha256, i->user_data, i->mac, i->private_ip,
         i->hostname, i->ssh_host_port, i->vcpus, i->memory_mib, i->accelerator,
         i->launch_time, i->terminated_at);
+    for (guint k = 0; r >= 0 && i->forwards != NULL && k < i->forwards->len; k++) {
+        const NubePortForward *f = &g_array_index(i->forwards, NubePortForward, k);
+        r = nube_db_exec(db, err,
+                         "INSERT INTO forwards (instance_id, guest_port, host_port) "
+                         "VALUES (?1, ?2, ?3)",
+                         "sii", i->id, (gint64) f->guest_port, (gint64) f->host_port);
+    }
     if (r < 0)
         return r;
     return nube_tags_set(db, i->id, i->tags, err);
@@ -182,7 +217,8 @@ GArray *nube_instance_ports_in_use(NubeDb *db, NubeError **err)
     nube_db_lock(db);
     _cleanup_stmt_ sqlite3_stmt *stmt = nube_db_prepare(
         db, "SELECT ssh_host_port FROM instances WHERE state != 'terminated' "
-            "AND ssh_host_port > 0", err);
+            "AND ssh_host_port > 0 UNION ALL SELECT f.host_port FROM forwards f "
+            "JOIN instances i ON i.id = f.instance_id WHERE i.state != 'terminated'", err);
     int r = stmt ? 0 : -EIO;
     while (r == 0 && (r = nube_db_step(db, stmt, err)) == 1) {
         guint16 p = (guint16) sqlite3_column_int(stmt, 0);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "db.h"
+#include "domain_xml.h"
 
 #define NUBE_TERMINATED_VISIBLE (2 * 3600)
 
@@ -33,6 +34,9 @@ typedef struct {
     gint64 launch_time;
     gint64 terminated_at;
     GPtrArray *tags;          /* NubeTag */
+    GArray *forwards;         /* NubePortForward: guest ports besides SSH */
+    char *root_volume_id;     /* ebs root: its volume, NULL otherwise */
+    gboolean root_delete_on_termination;
 } NubeInstance;
 
 NubeInstance *nube_instance_new(void);
@@ -64,5 +68,6 @@ int nube_instance_transition(NubeDb *db, const char *id, const char *const *from
                              const char *to, const char *reason, char **prev,
                              NubeError **err);
 
-/* The live (not terminated) instances' SSH host ports in use. */
+/* The live (not terminated) instances' host ports in use (SSH and the
+ * other forwards). */
 GArray *nube_instance_ports_in_use(NubeDb *db, NubeError **err);

@@ -9,10 +9,12 @@
 #include "overlay.h"
 #include "seed.h"
 #include "tags.h"
+#include "volume.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -119,6 +121,7 @@ static NubeInstance *new_record(NubeDaemon *d, const NubeLaunchRequest *req,
     inst->memory_mib = req->type->memory_mib;
     inst->accelerator = g_strdup(nube_accel_name(d->accel));
     inst->launch_time = now;
+    inst->forwards = g_array_new(FALSE, TRUE, sizeof(NubePortForward));
     inst->tags = nube_tags_new();
     for (guint i = 0; req->tags != NULL && i < req->tags->len; i++) {
         const NubeTag *t = g_ptr_array_index(req->tags, i);
@@ -127,12 +130,31 @@ static NubeInstance *new_record(NubeDaemon *d, const NubeLaunchRequest *req,
     return inst;
 }
 
-static int insert_all(NubeDaemon *d, GPtrArray *insts, NubeError **err)
+/* The volume record of INST's ebs root disk. */
+static int insert_root_volume(NubeDaemon *d, const NubeInstance *inst, gboolean keep,
+                              gint64 size, NubeError **err)
+{
+    g_autofree char *id = g_strconcat("vol-", inst->id + 2, NULL);
+    NubeVolume vol = {
+        .id = id, .owner_id = inst->owner_id, .instance_id = inst->id,
+        .base_sha256 = inst->base_sha256, .size = size, .state = "in-use",
+        .delete_on_termination = !keep, .created_at = inst->launch_time,
+        .attached_at = inst->launch_time,
+    };
+    return nube_volume_insert(d->db, &vol, err);
+}
+
+static int insert_all(NubeDaemon *d, const NubeLaunchRequest *req, GPtrArray *insts,
+                      NubeError **err)
 {
     nube_db_lock(d->db);
     int r = nube_db_begin(d->db, err);
-    for (guint i = 0; r >= 0 && i < insts->len; i++)
-        r = nube_instance_insert(d->db, g_ptr_array_index(insts, i), err);
+    for (guint i = 0; r >= 0 && i < insts->len; i++) {
+        const NubeInstance *inst = g_ptr_array_index(insts, i);
+        r = nube_instance_insert(d->db, inst, err);
+        if (r >= 0 && g_str_equal(inst->root_device_type, "ebs"))
+            r = insert_root_volume(d, inst, req->keep_root, req->image->virtual_size, err);
+    }
     if (r >= 0)
         r = nube_db_commit(d->db, err);
     else
@@ -154,9 +176,16 @@ GPtrArray *nube_lifecycle_run(NubeDaemon *d, const NubeLaunchRequest *req, NubeE
         guint16 port = pick_port(d, ports, err);
         if (port == 0)
             return NULL;
-        g_ptr_array_add(insts, new_record(d, req, reservation, i, port));
+        NubeInstance *inst = new_record(d, req, reservation, i, port);
+        g_ptr_array_add(insts, inst);
+        for (guint k = 0; req->forward_ports != NULL && k < req->forward_ports->len; k++) {
+            NubePortForward f = { .guest_port = g_array_index(req->forward_ports, guint16, k) };
+            if ((f.host_port = pick_port(d, ports, err)) == 0)
+                return NULL;
+            g_array_append_val(inst->forwards, f);
+        }
     }
-    if (insert_all(d, insts, err) < 0)
+    if (insert_all(d, req, insts, err) < 0)
         return NULL;
     for (guint i = 0; i < insts->len; i++) {
         const NubeInstance *inst = g_ptr_array_index(insts, i);
@@ -201,7 +230,11 @@ static char *domain_xml_for(NubeDaemon *d, const NubeInstance *inst, const NubeI
     g_autofree char *disk = g_build_filename(dir, "root.qcow2", NULL);
     g_autofree char *seed = g_build_filename(dir, "seed.iso", NULL);
     g_autofree char *console = g_build_filename(dir, "console.log", NULL);
-    NubePortForward fwd = { .host_port = (guint16) inst->ssh_host_port, .guest_port = 22 };
+    g_autoptr(GArray) fwds = g_array_new(FALSE, TRUE, sizeof(NubePortForward));
+    NubePortForward ssh = { .host_port = (guint16) inst->ssh_host_port, .guest_port = 22 };
+    if (inst->ssh_host_port > 0)
+        g_array_append_val(fwds, ssh);
+    g_array_append_vals(fwds, inst->forwards->data, inst->forwards->len);
 
     if (img->kernel_sha256 != NULL && kernel == NULL) {
         nube_error_set(err, ENOENT, "kernel of image '%s' is missing from the store", img->id);
@@ -212,7 +245,8 @@ static char *domain_xml_for(NubeDaemon *d, const NubeInstance *inst, const NubeI
         .vcpus = (guint) inst->vcpus, .memory_mib = (guint) inst->memory_mib,
         .kernel = kernel, .initrd = initrd, .cmdline = img->kernel_cmdline,
         .disk_path = disk, .seed_path = seed, .console_path = console,
-        .mac = inst->mac, .forwards = &fwd, .n_forwards = inst->ssh_host_port ? 1 : 0,
+        .mac = inst->mac, .forwards = (const NubePortForward *) fwds->data,
+        .n_forwards = fwds->len,
     };
     return nube_domain_xml(&spec, err);
 }
@@ -340,6 +374,28 @@ int nube_lifecycle_reboot(NubeDaemon *d, const char *id, NubeError **err)
     return nube_hypervisor_reboot(d->hv, id, err);
 }
 
+/* An ebs root kept after terminate moves to STATE/volumes and becomes an
+ * available volume; otherwise its record is marked deleted (the file goes
+ * with the instance directory). */
+static int release_root_volume(NubeDaemon *d, const char *id, const char *dir, NubeError **err)
+{
+    g_autoptr(NubeVolume) vol = nube_volume_of_instance(d->db, id);
+    if (vol == NULL)
+        return 0;
+    if (vol->delete_on_termination)
+        return nube_volume_mark_deleted(d->db, vol->id, err);
+
+    g_autofree char *disk = g_build_filename(dir, "root.qcow2", NULL);
+    g_autofree char *dest = nube_volume_path(d->cfg.state_dir, vol->id);
+    g_autofree char *vdir = g_path_get_dirname(dest);
+    if (nube_mkdir_p(vdir, 0700, err) < 0)
+        return -EIO;
+    if (rename(disk, dest) < 0 && errno != ENOENT)
+        return nube_error_set(err, errno, "keep '%s' as volume '%s'", disk, dest);
+    nube_info("%s: root disk kept as volume %s", id, vol->id);
+    return nube_volume_detach(d->db, vol->id, err);
+}
+
 static void terminate_job(gpointer data)
 {
     InstanceJob *job = data;
@@ -352,7 +408,8 @@ static void terminate_job(gpointer data)
         return;
     g_autofree char *dir = nube_daemon_instance_dir(d, job->id);
     if (nube_hypervisor_destroy(d->hv, job->id, &err) < 0 ||
-        nube_hypervisor_undefine(d->hv, job->id, &err) < 0 || nube_rm_rf(dir, &err) < 0) {
+        nube_hypervisor_undefine(d->hv, job->id, &err) < 0 ||
+        release_root_volume(d, job->id, dir, &err) < 0 || nube_rm_rf(dir, &err) < 0) {
         nube_err("%s: terminate: %s", job->id, err->message);
         return;
     }

@@ -988,9 +988,12 @@ int nube_build_default_image(NubeStore *store, const NubeBuildRecipe *r, NubePro
     int ret = build_run(&b, &res, err);
     build_clear(&b);
     if (ret < 0) {
-        nube_build_result_clear(&res);
-        return nube_error_prefix(err, "build default image");
+        /* Only the names of blobs already stored survive, for the caller
+         * to collect. */
+        nube_base_clear(&res.base);
+        g_clear_pointer(&res.cmdline, g_free);
+        ret = nube_error_prefix(err, "build default image");
     }
     *out = res;
-    return 0;
+    return ret;
 }

@@ -44,8 +44,11 @@ typedef void (*NubeProgressFn)(const char *message, void *opaque);
 
 /*
  * Builds the image for R into STORE (work files under the store's tmp dir,
- * removed on every path) and fills OUT.  Calls PROGRESS (may be NULL) at
- * each step.  Takes minutes.  0 or a negative errno.
+ * removed on every path) and fills OUT (caller clears).  Calls PROGRESS (may
+ * be NULL) at each step.  Takes minutes.  0 or a negative errno; on failure
+ * OUT holds only the kernel_sha256 / ramdisk_sha256 of blobs already stored
+ * (empty strings otherwise), for the caller to collect if unused.  Needs
+ * root (mmdebstrap --mode=unshare into a directory).
  */
 int nube_build_default_image(NubeStore *store, const NubeBuildRecipe *r,
                              NubeProgressFn progress, void *opaque,

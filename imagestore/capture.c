@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 
 #define DEFAULT_MEMSIZE_MB 512
-#define DEFAULT_SMP 1
+#define DEFAULT_SMP        1
 
 /* ---- flatten ---------------------------------------------------------- */
 
@@ -69,8 +69,7 @@ static int commit(const char *tmp, const char *path, NubeError **err)
     return fsync_path(dir, O_DIRECTORY, err);
 }
 
-int nube_capture_flatten(const char *overlay_path, const char *dst_path,
-                         NubeError **err)
+int nube_capture_flatten(const char *overlay_path, const char *dst_path, NubeError **err)
 {
     if (access(dst_path, F_OK) == 0)
         return nube_error_set(err, EEXIST, "flatten: '%s' exists", dst_path);
@@ -86,8 +85,8 @@ int nube_capture_flatten(const char *overlay_path, const char *dst_path,
     if (r < 0)
         return nube_error_prefix(err, "flatten '%s'", overlay_path);
     g_clear_pointer(&tmp, g_free); /* renamed: nothing to unlink */
-    nube_debug("capture: flattened '%s' to '%s' (%.2f s)", overlay_path,
-               dst_path, (g_get_monotonic_time() - start) / 1e6);
+    nube_debug("capture: flattened '%s' to '%s' (%.2f s)", overlay_path, dst_path,
+               (g_get_monotonic_time() - start) / 1e6);
     return 0;
 }
 
@@ -166,8 +165,7 @@ static void dirents_freep(struct guestfs_dirent_list **list)
  * The one place where a libguestfs failure becomes a NubeError: "WHAT:
  * <libguestfs's message>", with libguestfs's errno when it has one.
  */
-static int gfs_error(guestfs_h *g, NubeError **err, const char *fmt, ...)
-    G_GNUC_PRINTF(3, 4);
+static int gfs_error(guestfs_h *g, NubeError **err, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 static int gfs_error(guestfs_h *g, NubeError **err, const char *fmt, ...)
 {
     va_list ap;
@@ -181,9 +179,7 @@ static int gfs_error(guestfs_h *g, NubeError **err, const char *fmt, ...)
 }
 
 /* A handle on the direct backend with PATH as its only, writable drive. */
-static guestfs_h *handle_new(const char *path,
-                             const NubeGeneralizeOptions *opts,
-                             NubeError **err)
+static guestfs_h *handle_new(const char *path, const NubeGeneralizeOptions *opts, NubeError **err)
 {
     g_autoptr(guestfs_h) g = guestfs_create();
     if (g == NULL) {
@@ -199,19 +195,16 @@ static guestfs_h *handle_new(const char *path,
     else if (r == 0)
         r = guestfs_clear_backend_setting(g, "force_tcg") < 0 ? -1 : 0;
     if (r == 0)
-        r = guestfs_set_memsize(g, opts->memsize_mb > 0 ? opts->memsize_mb
-                                                        : DEFAULT_MEMSIZE_MB);
+        r = guestfs_set_memsize(g, opts->memsize_mb > 0 ? opts->memsize_mb : DEFAULT_MEMSIZE_MB);
     if (r == 0)
         r = guestfs_set_smp(g, opts->smp > 0 ? opts->smp : DEFAULT_SMP);
     /* unsafe: the guest's flushes are not waited for; the caller fsyncs
      * the file once QEMU has exited. */
     if (r == 0)
-        r = guestfs_add_drive_opts(g, path,
-                                   GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2",
+        r = guestfs_add_drive_opts(g, path, GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2",
                                    GUESTFS_ADD_DRIVE_OPTS_READONLY, 0,
                                    GUESTFS_ADD_DRIVE_OPTS_DISCARD, "besteffort",
-                                   GUESTFS_ADD_DRIVE_OPTS_CACHEMODE, "unsafe",
-                                   -1);
+                                   GUESTFS_ADD_DRIVE_OPTS_CACHEMODE, "unsafe", -1);
     if (r < 0) {
         gfs_error(g, err, "set up libguestfs for '%s'", path);
         return NULL;
@@ -221,7 +214,7 @@ static guestfs_h *handle_new(const char *path,
 
 typedef struct {
     guestfs_h *g;
-    GPtrArray *mounts;     /* guest mountpoints, in mount order */
+    GPtrArray *mounts; /* guest mountpoints, in mount order */
     GString *summary;
     guint removed;
     guint truncated;
@@ -229,8 +222,7 @@ typedef struct {
 
 /* ---- mounting the root ------------------------------------------------ */
 
-static int mount_one(Session *s, const char *dev, const char *mp,
-                     NubeError **err)
+static int mount_one(Session *s, const char *dev, const char *mp, NubeError **err)
 {
     if (guestfs_mount(s->g, dev, mp) < 0)
         return gfs_error(s->g, err, "mount '%s' on '%s'", dev, mp);
@@ -264,8 +256,7 @@ static gint by_mountpoint(gconstpointer a, gconstpointer b)
 
 /* Mounts the file systems of ROOT as inspection lists them
  * (mountpoint, device, mountpoint, device, ...). */
-static int mount_inspected_root(Session *s, const char *root,
-                                NubeError **err)
+static int mount_inspected_root(Session *s, const char *root, NubeError **err)
 {
     g_auto(GStrv) pairs = guestfs_inspect_get_mountpoints(s->g, root);
     if (pairs == NULL)
@@ -294,15 +285,12 @@ static int mount_inspected(Session *s, char **root_device, NubeError **err)
         return gfs_error(s->g, err, "inspect the disk");
     guint n = g_strv_length(roots);
     if (n != 1)
-        return nube_error_set(err, EINVAL,
-                              "the disk holds %u operating systems, not one",
-                              n);
+        return nube_error_set(err, EINVAL, "the disk holds %u operating systems, not one", n);
     *root_device = g_strdup(roots[0]);
     return mount_inspected_root(s, roots[0], err);
 }
 
-static int mount_root(Session *s, NubeGeneralizeReport *report,
-                      NubeError **err)
+static int mount_root(Session *s, NubeGeneralizeReport *report, NubeError **err)
 {
     if (mount_whole_disk(s)) {
         report->root_device = g_strdup("/dev/sda");
@@ -317,9 +305,8 @@ static int mount_root(Session *s, NubeGeneralizeReport *report,
 /* syslog.1, dpkg.log.2.gz, messages-20240101, system@....journal, ... */
 static gboolean is_rotated_log(const char *name)
 {
-    static const char *const suffixes[] = { ".gz", ".xz", ".bz2", ".zst",
-                                            ".lz4", ".old", ".journal",
-                                            ".journal~" };
+    static const char *const suffixes[] = { ".gz",  ".xz",  ".bz2",     ".zst",
+                                            ".lz4", ".old", ".journal", ".journal~" };
     for (guint i = 0; i < G_N_ELEMENTS(suffixes); i++)
         if (g_str_has_suffix(name, suffixes[i]))
             return TRUE;
@@ -332,8 +319,8 @@ static gboolean is_rotated_log(const char *name)
     return p[-1] == '.' || (p[-1] == '-' && end - p == 8);
 }
 
-static int remove_path(Session *s, const char *path, gboolean is_dir,
-                       CleanCount *c, NubeError **err)
+static int remove_path(Session *s, const char *path, gboolean is_dir, CleanCount *c,
+                       NubeError **err)
 {
     int r = is_dir ? guestfs_rm_rf(s->g, path) : guestfs_rm(s->g, path);
     if (r < 0)
@@ -342,8 +329,7 @@ static int remove_path(Session *s, const char *path, gboolean is_dir,
     return 0;
 }
 
-static int truncate_path(Session *s, const char *path, CleanCount *c,
-                         NubeError **err)
+static int truncate_path(Session *s, const char *path, CleanCount *c, NubeError **err)
 {
     if (guestfs_truncate(s->g, path) < 0)
         return gfs_error(s->g, err, "truncate '%s'", path);
@@ -353,11 +339,9 @@ static int truncate_path(Session *s, const char *path, CleanCount *c,
 
 /* Walks the log directory DIR: removes rotated logs, empties the others,
  * keeps directories; symlinks and special files are left alone. */
-static int clean_log_dir(Session *s, const char *dir, CleanCount *c,
-                         NubeError **err)
+static int clean_log_dir(Session *s, const char *dir, CleanCount *c, NubeError **err)
 {
-    _cleanup_dirents_ struct guestfs_dirent_list *list =
-        guestfs_readdir(s->g, dir);
+    _cleanup_dirents_ struct guestfs_dirent_list *list = guestfs_readdir(s->g, dir);
     if (list == NULL)
         return gfs_error(s->g, err, "read directory '%s'", dir);
     for (guint32 i = 0; i < list->len; i++) {
@@ -378,11 +362,9 @@ static int clean_log_dir(Session *s, const char *dir, CleanCount *c,
     return 0;
 }
 
-static int empty_dir(Session *s, const char *dir, CleanCount *c,
-                     NubeError **err)
+static int empty_dir(Session *s, const char *dir, CleanCount *c, NubeError **err)
 {
-    _cleanup_dirents_ struct guestfs_dirent_list *list =
-        guestfs_readdir(s->g, dir);
+    _cleanup_dirents_ struct guestfs_dirent_list *list = guestfs_readdir(s->g, dir);
     if (list == NULL)
         return gfs_error(s->g, err, "read directory '%s'", dir);
     for (guint32 i = 0; i < list->len; i++) {
@@ -398,8 +380,8 @@ static int empty_dir(Session *s, const char *dir, CleanCount *c,
 
 /* Applies ACTION to PATH, whose type is read without following a
  * symlink; a missing PATH is not an error. */
-static int clean_path(Session *s, const char *path, CleanAction action,
-                      CleanCount *c, NubeError **err)
+static int clean_path(Session *s, const char *path, CleanAction action, CleanCount *c,
+                      NubeError **err)
 {
     _cleanup_statns_ struct guestfs_statns *st = guestfs_lstatns(s->g, path);
     if (st == NULL && guestfs_last_errno(s->g) == ENOENT)
@@ -427,9 +409,9 @@ static int clean_path(Session *s, const char *path, CleanAction action,
 static char **expand(Session *s, const char *pattern, NubeError **err)
 {
     if (strpbrk(pattern, "*?[") == NULL)
-        return g_strdupv((char *[]) { (char *) pattern, NULL });
-    char **paths = guestfs_glob_expand_opts(
-        s->g, pattern, GUESTFS_GLOB_EXPAND_OPTS_DIRECTORYSLASH, 0, -1);
+        return g_strdupv((char *[]){ (char *) pattern, NULL });
+    char **paths =
+        guestfs_glob_expand_opts(s->g, pattern, GUESTFS_GLOB_EXPAND_OPTS_DIRECTORYSLASH, 0, -1);
     if (paths == NULL)
         gfs_error(s->g, err, "expand '%s'", pattern);
     return paths;
@@ -449,8 +431,7 @@ static int clean_rule(Session *s, const CleanRule *rule, NubeError **err)
     s->truncated += c.truncated;
     if (c.removed + c.truncated > 0)
         g_string_append_printf(s->summary, "%s%s: %u removed, %u truncated",
-                               s->summary->len ? "; " : "", rule->pattern,
-                               c.removed, c.truncated);
+                               s->summary->len ? "; " : "", rule->pattern, c.removed, c.truncated);
     return 0;
 }
 
@@ -462,8 +443,7 @@ static gboolean trim_all(Session *s)
     for (guint i = 0; i < s->mounts->len; i++) {
         const char *mp = s->mounts->pdata[i];
         if (guestfs_fstrim(s->g, mp, -1) < 0) {
-            nube_debug("capture: fstrim '%s': %s", mp,
-                       guestfs_last_error(s->g));
+            nube_debug("capture: fstrim '%s': %s", mp, guestfs_last_error(s->g));
             all = FALSE;
         }
     }
@@ -498,8 +478,7 @@ void nube_generalize_report_clear(NubeGeneralizeReport *report)
     memset(report, 0, sizeof(*report));
 }
 
-static int generalize(guestfs_h *g, NubeGeneralizeReport *rep,
-                      NubeError **err)
+static int generalize(guestfs_h *g, NubeGeneralizeReport *rep, NubeError **err)
 {
     g_autoptr(GPtrArray) mounts = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GString) summary = g_string_new(NULL);
@@ -523,8 +502,7 @@ static int generalize(guestfs_h *g, NubeGeneralizeReport *rep,
     return r;
 }
 
-int nube_capture_generalize(const char *qcow2_path,
-                            const NubeGeneralizeOptions *opts,
+int nube_capture_generalize(const char *qcow2_path, const NubeGeneralizeOptions *opts,
                             NubeGeneralizeReport *report, NubeError **err)
 {
     static const NubeGeneralizeOptions defaults = { 0 };
@@ -542,8 +520,8 @@ int nube_capture_generalize(const char *qcow2_path,
         return nube_error_prefix(err, "generalize '%s'", qcow2_path);
 
     rep.total_ms = (g_get_monotonic_time() - start) / 1000;
-    nube_debug("capture: generalized '%s' in %.1f s (launch %.1f s): %s",
-               qcow2_path, rep.total_ms / 1e3, rep.launch_ms / 1e3,
+    nube_debug("capture: generalized '%s' in %.1f s (launch %.1f s): %s", qcow2_path,
+               rep.total_ms / 1e3, rep.launch_ms / 1e3,
                rep.summary[0] ? rep.summary : "nothing to clean");
     if (report != NULL) {
         *report = rep;

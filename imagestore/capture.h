@@ -26,8 +26,7 @@
  * temporary sibling, fsynced, renamed; an existing DST_PATH is never replaced
  * (-EEXIST).  0 or a negative errno; on failure nothing is left behind.
  */
-int nube_capture_flatten(const char *overlay_path, const char *dst_path,
-                         NubeError **err);
+int nube_capture_flatten(const char *overlay_path, const char *dst_path, NubeError **err);
 
 typedef struct {
     gboolean tcg;   /* run the appliance under TCG (the host has no working
@@ -37,31 +36,34 @@ typedef struct {
 } NubeGeneralizeOptions;
 
 typedef struct {
-    guint removed;     /* files, links and directory trees removed */
-    guint truncated;   /* files emptied but kept (machine-id, live logs) */
-    char *root_device; /* guest device mounted as / ("/dev/sda") */
+    guint removed;      /* files, links and directory trees removed */
+    guint truncated;    /* files emptied but kept (machine-id, live logs) */
+    char *root_device;  /* guest device mounted as / ("/dev/sda") */
     gboolean inspected; /* root found by OS inspection, not whole-disk */
-    gboolean trimmed;  /* fstrim ran on every mounted file system */
-    char *summary;     /* per item, e.g. "ssh-host-keys: 6 removed; ..." */
-    gint64 launch_ms;  /* appliance start */
-    gint64 total_ms;   /* the whole call, from handle to close and fsync */
+    gboolean trimmed;   /* fstrim ran on every mounted file system */
+    char *summary;      /* per rule that did something, e.g.
+                         * "/etc/ssh/ssh_host_*: 6 removed, 0 truncated; ..." */
+    gint64 launch_ms;   /* appliance start */
+    gint64 total_ms;    /* the whole call, from handle to close and fsync */
 } NubeGeneralizeReport;
 
 /* Frees what REPORT points to and zeroes it. */
 void nube_generalize_report_clear(NubeGeneralizeReport *report);
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(NubeGeneralizeReport,
-                                 nube_generalize_report_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(NubeGeneralizeReport, nube_generalize_report_clear)
 
 /*
  * Generalizes the standalone qcow2 QCOW2_PATH in place, in one libguestfs
  * appliance launch: mounts the guest's root (whole-disk /dev/sda when it is
  * a file system with /etc, else the one root OS inspection finds, with its
  * other file systems), applies the cleaning table of capture.c, fstrims,
- * and shuts the appliance down; the file is fsynced.  OPTS may be NULL
- * (defaults: KVM if libguestfs finds it, 512 MiB, 1 vCPU).  REPORT (may be
- * NULL) is filled on success (caller clears it).  0 or a negative errno
- * with ERR; on failure the image may be half cleaned: drop it.
+ * and shuts the appliance down; the file is fsynced.  Blocks for the
+ * whole appliance run (~10-15 s under TCG, more on the very first launch,
+ * when supermin builds its appliance cache): call it from a worker thread.
+ * OPTS should carry the controller's accelerator choice; NULL means
+ * libguestfs picks (KVM when /dev/kvm exists, which hangs on a PVM host),
+ * 512 MiB, 1 vCPU.  REPORT (may be NULL) is filled on success (caller
+ * clears it).  0 or a negative errno with ERR; on failure the image may be
+ * half cleaned: drop it.
  */
-int nube_capture_generalize(const char *qcow2_path,
-                            const NubeGeneralizeOptions *opts,
+int nube_capture_generalize(const char *qcow2_path, const NubeGeneralizeOptions *opts,
                             NubeGeneralizeReport *report, NubeError **err);

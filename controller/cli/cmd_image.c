@@ -270,6 +270,79 @@ const NubeCommand nube_cmd_image_import = {
     .run = import_run,
 };
 
+typedef struct {
+    char *name;
+    char *description;
+    char *root_type;
+    gboolean no_reboot;
+    gboolean no_wait;
+} CreateOptions;
+
+static void create_options_clear(CreateOptions *o)
+{
+    g_free(o->name);
+    g_free(o->description);
+    g_free(o->root_type);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CreateOptions, create_options_clear)
+
+static int create_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+{
+    g_auto(CreateOptions) o = { 0 };
+    const GOptionEntry options[] = {
+        { "name", 0, 0, G_OPTION_ARG_STRING, &o.name, "Name of the new image (required)",
+          "NAME" },
+        { "description", 0, 0, G_OPTION_ARG_STRING, &o.description,
+          "Description of the image", "TEXT" },
+        { "no-reboot", 0, 0, G_OPTION_ARG_NONE, &o.no_reboot,
+          "Copy the running disk without shutting the guest down (crash-consistent)", NULL },
+        { "root-device-type", 0, 0, G_OPTION_ARG_STRING, &o.root_type,
+          "Root device type of the image's instances (default: the instance's)",
+          "ebs|instance-store" },
+        { "no-wait", 0, 0, G_OPTION_ARG_NONE, &o.no_wait,
+          "Do not wait until the image is available", NULL },
+        G_OPTION_ENTRY_NULL
+    };
+    int r = nube_args_parse(cli, cmd, options, &argc, &argv, err);
+    if (r != 0)
+        return MIN(r, 0);
+    if (o.name == NULL)
+        return nube_cli_usage(err, "--name is required");
+    if (check_root_type(o.root_type, err) < 0)
+        return -EINVAL;
+
+    NubeClient *client = nube_cli_client(cli, err);
+    if (client == NULL)
+        return -EIO;
+    g_autoptr(NubeParams) params = nube_params_new();
+    nube_params_add(params, "InstanceId", argv[1]);
+    nube_params_add(params, "Name", o.name);
+    add_optional(params, "Description", o.description, FALSE);
+    add_optional(params, "RootDeviceType", o.root_type, FALSE);
+    if (o.no_reboot)
+        nube_params_add(params, "NoReboot", "true");
+    g_autoptr(NubeReply) reply = nube_client_call(client, "CreateImage", params, err);
+    if (reply == NULL)
+        return -EIO;
+    g_autofree char *id = answer_image_id(reply, "CreateImage", err);
+    if (id == NULL)
+        return -EPROTO;
+    return image_finish(cli, client, id, !o.no_wait, NULL, err);
+}
+
+const NubeCommand nube_cmd_image_create = {
+    .name = "image create",
+    .args = "INSTANCE",
+    .summary = "Make an AMI from an instance's disk",
+    .description = "CreateImage: shuts INSTANCE down cleanly, captures and generalizes its disk\n"
+                   "(new machine-id, no SSH host keys, cloud-init state cleared) and starts it\n"
+                   "again; with --no-reboot the running disk is copied instead.  Waits until\n"
+                   "the image is available unless --no-wait is given; prints its AMI id.\n",
+    .min_args = 1,
+    .max_args = 1,
+    .run = create_run,
+};
+
 static int list_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
 {
     int r = nube_args_parse(cli, cmd, NULL, &argc, &argv, err);

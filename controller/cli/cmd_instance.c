@@ -49,6 +49,8 @@ typedef struct {
     char *user_data_text;
     char **tags;
     char *name;
+    char **forward_ports;
+    char *delete_on_termination;
 } RunOptions;
 
 static void run_options_clear(RunOptions *o)
@@ -58,6 +60,8 @@ static void run_options_clear(RunOptions *o)
     g_free(o->user_data_text);
     g_strfreev(o->tags);
     g_free(o->name);
+    g_strfreev(o->forward_ports);
+    g_free(o->delete_on_termination);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RunOptions, run_options_clear)
 
@@ -112,6 +116,24 @@ static int run_tags(const RunOptions *o, NubeParams *params, NubeError **err)
     return 0;
 }
 
+/* --forward-port P (nube's NubeForwardPort.N) and --delete-on-termination
+ * (the root's BlockDeviceMapping). */
+static int run_devices(const RunOptions *o, NubeParams *params, NubeError **err)
+{
+    for (guint i = 0; o->forward_ports != NULL && o->forward_ports[i] != NULL; i++) {
+        g_autofree char *key = g_strdup_printf("NubeForwardPort.%u", i + 1);
+        nube_params_add(params, key, o->forward_ports[i]);
+    }
+    const char *dot = o->delete_on_termination;
+    if (dot == NULL)
+        return 0;
+    if (strcmp(dot, "true") != 0 && strcmp(dot, "false") != 0)
+        return nube_cli_usage(err, "--delete-on-termination takes true or false");
+    nube_params_add(params, "BlockDeviceMapping.1.DeviceName", "/dev/vda");
+    nube_params_add(params, "BlockDeviceMapping.1.Ebs.DeleteOnTermination", dot);
+    return 0;
+}
+
 static NubeParams *run_params(const RunOptions *o, const char *ami, NubeError **err)
 {
     g_autoptr(NubeParams) params = nube_params_new();
@@ -121,7 +143,8 @@ static NubeParams *run_params(const RunOptions *o, const char *ami, NubeError **
     nube_params_add(params, "InstanceType", o->type ? o->type : DEFAULT_INSTANCE_TYPE);
     nube_params_add(params, "MinCount", count);
     nube_params_add(params, "MaxCount", count);
-    if (run_user_data(o, params, err) < 0 || run_tags(o, params, err) < 0)
+    if (run_user_data(o, params, err) < 0 || run_tags(o, params, err) < 0 ||
+        run_devices(o, params, err) < 0)
         return NULL;
     return g_steal_pointer(&params);
 }
@@ -152,6 +175,12 @@ static int run_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, 
         { "tag", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.tags, "Tag the instances (repeatable)",
           "KEY=VALUE" },
         { "name", 0, 0, G_OPTION_ARG_STRING, &o.name, "Name the instances (tag Name)", "NAME" },
+        { "forward-port", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &o.forward_ports,
+          "Forward this guest TCP port from a free port on 127.0.0.1 (repeatable; 22 always is)",
+          "PORT" },
+        { "delete-on-termination", 0, 0, G_OPTION_ARG_STRING, &o.delete_on_termination,
+          "Whether terminating deletes an ebs root disk (default true; false keeps it as a volume)",
+          "true|false" },
         G_OPTION_ENTRY_NULL
     };
     int r = nube_args_parse(cli, cmd, options, &argc, &argv, err);

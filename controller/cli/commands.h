@@ -21,6 +21,7 @@ struct NubeCommand {
 /* cmd_image.c */
 extern const NubeCommand nube_cmd_image_build_default;
 extern const NubeCommand nube_cmd_image_import;
+extern const NubeCommand nube_cmd_image_create;
 extern const NubeCommand nube_cmd_image_list;
 extern const NubeCommand nube_cmd_image_deregister;
 

@@ -17,6 +17,7 @@
 static const NubeCommand *const commands[] = {
     &nube_cmd_image_build_default,
     &nube_cmd_image_import,
+    &nube_cmd_image_create,
     &nube_cmd_image_list,
     &nube_cmd_image_deregister,
     &nube_cmd_run,

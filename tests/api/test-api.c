@@ -11,6 +11,7 @@
 #include "image.h"
 #include "instance.h"
 #include "tags.h"
+#include "volume.h"
 
 #include <string.h>
 
@@ -64,7 +65,17 @@ static void insert_records(Fixture *f)
     inst->launch_time = 1795000100;
     inst->tags = nube_tags_new();
     nube_tags_add(inst->tags, "Name", "web");
+    inst->forwards = g_array_new(FALSE, TRUE, sizeof(NubePortForward));
+    NubePortForward http = { .host_port = 40080, .guest_port = 80 };
+    g_array_append_val(inst->forwards, http);
     g_assert_cmpint(nube_instance_insert(f->d.db, inst, &err), ==, 0);
+
+    NubeVolume vol = {
+        .id = "vol-0abcdef0123456789", .owner_id = OWNER, .instance_id = inst->id,
+        .base_sha256 = "ab12", .size = 4294967296, .state = "in-use",
+        .delete_on_termination = TRUE, .created_at = 1795000100, .attached_at = 1795000100,
+    };
+    g_assert_cmpint(nube_volume_insert(f->d.db, &vol, &err), ==, 0);
 }
 
 static void fixture_setup(Fixture *f, gconstpointer data)
@@ -144,6 +155,14 @@ static void test_golden_instances(Fixture *f, gconstpointer data)
     compare_golden("describe-instances.xml", xml);
 }
 
+static void test_golden_volumes(Fixture *f, gconstpointer data)
+{
+    g_autofree char *code = NULL;
+    g_autofree char *xml = call(f, "Action=DescribeVolumes&Version=2016-11-15", &code);
+    g_assert_nonnull(xml);
+    compare_golden("describe-volumes.xml", xml);
+}
+
 static void test_golden_error(Fixture *f, gconstpointer data)
 {
     int len = 0;
@@ -196,6 +215,34 @@ static const struct {
     { "Action=DeregisterImage&ImageId=bogus", "InvalidAMIID.Malformed" },
     { "Action=DescribeInstanceTypes&InstanceType.1=z1.tiny", "InvalidParameterValue" },
     { "Action=DescribeRegions&RegionName.1=mars-1", "InvalidParameterValue" },
+    { "Action=RunInstances&ImageId=ami-0123456789abcdef0&NubeForwardPort.1=22",
+      "InvalidParameterValue" },
+    { "Action=RunInstances&ImageId=ami-0123456789abcdef0&NubeForwardPort.1=0",
+      "InvalidParameterValue" },
+    { "Action=RunInstances&ImageId=ami-0123456789abcdef0&NubeForwardPort.1=80"
+      "&NubeForwardPort.2=80", "InvalidParameterValue" },
+    { "Action=RunInstances&ImageId=ami-0123456789abcdef0&BlockDeviceMapping.1.DeviceName=/dev/vdz"
+      "&BlockDeviceMapping.1.Ebs.DeleteOnTermination=false", "InvalidBlockDeviceMapping" },
+    { "Action=RunInstances&ImageId=ami-0123456789abcdef0&BlockDeviceMapping.1.DeviceName=/dev/vda"
+      "&BlockDeviceMapping.1.Ebs.DeleteOnTermination=perhaps", "InvalidParameterValue" },
+    { "Action=CreateImage&Name=abc", "MissingParameter" },
+    { "Action=CreateImage&InstanceId=i-zz&Name=abc", "InvalidInstanceID.Malformed" },
+    { "Action=CreateImage&InstanceId=i-00000000000000000&Name=abc", "InvalidInstanceID.NotFound" },
+    { "Action=CreateImage&InstanceId=i-0abcdef0123456789", "MissingParameter" },
+    { "Action=CreateImage&InstanceId=i-0abcdef0123456789&Name=x", "InvalidAMIName.Malformed" },
+    { "Action=CreateImage&InstanceId=i-0abcdef0123456789&Name=debian-12-test",
+      "InvalidAMIName.Duplicate" },
+    { "Action=CreateImage&InstanceId=i-0abcdef0123456789&Name=abcd&NoReboot=sometimes",
+      "InvalidParameterValue" },
+    { "Action=CreateImage&InstanceId=i-0abcdef0123456789&Name=abcd"
+      "&TagSpecification.1.ResourceType=instance&TagSpecification.1.Tag.1.Key=a",
+      "InvalidParameterValue" },
+    { "Action=DeleteVolume", "MissingParameter" },
+    { "Action=DeleteVolume&VolumeId=vol-x", "InvalidVolumeID.Malformed" },
+    { "Action=DeleteVolume&VolumeId=vol-00000000000000000", "InvalidVolume.NotFound" },
+    { "Action=DeleteVolume&VolumeId=vol-0abcdef0123456789", "VolumeInUse" },
+    { "Action=DescribeVolumes&VolumeId.1=vol-00000000000000000", "InvalidVolume.NotFound" },
+    { "Action=DescribeVolumes&Filter.1.Name=size&Filter.1.Value.1=1", "InvalidParameterValue" },
     { "Action=NubeImportImage", "MissingParameter" },
     { "Action=NubeImportImage&Path=relative.img", "InvalidParameterValue" },
     { "Action=NubeImportImage&Path=/x.img&Name=ab", "InvalidAMIName.Malformed" },
@@ -304,12 +351,12 @@ static void test_pagination(Fixture *f, gconstpointer data)
 
 static void test_migrations(Fixture *f, gconstpointer data)
 {
-    g_assert_cmpint(nube_db_schema_version(f->d.db), ==, 1);
+    g_assert_cmpint(nube_db_schema_version(f->d.db), ==, 2);
     g_autofree char *path = g_build_filename(f->dir, "nube.db", NULL);
     g_autoptr(NubeError) err = NULL;
     NubeDb *again = nube_db_open(path, &err);
     g_assert_nonnull(again);
-    g_assert_cmpint(nube_db_schema_version(again), ==, 1);
+    g_assert_cmpint(nube_db_schema_version(again), ==, 2);
     nube_db_close(again);
 }
 
@@ -319,6 +366,7 @@ int main(int argc, char **argv)
 #define ADD(name, fn) g_test_add(name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
     ADD("/api/golden/describe-images", test_golden_images);
     ADD("/api/golden/describe-instances", test_golden_instances);
+    ADD("/api/golden/describe-volumes", test_golden_volumes);
     ADD("/api/golden/error", test_golden_error);
     ADD("/api/bad-input", test_bad_input);
     ADD("/api/user-data-limit", test_user_data_limit);

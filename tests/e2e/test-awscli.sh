@@ -7,7 +7,7 @@
 
 setup_state "$(e2e_state_dir)" "$(free_port)"
 cleanup() {
-    [ -n "${ID:-}" ] && aws_nube ec2 terminate-instances --instance-ids "$ID" >/dev/null 2>&1 || true
+    [ -n "${ID:-}" ] && aws_nube ec2 terminate-instances --instance-ids "$ID" ${ID2:-} >/dev/null 2>&1 || true
     stop_nubed
 }
 trap cleanup EXIT
@@ -49,9 +49,13 @@ expect_error SignatureDoesNotMatch env AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCES
 curl -s -d 'Action=DescribeInstances&Version=2016-11-15' "$ENDPOINT/" | grep -q '<Code>AuthFailure</Code>' ||
     fail "an unsigned request was not refused with AuthFailure"
 
+UD=$(mktemp)
+printf '#!/bin/sh\necho "nube awscli e2e" > /var/lib/nube-awscli\necho NUBE-AWSCLI-USERDATA > /dev/console\n' >"$UD"
 ID=$(aws_nube ec2 run-instances --image-id "$AMI" --instance-type t3.micro --count 1 \
+       --user-data "file://$UD" \
        --tag-specifications 'ResourceType=instance,Tags=[{Key=Name,Value=e2e-awscli}]' \
        --query 'Instances[0].InstanceId' --output text)
+rm -f "$UD"
 log "instance $ID"
 aws_nube ec2 wait instance-running --instance-ids "$ID"
 out=$(aws_nube ec2 describe-instances --filters "Name=tag:Name,Values=e2e-awscli" \
@@ -59,13 +63,22 @@ out=$(aws_nube ec2 describe-instances --filters "Name=tag:Name,Values=e2e-awscli
         --query 'Reservations[0].Instances[0].[InstanceId,ImageId,InstanceType,State.Code,PrivateIpAddress]' \
         --output text)
 [ "$out" = "$(printf '%s\t%s\tt3.micro\t16\t10.0.2.15' "$ID" "$AMI")" ] || fail "describe-instances: $out"
-wait_for 300 "kernel messages in get-console-output" \
-    sh -c "aws_out=\$(AWS_SHARED_CREDENTIALS_FILE='$STATE/credentials' AWS_CONFIG_FILE='$STATE/config' \
-        '$AWS_BIN' --profile nube --endpoint-url '$ENDPOINT' ec2 get-console-output --instance-id '$ID' \
-        --query Output --output text); echo \"\$aws_out\" | grep -q 'Linux version'"
+console_text() { aws_nube ec2 get-console-output --instance-id "$1" --query Output --output text; }
+userdata_ran() { console_text "$ID" | grep -q NUBE-AWSCLI-USERDATA && console_text "$ID" | grep -q 'Cloud-init v. .* finished'; }
+wait_for 600 "the user data ran (get-console-output)" userdata_ran
 
-aws_nube ec2 terminate-instances --instance-ids "$ID" >/dev/null
-aws_nube ec2 wait instance-terminated --instance-ids "$ID"
+NEW=$(aws_nube ec2 create-image --instance-id "$ID" --name "e2e-awscli-$RANDOM" --query ImageId --output text)
+log "create-image: $NEW"
+aws_nube ec2 wait image-available --image-ids "$NEW"
+ID2=$(aws_nube ec2 run-instances --image-id "$NEW" --count 1 --query 'Instances[0].InstanceId' --output text)
+log "instance $ID2 from $NEW"
+aws_nube ec2 wait instance-running --instance-ids "$ID2"
+aws_nube ec2 wait instance-running --instance-ids "$ID"
+
+aws_nube ec2 terminate-instances --instance-ids "$ID" "$ID2" >/dev/null
+aws_nube ec2 wait instance-terminated --instance-ids "$ID" "$ID2"
 [ "$(instance_state "$ID")" = terminated ] || fail "not terminated"
+aws_nube ec2 deregister-image --image-id "$NEW"
+if aws_nube ec2 describe-images --image-ids "$NEW" >/dev/null 2>&1; then fail "deregistered image still described"; fi
 ID=
 log "PASS"

@@ -23,9 +23,9 @@
 #define PART_OFFSET 1048576 /* first partition of the partitioned disk */
 
 typedef enum {
-    SAME,  /* still there with the same content (or the same link target) */
-    EMPTY, /* still there, empty */
-    GONE,  /* no longer there, not even as a dangling link */
+    SAME,      /* still there with the same content (or the same link target) */
+    EMPTY,     /* still there, empty */
+    GONE,      /* no longer there, not even as a dangling link */
     DIR_EMPTY, /* a directory, still there, now empty */
     DIR_KEPT,  /* a directory, still there */
 } Expect;
@@ -42,33 +42,25 @@ static const Item guest_tree[] = {
     { "etc/hostname", "old-host\n", NULL, SAME },
     { "etc/machine-id", "0123456789abcdef0123456789abcdef\n", NULL, EMPTY },
     { "etc/ssh/ssh_host_ed25519_key", "-----PRIVATE-----\n", NULL, GONE },
-    { "etc/ssh/ssh_host_ed25519_key.pub", "ssh-ed25519 AAAA root@old\n",
-      NULL, GONE },
+    { "etc/ssh/ssh_host_ed25519_key.pub", "ssh-ed25519 AAAA root@old\n", NULL, GONE },
     { "etc/ssh/ssh_host_rsa_key", "-----PRIVATE-----\n", NULL, GONE },
     { "etc/ssh/sshd_config", "PermitRootLogin no\n", NULL, SAME },
-    { "var/lib/dbus/machine-id", "0123456789abcdef0123456789abcdef\n", NULL,
-      GONE },
+    { "var/lib/dbus/machine-id", "0123456789abcdef0123456789abcdef\n", NULL, GONE },
     { "var/lib/cloud/instances/i-123/obj.pkl", "pickled\n", NULL, GONE },
     { "var/lib/cloud/instances/i-123/sem/config_ssh", "ran\n", NULL, GONE },
-    { "var/lib/cloud/instance", NULL, "/var/lib/cloud/instances/i-123",
-      GONE },
+    { "var/lib/cloud/instance", NULL, "/var/lib/cloud/instances/i-123", GONE },
     { "var/lib/cloud/data/instance-id", "i-123\n", NULL, GONE },
-    { "var/lib/cloud/sem/config_scripts_per_once.once", "ran\n", NULL,
-      GONE },
-    { "var/lib/cloud/scripts/per-boot/keep.sh", "#!/bin/sh\necho keep\n",
-      NULL, SAME },
+    { "var/lib/cloud/sem/config_scripts_per_once.once", "ran\n", NULL, GONE },
+    { "var/lib/cloud/scripts/per-boot/keep.sh", "#!/bin/sh\necho keep\n", NULL, SAME },
     { "var/log/syslog", "Nov 27 old-host kernel: booted\n", NULL, EMPTY },
     { "var/log/syslog.1.gz", "\037\213gzipped\n", NULL, GONE },
     { "var/log/dpkg.log.1", "old dpkg lines\n", NULL, GONE },
     { "var/log/apt/history.log", "Start-Date: 2024-01-01\n", NULL, EMPTY },
     { "var/log/apt", NULL, NULL, DIR_KEPT },
-    { "var/log/journal/0123456789abcdef0123456789abcdef/system.journal",
-      "LPKSHHRH", NULL, GONE },
-    { "var/lib/dhcp/dhclient.eth0.leases", "lease { fixed-address 10.0.2.15; }\n",
-      NULL, GONE },
+    { "var/log/journal/0123456789abcdef0123456789abcdef/system.journal", "LPKSHHRH", NULL, GONE },
+    { "var/lib/dhcp/dhclient.eth0.leases", "lease { fixed-address 10.0.2.15; }\n", NULL, GONE },
     { "var/lib/dhcp", NULL, NULL, DIR_KEPT },
-    { "var/lib/NetworkManager/internal-1234-eth0.lease", "ADDRESS=10.0.2.15\n",
-      NULL, GONE },
+    { "var/lib/NetworkManager/internal-1234-eth0.lease", "ADDRESS=10.0.2.15\n", NULL, GONE },
     { "root/.bash_history", "cat /etc/shadow\n", NULL, GONE },
     { "home/alice/.bash_history", "ls\n", NULL, GONE },
     { "home/alice/.profile", "PATH=$HOME/bin:$PATH\n", NULL, SAME },
@@ -149,22 +141,31 @@ static char *tree_new(Fixture *f, const char *name, gboolean with_overlay)
  * blocks. */
 static void mkfs_from(const char *tree, const char *raw, gboolean partitioned)
 {
-    g_assert_true(run_ok((const char *[]) { "truncate", "-s", "64M", raw,
-                                            NULL }));
+    g_assert_true(run_ok((const char *[]){ "truncate", "-s", "64M", raw, NULL }));
     const char *uuid = "5b0c0a6e-1d4e-4a53-9a57-0d2d1c1e7a01";
-    g_autofree char *ext = g_strdup_printf("hash_seed=%s%s", uuid,
-                                           partitioned ? ",offset=1048576"
-                                                       : "");
-    const char *argv[] = { "mkfs.ext4", "-q", "-F", "-L", "root", "-U", uuid,
-                           "-E", ext, "-d", tree, raw,
-                           partitioned ? "63M" : "64M", NULL };
+    g_autofree char *ext =
+        g_strdup_printf("hash_seed=%s%s", uuid, partitioned ? ",offset=1048576" : "");
+    const char *argv[] = { "mkfs.ext4",
+                           "-q",
+                           "-F",
+                           "-L",
+                           "root",
+                           "-U",
+                           uuid,
+                           "-E",
+                           ext,
+                           "-d",
+                           tree,
+                           raw,
+                           partitioned ? "63M" : "64M",
+                           NULL };
     g_free(run(argv));
 }
 
 static void raw_to_qcow2(const char *raw, const char *qcow2)
 {
-    g_free(run((const char *[]) { "qemu-img", "convert", "-f", "raw", "-O",
-                                  "qcow2", raw, qcow2, NULL }));
+    g_free(run(
+        (const char *[]){ "qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, qcow2, NULL }));
 }
 
 /*
@@ -191,16 +192,15 @@ static char *instance_disk_new(Fixture *f)
     g_autoptr(NubeError) err = NULL;
     if (nube_overlay_create(base, disk, 0, &err) < 0)
         g_error("overlay: %s", err->message);
-    g_free(run((const char *[]) { "qemu-img", "rebase", "-u", "-f", "qcow2",
-                                  "-F", "qcow2", "-b", full, disk, NULL }));
-    g_free(run((const char *[]) { "qemu-img", "rebase", "-f", "qcow2",
-                                  "-F", "qcow2", "-b", base, disk, NULL }));
+    g_free(run((const char *[]){ "qemu-img", "rebase", "-u", "-f", "qcow2", "-F", "qcow2", "-b",
+                                 full, disk, NULL }));
+    g_free(run((const char *[]){ "qemu-img", "rebase", "-f", "qcow2", "-F", "qcow2", "-b", base,
+                                 disk, NULL }));
     g_assert_cmpint(unlink(full), ==, 0); /* the overlay must not need it */
 
     g_autofree char *backing = NULL;
     g_autofree char *backing_fmt = NULL;
-    g_assert_cmpint(nube_overlay_backing(disk, &backing, &backing_fmt, &err),
-                    ==, 0);
+    g_assert_cmpint(nube_overlay_backing(disk, &backing, &backing_fmt, &err), ==, 0);
     g_assert_cmpstr(backing, ==, base);
     return disk;
 }
@@ -223,8 +223,8 @@ static void generalize_ok(const char *disk, NubeGeneralizeReport *rep)
     if (nube_capture_generalize(disk, &opts, rep, &err) < 0)
         g_error("generalize: %s", err->message);
     g_test_message("generalize: appliance launch %.1f s, total %.1f s, "
-                   "%u removed, %u truncated: %s", rep->launch_ms / 1e3,
-                   rep->total_ms / 1e3, rep->removed, rep->truncated,
+                   "%u removed, %u truncated: %s",
+                   rep->launch_ms / 1e3, rep->total_ms / 1e3, rep->removed, rep->truncated,
                    rep->summary);
 }
 
@@ -247,14 +247,13 @@ static guestfs_h *guest_open_ro(const char *qcow2)
     gcheck(g, guestfs_set_backend(g, "direct"), "backend");
     if (use_tcg())
         gcheck(g, guestfs_set_backend_setting(g, "force_tcg", "1"), "tcg");
-    gcheck(g, guestfs_add_drive_opts(g, qcow2,
-                                     GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2",
-                                     GUESTFS_ADD_DRIVE_OPTS_READONLY, 1, -1),
+    gcheck(g,
+           guestfs_add_drive_opts(g, qcow2, GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2",
+                                  GUESTFS_ADD_DRIVE_OPTS_READONLY, 1, -1),
            "add drive");
     gint64 t = g_get_monotonic_time();
     gcheck(g, guestfs_launch(g), "launch");
-    g_test_message("check appliance launch: %.1f s",
-                   (g_get_monotonic_time() - t) / 1e6);
+    g_test_message("check appliance launch: %.1f s", (g_get_monotonic_time() - t) / 1e6);
     gcheck(g, guestfs_mount_ro(g, "/dev/sda", "/"), "mount");
     return g;
 }
@@ -361,12 +360,10 @@ static void test_partitioned(Fixture *f, gconstpointer data)
     g_autofree char *raw = path_in(f, "disk.raw");
     g_autofree char *image = path_in(f, "image.qcow2");
     mkfs_from(tree, raw, TRUE);
-    g_autofree char *table = g_strdup_printf("label: dos\nstart=%d, type=83\n",
-                                             PART_OFFSET / 512);
+    g_autofree char *table = g_strdup_printf("label: dos\nstart=%d, type=83\n", PART_OFFSET / 512);
     g_autofree char *table_file = path_in(f, "table");
     g_assert_true(g_file_set_contents(table_file, table, -1, NULL));
-    g_free(run((const char *[]) { "sh", "-c", "sfdisk -q \"$0\" < \"$1\"",
-                                  raw, table_file, NULL }));
+    g_free(run((const char *[]){ "sh", "-c", "sfdisk -q \"$0\" < \"$1\"", raw, table_file, NULL }));
     raw_to_qcow2(raw, image);
 
     g_auto(NubeGeneralizeReport) rep = { 0 };
@@ -376,19 +373,15 @@ static void test_partitioned(Fixture *f, gconstpointer data)
 
     /* Read back with debugfs, without another appliance. */
     g_autofree char *out = path_in(f, "out.raw");
-    g_free(run((const char *[]) { "qemu-img", "convert", "-f", "qcow2", "-O",
-                                  "raw", image, out, NULL }));
+    g_free(run(
+        (const char *[]){ "qemu-img", "convert", "-f", "qcow2", "-O", "raw", image, out, NULL }));
     g_autofree char *fs = g_strdup_printf("%s?offset=%d", out, PART_OFFSET);
-    g_autofree char *id = run((const char *[]) { "debugfs", "-R",
-                                                 "cat /etc/machine-id", fs,
-                                                 NULL });
+    g_autofree char *id = run((const char *[]){ "debugfs", "-R", "cat /etc/machine-id", fs, NULL });
     g_assert_cmpstr(id, ==, "");
-    g_autofree char *keep = run((const char *[]) {
-        "debugfs", "-R", "cat /var/lib/cloud/scripts/per-boot/keep.sh", fs,
-        NULL });
+    g_autofree char *keep = run((const char *[]){
+        "debugfs", "-R", "cat /var/lib/cloud/scripts/per-boot/keep.sh", fs, NULL });
     g_assert_cmpstr(keep, ==, "#!/bin/sh\necho keep\n");
-    g_autofree char *ssh = run((const char *[]) { "debugfs", "-R",
-                                                  "ls /etc/ssh", fs, NULL });
+    g_autofree char *ssh = run((const char *[]){ "debugfs", "-R", "ls /etc/ssh", fs, NULL });
     g_assert_null(strstr(ssh, "ssh_host_"));
     g_assert_nonnull(strstr(ssh, "sshd_config"));
 }
@@ -409,8 +402,7 @@ static void test_flatten_never_replaces(Fixture *f, gconstpointer data)
     g_assert_cmpstr(content, ==, "mine");
 }
 
-static void test_flatten_failure_leaves_nothing(Fixture *f,
-                                                gconstpointer data)
+static void test_flatten_failure_leaves_nothing(Fixture *f, gconstpointer data)
 {
     g_autofree char *src = path_in(f, "missing.qcow2");
     g_autofree char *dst = path_in(f, "out.qcow2");
@@ -437,8 +429,7 @@ static void test_generalize_bad_image(Fixture *f, gconstpointer data)
 }
 
 #define ADD(name, fn) \
-    g_test_add("/imagestore/capture/" name, Fixture, NULL, fixture_setup, \
-               fn, fixture_teardown)
+    g_test_add("/imagestore/capture/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 
 int main(int argc, char **argv)
 {
