@@ -40,6 +40,36 @@ int nube_file_write_atomic(const char *path, const void *data, size_t len,
     return 0;
 }
 
+char *nube_file_tmp_sibling(const char *path, NubeError **err)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_autofree char *name = g_path_get_basename(path);
+    char *tmp = g_strdup_printf("%s/.%s.tmp.XXXXXX", dir, name);
+    int fd = g_mkstemp_full(tmp, O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        nube_error_set(err, errno, "create '%s'", tmp);
+        g_free(tmp);
+        return NULL;
+    }
+    close(fd);
+    return tmp;
+}
+
+int nube_file_commit(const char *tmp, const char *path, NubeError **err)
+{
+    _cleanup_close_ int fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) < 0)
+        return nube_error_set(err, errno, "sync '%s'", tmp);
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0)
+        return nube_error_set(err, errno, "rename to '%s'", path);
+
+    g_autofree char *dir = g_path_get_dirname(path);
+    _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) < 0)
+        return nube_error_set(err, errno, "sync directory '%s'", dir);
+    return 0;
+}
+
 int nube_mkdir_p(const char *path, int mode, NubeError **err)
 {
     if (g_mkdir_with_parents(path, mode) < 0)

@@ -15,6 +15,20 @@
 int nube_file_write_atomic(const char *path, const void *data, size_t len,
                            int mode, NubeError **err);
 
+/*
+ * A new empty file (mode 0600) next to PATH, on the same file system so a
+ * rename can move it in place.  Returns its name (caller frees and, on
+ * failure paths, unlinks it) or NULL with ERR.
+ */
+char *nube_file_tmp_sibling(const char *path, NubeError **err);
+
+/*
+ * Makes the finished temporary file TMP the file PATH: fsyncs it, renames it
+ * without ever replacing an existing PATH (-EEXIST), fsyncs the directory.
+ * 0 or -errno with ERR.
+ */
+int nube_file_commit(const char *tmp, const char *path, NubeError **err);
+
 /* mkdir -p with MODE for the directories it creates.  0 or -errno. */
 int nube_mkdir_p(const char *path, int mode, NubeError **err);
 

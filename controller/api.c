@@ -5,6 +5,7 @@
 #include "api_xml.h"
 #include "log.h"
 #include "sigv4.h"
+#include "tags.h"
 
 #include <microhttpd.h>
 #include <netdb.h>
@@ -106,6 +107,61 @@ int nube_api_filter_unknown(const NubeFilter *f, NubeError **err)
 {
     return nube_error_setc(err, EINVAL, "InvalidParameterValue",
                            "The filter '%s' is invalid", f->name);
+}
+
+int nube_api_filter_items(const NubeApiRequest *req, GPtrArray *items, NubeApiFilterFn match,
+                          gboolean (*keep)(const NubeApiRequest *req, const void *item),
+                          NubeError **err)
+{
+    g_autoptr(GArray) filters = nube_query_filters(req->q, err);
+    if (filters == NULL)
+        return -EINVAL;
+    for (guint i = 0; i < items->len;) {
+        gboolean ok = keep == NULL || keep(req, items->pdata[i]);
+        for (guint f = 0; f < filters->len && ok; f++)
+            if (match(items->pdata[i], &g_array_index(filters, NubeFilter, f), &ok, err) < 0)
+                return -EINVAL;
+        if (ok)
+            i++;
+        else
+            g_ptr_array_remove_index(items, i);
+    }
+    return 0;
+}
+
+/* Adds the tags TagSpecification.N.Tag.M.{Key,Value} to TAGS. */
+static void add_spec_tags(const NubeApiRequest *req, guint n, GPtrArray *tags)
+{
+    g_autofree char *prefix = g_strdup_printf("TagSpecification.%u.Tag", n);
+    g_autoptr(GArray) idx = nube_query_indices(req->q, prefix);
+    for (guint j = 0; j < idx->len; j++) {
+        guint m = g_array_index(idx, guint, j);
+        g_autofree char *kk = g_strdup_printf("%s.%u.Key", prefix, m);
+        g_autofree char *vk = g_strdup_printf("%s.%u.Value", prefix, m);
+        const char *key = nube_query_get(req->q, kk);
+        nube_tags_add(tags, key ? key : "", nube_query_get(req->q, vk));
+    }
+}
+
+GPtrArray *nube_api_tag_specs(const NubeApiRequest *req, const char *type,
+                              const char *const *allowed, NubeError **err)
+{
+    g_autoptr(GPtrArray) tags = nube_tags_new();
+    g_autoptr(GArray) specs = nube_query_indices(req->q, "TagSpecification");
+    for (guint i = 0; i < specs->len; i++) {
+        guint n = g_array_index(specs, guint, i);
+        g_autofree char *rt_key = g_strdup_printf("TagSpecification.%u.ResourceType", n);
+        const char *rt = nube_query_get(req->q, rt_key);
+        if (rt == NULL || !g_strv_contains(allowed, rt)) {
+            nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                            "'%s' is not a valid taggable resource type for this operation.",
+                            rt ? rt : "");
+            return NULL;
+        }
+        if (g_str_equal(rt, type))
+            add_spec_tags(req, n, tags);
+    }
+    return nube_tags_validate(tags, err) < 0 ? NULL : g_steal_pointer(&tags);
 }
 
 int nube_api_dispatch(NubeApiRequest *req, xmlDocPtr *doc, NubeError **err)

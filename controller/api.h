@@ -54,6 +54,23 @@ gboolean nube_api_filter_values_match(const NubeFilter *f, const char *value);
 /* "InvalidParameterValue" for a filter name the action does not know. */
 int nube_api_filter_unknown(const NubeFilter *f, NubeError **err);
 
+/* Whether the filter F matches ITEM (in *MATCH); -EINVAL with ERR for a
+ * filter the resource does not have. */
+typedef int (*NubeApiFilterFn)(const void *item, const NubeFilter *f, gboolean *match,
+                               NubeError **err);
+
+/* Keeps in ITEMS those that every filter of the request's Filter.N matches
+ * (and, if KEEP is not NULL, that KEEP accepts).  0 or -EINVAL with ERR. */
+int nube_api_filter_items(const NubeApiRequest *req, GPtrArray *items, NubeApiFilterFn match,
+                          gboolean (*keep)(const NubeApiRequest *req, const void *item),
+                          NubeError **err);
+
+/* Tags of TagSpecification.N whose ResourceType is TYPE; specifications for
+ * the other ALLOWED types are accepted and ignored, any other type is
+ * refused.  A new NubeTag array, NULL with ERR. */
+GPtrArray *nube_api_tag_specs(const NubeApiRequest *req, const char *type,
+                              const char *const *allowed, NubeError **err);
+
 /* Handlers (one file per resource). */
 int nube_api_describe_images(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_create_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);

@@ -85,9 +85,10 @@ void nube_api_render_image(xmlNodePtr item, const NubeImage *img)
 
 /* ---- DescribeImages ------------------------------------------------------- */
 
-static int image_filter(const NubeImage *img, const NubeFilter *f, gboolean *match,
+static int image_filter(const void *item, const NubeFilter *f, gboolean *match,
                         NubeError **err)
 {
+    const NubeImage *img = item;
     const char *v = NULL;
     if (g_str_has_prefix(f->name, "tag:")) {
         v = nube_tags_lookup(img->tags, f->name + 4);
@@ -119,8 +120,9 @@ static int image_filter(const NubeImage *img, const NubeFilter *f, gboolean *mat
     return 0;
 }
 
-static gboolean owner_matches(const NubeApiRequest *req, const NubeImage *img)
+static gboolean owner_matches(const NubeApiRequest *req, const void *item)
 {
+    const NubeImage *img = item;
     g_autofree const char **owners = nube_query_list(req->q, "Owner");
     if (owners[0] == NULL)
         return TRUE;
@@ -159,23 +161,11 @@ static GPtrArray *select_images(const NubeApiRequest *req, NubeError **err)
 
 int nube_api_describe_images(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
 {
-    g_autoptr(GArray) filters = nube_query_filters(req->q, err);
-    if (filters == NULL)
-        return -EINVAL;
     g_autoptr(GPtrArray) all = select_images(req, err);
     if (all == NULL)
         return -ENOENT;
-    for (guint i = 0; i < all->len;) {
-        gboolean keep = owner_matches(req, all->pdata[i]);
-        for (guint f = 0; f < filters->len && keep; f++)
-            if (image_filter(all->pdata[i], &g_array_index(filters, NubeFilter, f), &keep,
-                             err) < 0)
-                return -EINVAL;
-        if (keep)
-            i++;
-        else
-            g_ptr_array_remove_index(all, i);
-    }
+    if (nube_api_filter_items(req, all, image_filter, owner_matches, err) < 0)
+        return -EINVAL;
     guint start = 0, end = 0;
     g_autofree char *next = NULL;
     if (nube_api_page(req, 1, 1000, all->len, &start, &end, &next, err) < 0)
@@ -428,31 +418,8 @@ int nube_api_import_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
  * accepted and have nothing to tag here). */
 static GPtrArray *image_tags(const NubeApiRequest *req, NubeError **err)
 {
-    g_autoptr(GPtrArray) tags = nube_tags_new();
-    g_autoptr(GArray) specs = nube_query_indices(req->q, "TagSpecification");
-    for (guint i = 0; i < specs->len; i++) {
-        guint n = g_array_index(specs, guint, i);
-        g_autofree char *rt_key = g_strdup_printf("TagSpecification.%u.ResourceType", n);
-        const char *rt = nube_query_get(req->q, rt_key);
-        if (rt == NULL || (!g_str_equal(rt, "image") && !g_str_equal(rt, "snapshot"))) {
-            nube_error_setc(err, EINVAL, "InvalidParameterValue",
-                            "'%s' is not a valid taggable resource type for this operation.",
-                            rt ? rt : "");
-            return NULL;
-        }
-        if (!g_str_equal(rt, "image"))
-            continue;
-        g_autofree char *prefix = g_strdup_printf("TagSpecification.%u.Tag", n);
-        g_autoptr(GArray) idx = nube_query_indices(req->q, prefix);
-        for (guint j = 0; j < idx->len; j++) {
-            guint m = g_array_index(idx, guint, j);
-            g_autofree char *kk = g_strdup_printf("%s.%u.Key", prefix, m);
-            g_autofree char *vk = g_strdup_printf("%s.%u.Value", prefix, m);
-            const char *key = nube_query_get(req->q, kk);
-            nube_tags_add(tags, key ? key : "", nube_query_get(req->q, vk));
-        }
-    }
-    return nube_tags_validate(tags, err) < 0 ? NULL : g_steal_pointer(&tags);
+    static const char *const allowed[] = { "image", "snapshot", NULL };
+    return nube_api_tag_specs(req, "image", allowed, err);
 }
 
 /* The instance to image: known, and up (or stopped). */

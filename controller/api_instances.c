@@ -161,9 +161,10 @@ static GPtrArray *load_instances(NubeDaemon *d, const char **ids, NubeError **er
     return g_steal_pointer(&out);
 }
 
-static int instance_filter(const NubeInstance *inst, const NubeFilter *f, gboolean *match,
+static int instance_filter(const void *item, const NubeFilter *f, gboolean *match,
                            NubeError **err)
 {
+    const NubeInstance *inst = item;
     g_autofree char *code = g_strdup_printf("%d", nube_instance_state_code(inst->state));
     const char *v = NULL;
 
@@ -194,23 +195,6 @@ static int instance_filter(const NubeInstance *inst, const NubeFilter *f, gboole
         return nube_api_filter_unknown(f, err);
     }
     *match = nube_api_filter_values_match(f, v);
-    return 0;
-}
-
-/* Keeps in ALL the instances every filter matches.  0 or -EINVAL. */
-static int apply_filters(GPtrArray *all, GArray *filters, NubeError **err)
-{
-    for (guint i = 0; i < all->len;) {
-        gboolean keep = TRUE;
-        for (guint f = 0; f < filters->len && keep; f++)
-            if (instance_filter(all->pdata[i], &g_array_index(filters, NubeFilter, f),
-                                &keep, err) < 0)
-                return -EINVAL;
-        if (keep)
-            i++;
-        else
-            g_ptr_array_remove_index(all, i);
-    }
     return 0;
 }
 
@@ -245,13 +229,10 @@ int nube_api_describe_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError 
         return nube_error_setc(err, EINVAL, "InvalidParameterCombination",
                                "The parameter instancesSet cannot be used with the parameter "
                                "maxResults");
-    g_autoptr(GArray) filters = nube_query_filters(req->q, err);
-    if (filters == NULL)
-        return -EINVAL;
     gint64 since = g_get_real_time() / G_USEC_PER_SEC - NUBE_TERMINATED_VISIBLE;
     g_autoptr(GPtrArray) all = ids[0] ? load_instances(req->d, ids, err)
                                       : nube_instance_list(req->d->db, since, err);
-    if (all == NULL || apply_filters(all, filters, err) < 0)
+    if (all == NULL || nube_api_filter_items(req, all, instance_filter, NULL, err) < 0)
         return -EINVAL;
 
     guint start = 0, end = 0;
@@ -290,31 +271,8 @@ static GBytes *decode_user_data(const char *b64, NubeError **err)
 /* Tags of TagSpecification.N for ResourceType=instance (new array). */
 static GPtrArray *launch_tags(const NubeApiRequest *req, NubeError **err)
 {
-    g_autoptr(GPtrArray) tags = nube_tags_new();
-    g_autoptr(GArray) specs = nube_query_indices(req->q, "TagSpecification");
-    for (guint i = 0; i < specs->len; i++) {
-        guint n = g_array_index(specs, guint, i);
-        g_autofree char *rt_key = g_strdup_printf("TagSpecification.%u.ResourceType", n);
-        const char *rt = nube_query_get(req->q, rt_key);
-        if (rt == NULL || (!g_str_equal(rt, "instance") && !g_str_equal(rt, "volume"))) {
-            nube_error_setc(err, EINVAL, "InvalidParameterValue",
-                            "'%s' is not a valid taggable resource type for this operation.",
-                            rt ? rt : "");
-            return NULL;
-        }
-        if (!g_str_equal(rt, "instance"))
-            continue;
-        g_autofree char *prefix = g_strdup_printf("TagSpecification.%u.Tag", n);
-        g_autoptr(GArray) idx = nube_query_indices(req->q, prefix);
-        for (guint j = 0; j < idx->len; j++) {
-            guint m = g_array_index(idx, guint, j);
-            g_autofree char *kk = g_strdup_printf("%s.%u.Key", prefix, m);
-            g_autofree char *vk = g_strdup_printf("%s.%u.Value", prefix, m);
-            nube_tags_add(tags, nube_query_get(req->q, kk) ? nube_query_get(req->q, kk) : "",
-                          nube_query_get(req->q, vk));
-        }
-    }
-    return nube_tags_validate(tags, err) < 0 ? NULL : g_steal_pointer(&tags);
+    static const char *const allowed[] = { "instance", "volume", NULL };
+    return nube_api_tag_specs(req, "instance", allowed, err);
 }
 
 static int launch_count(const NubeApiRequest *req, guint *count, NubeError **err)

@@ -36,9 +36,10 @@ static void render_volume(xmlNodePtr item, const char *region, const NubeVolume 
     nube_xml_add(item, "nubeBaseSha256", vol->base_sha256);
 }
 
-static int volume_filter(const NubeVolume *vol, const NubeFilter *f, gboolean *match,
+static int volume_filter(const void *item, const NubeFilter *f, gboolean *match,
                          NubeError **err)
 {
+    const NubeVolume *vol = item;
     const char *v = NULL;
     g_autofree char *dot = g_strdup(vol->delete_on_termination ? "true" : "false");
     if (g_str_has_prefix(f->name, "tag:"))
@@ -84,23 +85,11 @@ static GPtrArray *select_volumes(const NubeApiRequest *req, NubeError **err)
 
 int nube_api_describe_volumes(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
 {
-    g_autoptr(GArray) filters = nube_query_filters(req->q, err);
-    if (filters == NULL)
-        return -EINVAL;
     g_autoptr(GPtrArray) all = select_volumes(req, err);
     if (all == NULL)
         return -ENOENT;
-    for (guint i = 0; i < all->len;) {
-        gboolean keep = TRUE;
-        for (guint f = 0; f < filters->len && keep; f++)
-            if (volume_filter(all->pdata[i], &g_array_index(filters, NubeFilter, f), &keep,
-                              err) < 0)
-                return -EINVAL;
-        if (keep)
-            i++;
-        else
-            g_ptr_array_remove_index(all, i);
-    }
+    if (nube_api_filter_items(req, all, volume_filter, NULL, err) < 0)
+        return -EINVAL;
     guint start = 0, end = 0;
     g_autofree char *next = NULL;
     if (nube_api_page(req, 5, 500, all->len, &start, &end, &next, err) < 0)

@@ -23,6 +23,23 @@ static int lock_state_dir(NubeDaemon *d, NubeError **err)
     return 0;
 }
 
+/* Work files of builds, imports and captures that a previous nubed left
+ * when it was killed: nothing else uses the store's tmp/ while no nubed
+ * runs (the state directory lock is held). */
+static void clear_store_tmp(NubeDaemon *d)
+{
+    const char *tmp = nube_store_tmp_dir(d->store);
+    g_autoptr(GDir) dir = g_dir_open(tmp, 0, NULL);
+    const char *name;
+    while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+        g_autofree char *path = g_build_filename(tmp, name, NULL);
+        g_autoptr(NubeError) err = NULL;
+        nube_info("removing leftover work file %s", path);
+        if (nube_rm_rf(path, &err) < 0)
+            nube_warn("%s", err->message);
+    }
+}
+
 static int open_state(NubeDaemon *d, NubeError **err)
 {
     g_autofree char *images = g_build_filename(d->cfg.state_dir, "images", NULL);
@@ -38,6 +55,7 @@ static int open_state(NubeDaemon *d, NubeError **err)
     d->store = nube_store_open(images, err);
     if (d->store == NULL)
         return -EIO;
+    clear_store_tmp(d);
     return nube_account_ensure_admin(d->db, d->cfg.state_dir, d->cfg.region, d->endpoint,
                                      &d->admin, err);
 }

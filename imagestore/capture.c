@@ -9,6 +9,7 @@
  * printing to stderr is switched off.
  */
 #include "capture.h"
+#include "fsutil.h"
 #include "log.h"
 #include "qemuimg.h"
 
@@ -32,22 +33,6 @@ static void tmp_unlink(char **tmp)
 }
 #define _cleanup_tmp_ _cleanup_(tmp_unlink)
 
-/* A new empty file next to PATH (same file system, so rename works). */
-static char *tmp_sibling(const char *path, NubeError **err)
-{
-    g_autofree char *dir = g_path_get_dirname(path);
-    g_autofree char *name = g_path_get_basename(path);
-    char *tmp = g_strdup_printf("%s/.%s.tmp.XXXXXX", dir, name);
-    int fd = g_mkstemp_full(tmp, O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        nube_error_set(err, errno, "create '%s'", tmp);
-        g_free(tmp);
-        return NULL;
-    }
-    close(fd);
-    return tmp;
-}
-
 static int fsync_path(const char *path, int flags, NubeError **err)
 {
     _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
@@ -56,32 +41,19 @@ static int fsync_path(const char *path, int flags, NubeError **err)
     return 0;
 }
 
-/* fsyncs TMP, renames it to PATH (never over an existing file) and fsyncs
- * the directory. */
-static int commit(const char *tmp, const char *path, NubeError **err)
-{
-    int r = fsync_path(tmp, O_NOFOLLOW, err);
-    if (r < 0)
-        return r;
-    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0)
-        return nube_error_set(err, errno, "rename to '%s'", path);
-    g_autofree char *dir = g_path_get_dirname(path);
-    return fsync_path(dir, O_DIRECTORY, err);
-}
-
 int nube_capture_flatten(const char *overlay_path, const char *dst_path, NubeError **err)
 {
     if (access(dst_path, F_OK) == 0)
         return nube_error_set(err, EEXIST, "flatten: '%s' exists", dst_path);
 
     gint64 start = g_get_monotonic_time();
-    _cleanup_tmp_ char *tmp = tmp_sibling(dst_path, err);
+    _cleanup_tmp_ char *tmp = nube_file_tmp_sibling(dst_path, err);
     if (tmp == NULL)
         return nube_error_prefix(err, "flatten '%s'", overlay_path);
     /* No -B: the copy gets every cluster of the chain and no backing. */
     int r = nube_qemuimg_convert(overlay_path, "qcow2", tmp, err);
     if (r == 0)
-        r = commit(tmp, dst_path, err);
+        r = nube_file_commit(tmp, dst_path, err);
     if (r < 0)
         return nube_error_prefix(err, "flatten '%s'", overlay_path);
     g_clear_pointer(&tmp, g_free); /* renamed: nothing to unlink */

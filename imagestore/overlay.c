@@ -2,6 +2,7 @@
  * overlay.c: per-instance copy-on-write disks (see overlay.h).
  */
 #include "overlay.h"
+#include "fsutil.h"
 #include "qemuimg.h"
 
 #include <fcntl.h>
@@ -32,39 +33,6 @@ static int base_size(const char *base, guint64 *size, NubeError **err)
     return r;
 }
 
-/* A new empty file next to PATH (same file system, so rename works). */
-static char *tmp_sibling(const char *path, NubeError **err)
-{
-    g_autofree char *dir = g_path_get_dirname(path);
-    g_autofree char *name = g_path_get_basename(path);
-    char *tmp = g_strdup_printf("%s/.%s.tmp.XXXXXX", dir, name);
-    int fd = g_mkstemp_full(tmp, O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        nube_error_set(err, errno, "create '%s'", tmp);
-        g_free(tmp);
-        return NULL;
-    }
-    close(fd);
-    return tmp;
-}
-
-/* fsyncs TMP, renames it to PATH (never over an existing file) and fsyncs
- * the directory. */
-static int commit(const char *tmp, const char *path, NubeError **err)
-{
-    _cleanup_close_ int fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 || fsync(fd) < 0)
-        return nube_error_set(err, errno, "sync '%s'", tmp);
-    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0)
-        return nube_error_set(err, errno, "rename to '%s'", path);
-
-    g_autofree char *dir = g_path_get_dirname(path);
-    _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) < 0)
-        return nube_error_set(err, errno, "sync directory '%s'", dir);
-    return 0;
-}
-
 int nube_overlay_create(const char *base_path, const char *overlay_path,
                         guint64 size, NubeError **err)
 {
@@ -79,12 +47,12 @@ int nube_overlay_create(const char *base_path, const char *overlay_path,
                                "disk size %" G_GUINT64_FORMAT " is smaller than the image size %" G_GUINT64_FORMAT,
                                size, base_bytes);
 
-    _cleanup_tmp_ char *tmp = tmp_sibling(overlay_path, err);
+    _cleanup_tmp_ char *tmp = nube_file_tmp_sibling(overlay_path, err);
     if (tmp == NULL)
         return nube_error_prefix(err, "create overlay '%s'", overlay_path);
     r = nube_qemuimg_create_overlay(tmp, base, size ? size : base_bytes, err);
     if (r == 0)
-        r = commit(tmp, overlay_path, err);
+        r = nube_file_commit(tmp, overlay_path, err);
     if (r < 0)
         return nube_error_prefix(err, "create overlay '%s'", overlay_path);
     g_clear_pointer(&tmp, g_free); /* renamed: nothing to unlink */
