@@ -70,6 +70,33 @@ static void insert_records(Fixture *f)
     g_array_append_val(inst->forwards, http);
     g_assert_cmpint(nube_instance_insert(f->d.db, inst, &err), ==, 0);
 
+    /* A terminated instance (hidden from DescribeInstances after 2 hours)
+     * and a running instance-store one. */
+    const struct { const char *id, *state, *root; } more[] = {
+        { "i-0000000000000000a", "terminated", "ebs" },
+        { "i-0000000000000000b", "running", "instance-store" },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(more); i++) {
+        g_autoptr(NubeInstance) o = nube_instance_new();
+        o->id = g_strdup(more[i].id);
+        o->reservation_id = g_strdup("r-0000000000000000a");
+        o->owner_id = g_strdup(OWNER);
+        o->image_id = g_strdup(img->id);
+        o->instance_type = g_strdup("t3.nano");
+        o->state = g_strdup(more[i].state);
+        o->state_changed_at = 1795000200;
+        o->root_device_type = g_strdup(more[i].root);
+        o->base_sha256 = g_strdup("ab12");
+        o->mac = g_strdup("52:54:00:12:34:57");
+        o->private_ip = g_strdup("10.0.2.15");
+        o->hostname = g_strdup(o->id);
+        o->vcpus = 2;
+        o->memory_mib = 512;
+        o->launch_time = 1795000200;
+        o->terminated_at = g_str_equal(more[i].state, "terminated") ? 1795000300 : 0;
+        g_assert_cmpint(nube_instance_insert(f->d.db, o, &err), ==, 0);
+    }
+
     NubeVolume vol = {
         .id = "vol-0abcdef0123456789", .owner_id = OWNER, .instance_id = inst->id,
         .base_sha256 = "ab12", .size = 4294967296, .state = "in-use",
@@ -237,6 +264,10 @@ static const struct {
     { "Action=CreateImage&InstanceId=i-0abcdef0123456789&Name=abcd"
       "&TagSpecification.1.ResourceType=instance&TagSpecification.1.Tag.1.Key=a",
       "InvalidParameterValue" },
+    { "Action=CreateImage&InstanceId=i-0000000000000000a&Name=from-terminated",
+      "IncorrectInstanceState" },
+    { "Action=StopInstances&InstanceId.1=i-0000000000000000b", "UnsupportedOperation" },
+    { "Action=StopInstances&InstanceId.1=i-0000000000000000b&Force=true", "UnsupportedOperation" },
     { "Action=DeleteVolume", "MissingParameter" },
     { "Action=DeleteVolume&VolumeId=vol-x", "InvalidVolumeID.Malformed" },
     { "Action=DeleteVolume&VolumeId=vol-00000000000000000", "InvalidVolume.NotFound" },
@@ -275,8 +306,10 @@ static void test_bad_input(Fixture *f, gconstpointer data)
      * naming one unknown id did not stop the known one). */
     g_autoptr(NubeInstance) inst = nube_instance_get(f->d.db, "i-0abcdef0123456789", NULL);
     g_assert_cmpstr(inst->state, ==, "running");
-    g_assert_cmpint(count_rows(f, "instances"), ==, 1);
+    g_assert_cmpint(count_rows(f, "instances"), ==, 3);
     g_assert_cmpint(count_rows(f, "images"), ==, 1);
+    g_autoptr(NubeInstance) is = nube_instance_get(f->d.db, "i-0000000000000000b", NULL);
+    g_assert_cmpstr(is->state, ==, "running");
 }
 
 static void test_user_data_limit(Fixture *f, gconstpointer data)
@@ -289,7 +322,7 @@ static void test_user_data_limit(Fixture *f, gconstpointer data)
     g_autofree char *code = NULL;
     g_assert_null(call(f, params, &code));
     g_assert_cmpstr(code, ==, "InvalidParameterValue");
-    g_assert_cmpint(count_rows(f, "instances"), ==, 1);
+    g_assert_cmpint(count_rows(f, "instances"), ==, 3);
 }
 
 static void test_filters(Fixture *f, gconstpointer data)
