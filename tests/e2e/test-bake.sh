@@ -34,6 +34,7 @@ d=json.load(sys.stdin); print(next(f['HostPort'] for f in d['NubePortForwards'] 
 }
 page_is() { [ "$(curl -s -m 5 "http://127.0.0.1:$1/")" = "$2" ]; }
 machine_id() { nube console "$1" | sed -n 's/.*NUBE-MACHINE-ID \([0-9a-f]\{32\}\).*/\1/p' | tail -1; }
+has_machine_id() { [ -n "$(machine_id "$1")" ]; }
 host_keys() { nube console "$1" | sed -n '/BEGIN SSH HOST KEY FINGERPRINTS/,/END SSH HOST KEY FINGERPRINTS/p' | grep -Eo 'SHA256:[A-Za-z0-9+/]+' | sort; }
 
 PAGE="nube e2e page $(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -66,7 +67,7 @@ t0=$SECONDS
 wait_for 900 "A answers HTTP 200 with the page" page_is "$PA" "$PAGE"
 log "A: first boot until HTTP 200: $((SECONDS - t0))s"
 console_has "$A" "Setting up apache2" || fail "A's console shows no apache2 install"
-wait_for 120 "A's machine-id on its console" test -n "$(machine_id "$A")"
+wait_for 120 "A's machine-id on its console" has_machine_id "$A"
 
 log "CreateImage from A (AWS CLI), then the waiter"
 NEW=$(aws_nube ec2 create-image --instance-id "$A" --name "e2e-apache-$RANDOM" \
@@ -89,7 +90,7 @@ t0=$SECONDS
 wait_for 600 "B answers with A's page" page_is "$PB" "$PAGE"
 log "B: relaunch until HTTP 200: $((SECONDS - t0))s"
 wait_for 300 "C answers with A's page" page_is "$PC" "$PAGE"
-both_ids() { [ -n "$(machine_id "$B")" ] && [ -n "$(machine_id "$C")" ]; }
+both_ids() { has_machine_id "$B" && has_machine_id "$C"; }
 wait_for 300 "B's and C's machine-ids on their consoles" both_ids
 if console_has "$B" "apt-get|Setting up apache2|Unpacking"; then fail "B ran apt"; fi
 MA=$(machine_id "$A"); MB=$(machine_id "$B"); MC=$(machine_id "$C")
