@@ -79,6 +79,11 @@ void nube_api_render_image(xmlNodePtr item, const NubeImage *img)
     }
     if (img->parent_image != NULL)
         nube_xml_add(item, "nubeParentImageId", img->parent_image);
+    if (img->capture_ms > 0) {
+        char secs[32];
+        g_ascii_formatd(secs, sizeof(secs), "%.1f", img->capture_ms / 1e3);
+        nube_xml_add(item, "nubeCaptureSeconds", secs);
+    }
     if (img->base_sha256 != NULL)
         nube_xml_add(item, "nubeBaseSha256", img->base_sha256);
 }

@@ -127,11 +127,14 @@ static int bake(BakeJob *job, gboolean *stopped, NubeError **err)
     if (r == 0)
         r = generalize_and_store(job, tmp, &base, err);
     unlink(tmp);
+    gint64 capture_ms = (g_get_monotonic_time() - job->capture_started) / 1000;
+    if (r == 0)
+        r = nube_image_set_capture_ms(job->d->db, job->image_id, capture_ms, err);
     if (r == 0)
         r = finish(job, &base, err);
     if (r == 0)
         nube_info("%s: available in %.1f s after the guest was down (base %s)", job->image_id,
-                  (g_get_monotonic_time() - job->capture_started) / 1e6, base.sha256);
+                  capture_ms / 1e3, base.sha256);
     else if (base.path != NULL)
         nube_lifecycle_gc_image_files(job->d, base.sha256, NULL, NULL);
     nube_base_clear(&base);

@@ -9,7 +9,8 @@
 #define IMAGE_COLUMNS                                                              \
     "id, owner_id, name, description, state, state_reason, architecture, "        \
     "root_device_type, base_sha256, virtual_size, kernel_sha256, ramdisk_sha256, " \
-    "kernel_cmdline, source, recipe_digest, source_instance, parent_image, created_at"
+    "kernel_cmdline, source, recipe_digest, source_instance, parent_image, created_at, "    \
+    "capture_ms"
 
 NubeImage *nube_image_new(void)
 {
@@ -55,6 +56,7 @@ static NubeImage *image_from_row(sqlite3_stmt *stmt)
     img->source_instance = nube_db_col_str(stmt, 15);
     img->parent_image = nube_db_col_str(stmt, 16);
     img->created_at = sqlite3_column_int64(stmt, 17);
+    img->capture_ms = sqlite3_column_int64(stmt, 18);
     return img;
 }
 
@@ -164,6 +166,13 @@ int nube_image_set_available(NubeDb *db, const char *id, const char *base_sha256
     if (r == 0)
         return nube_error_setc(err, ENOENT, "InvalidAMIID.NotFound",
                                "The image '%s' was deregistered while it was being made", id);
+    return r < 0 ? r : 0;
+}
+
+int nube_image_set_capture_ms(NubeDb *db, const char *id, gint64 ms, NubeError **err)
+{
+    int r = nube_db_exec(db, err, "UPDATE images SET capture_ms = ?2 WHERE id = ?1", "si", id,
+                         ms);
     return r < 0 ? r : 0;
 }
 

@@ -26,6 +26,8 @@ typedef struct {
     char *source_instance;
     char *parent_image;
     gint64 created_at;        /* Unix seconds */
+    gint64 capture_ms;        /* CreateImage: capture time after the guest
+                               * was down, 0 if not made from an instance */
     GPtrArray *tags;          /* NubeTag; filled by get/list */
 } NubeImage;
 
@@ -52,6 +54,9 @@ int nube_image_set_available(NubeDb *db, const char *id, const char *base_sha256
                              gint64 virtual_size, const char *kernel_sha256,
                              const char *ramdisk_sha256, const char *cmdline,
                              NubeError **err);
+
+/* Records how long capturing ID took once its guest was down. */
+int nube_image_set_capture_ms(NubeDb *db, const char *id, gint64 ms, NubeError **err);
 
 /* Sets the state reason (progress text while pending). */
 int nube_image_set_reason(NubeDb *db, const char *id, const char *reason, NubeError **err);

@@ -96,10 +96,8 @@ static void add_optional(NubeParams *params, const char *key, const char *value,
     nube_params_add(params, key, abs);
 }
 
-/* Starts the build, or finds the image of the same recipe.  Returns the
- * image id (new string) and sets *REUSED, or NULL with ERR set. */
-static char *build_default_start(NubeClient *client, const NubeParams *params, gboolean *reused,
-                                 NubeError **err)
+char *nube_cmd_image_build_default_start(NubeClient *client, const NubeParams *params,
+                                         gboolean *reused, NubeError **err)
 {
     g_autoptr(NubeReply) reply = nube_client_call(client, "NubeBuildDefaultImage", params, err);
     if (reply == NULL)
@@ -107,8 +105,6 @@ static char *build_default_start(NubeClient *client, const NubeParams *params, g
     char *id = answer_image_id(reply, "NubeBuildDefaultImage", err);
     g_autofree char *text = nube_reply_text(reply, NULL, "ec2:reused");
     *reused = g_strcmp0(text, "true") == 0;
-    if (id != NULL && *reused)
-        fprintf(stderr, "nube: reusing %s: the default image's recipe has not changed\n", id);
     return id;
 }
 
@@ -147,9 +143,11 @@ static int build_default_run(NubeCli *cli, const NubeCommand *cmd, int argc, cha
     if (client == NULL)
         return -EIO;
     gboolean reused = FALSE;
-    g_autofree char *id = build_default_start(client, params, &reused, err);
+    g_autofree char *id = nube_cmd_image_build_default_start(client, params, &reused, err);
     if (id == NULL)
         return -EIO;
+    if (reused)
+        fprintf(stderr, "nube: reusing %s: the default image's recipe has not changed\n", id);
     g_autoptr(JsonNode) reused_node = json_node_init_boolean(json_node_alloc(), reused);
     return image_finish(cli, client, id, !no_wait, reused_node, err);
 }

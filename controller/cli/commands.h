@@ -29,6 +29,30 @@ extern const NubeCommand nube_cmd_image_deregister;
  * with ERR set. */
 int nube_cmd_image_show(NubeCli *cli, NubeClient *client, const char *id, NubeError **err);
 
+/*
+ * Starts building the default image (NubeBuildDefaultImage with PARAMS, may
+ * be NULL), or finds the image of the same recipe.  Returns its id (new
+ * string) and sets *REUSED, or NULL with ERR set.  Does not wait.
+ */
+char *nube_cmd_image_build_default_start(NubeClient *client, const NubeParams *params,
+                                         gboolean *reused, NubeError **err);
+
+/* cmd_repo.c */
+extern const NubeCommand nube_cmd_repo_add;
+
+/*
+ * Adds PACKAGES (NULL-terminated names) and their dependencies to nubed's
+ * package repository for guests (NubeAddPackages; synchronous, seconds to
+ * minutes).  Returns 0 with *APT_SOURCE (new string, "deb [trusted=yes]
+ * http://10.0.2.2:PORT/ ./") and *ADDED (new .deb files) set, or a negative
+ * errno with ERR set.
+ */
+int nube_cmd_repo_add_packages(NubeClient *client, const char *const *packages, char **apt_source,
+                               gint64 *added, NubeError **err);
+
+/* cmd_demo.c */
+extern const NubeCommand nube_cmd_demo;
+
 /* cmd_instance.c */
 extern const NubeCommand nube_cmd_run;
 extern const NubeCommand nube_cmd_ps;

@@ -77,8 +77,7 @@ int nube_demo_page_get(const char *url, const char *marker, long *status, NubeEr
  * carriage returns and terminal escape sequences removed.  Returns a new
  * string (empty when the console is empty), or NULL with ERR set.
  */
-char *nube_demo_console_tail(NubeClient *client, const char *id, guint n_lines,
-                             NubeError **err);
+char *nube_demo_console_tail(NubeClient *client, const char *id, guint n_lines, NubeError **err);
 
 /* ---- waiting --------------------------------------------------------------- */
 
@@ -86,15 +85,15 @@ char *nube_demo_console_tail(NubeClient *client, const char *id, guint n_lines,
 typedef struct {
     NubeClient *client;
     NubeDemoProgress *progress;
-    int timeout_s;                        /* give up after this long */
-    volatile sig_atomic_t *interrupted;   /* set by a signal handler */
+    int timeout_s;                      /* give up after this long */
+    volatile sig_atomic_t *interrupted; /* set by a signal handler */
 } NubeDemoWait;
 
 /* What nube_demo_wait_page() saw. */
 typedef struct {
-    char *url;          /* http://127.0.0.1:PORT/ forwarded to the guest's port 80 */
-    gint64 running_at;  /* monotonic µs when it was first seen running, or 0 */
-    gint64 served_at;   /* monotonic µs of the HTTP 200 with the marker */
+    char *url;         /* http://127.0.0.1:PORT/ forwarded to the guest's port 80 */
+    gint64 running_at; /* monotonic µs when it was first seen running, or 0 */
+    gint64 served_at;  /* monotonic µs of the HTTP 200 with the marker */
 } NubeDemoPage;
 
 /* Frees what PAGE holds and zeroes it. */
@@ -105,12 +104,21 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(NubeDemoPage, nube_demo_page_clear)
  * Every second, until the page with MARKER answers HTTP 200 at the host
  * port forwarded to instance ID's port 80: looks at the instance
  * (DescribeInstances), notes its state changes as "NAME (ID) is STATE" and
- * probes the page.  Returns 0 with PAGE filled, or a negative errno with
- * ERR set when the instance leaves pending/running, has no forward of port
- * 80 once running, the timeout passes or the wait is interrupted.
+ * probes the page.  RESTARTING: the instance may still be stopping or
+ * stopped during the first 30 s (as right after CreateImage, which starts
+ * it again).  Returns 0 with PAGE filled, or a negative errno with ERR set
+ * when the instance leaves pending/running, has no forward of port 80 once
+ * running, the timeout passes or the wait is interrupted.
  */
-int nube_demo_wait_page(const NubeDemoWait *w, const char *name, const char *id,
-                        const char *marker, NubeDemoPage *page, NubeError **err);
+int nube_demo_wait_page(const NubeDemoWait *w, const char *name, const char *id, const char *marker,
+                        gboolean restarting, NubeDemoPage *page, NubeError **err);
+
+/*
+ * Terminates instance ID (TerminateInstances) and waits, every second, until
+ * it is terminated (or forgotten).  Returns 0, or a negative errno with ERR
+ * set.
+ */
+int nube_demo_terminate(const NubeDemoWait *w, const char *id, NubeError **err);
 
 /*
  * Every second, until image ID is available: notes each new progress

@@ -384,12 +384,12 @@ static void test_pagination(Fixture *f, gconstpointer data)
 
 static void test_migrations(Fixture *f, gconstpointer data)
 {
-    g_assert_cmpint(nube_db_schema_version(f->d.db), ==, 2);
+    g_assert_cmpint(nube_db_schema_version(f->d.db), ==, 3);
     g_autofree char *path = g_build_filename(f->dir, "nube.db", NULL);
     g_autoptr(NubeError) err = NULL;
     NubeDb *again = nube_db_open(path, &err);
     g_assert_nonnull(again);
-    g_assert_cmpint(nube_db_schema_version(again), ==, 2);
+    g_assert_cmpint(nube_db_schema_version(again), ==, 3);
     nube_db_close(again);
 }
 
