@@ -6,7 +6,7 @@
 #include <stdarg.h>
 
 static G_GNUC_PRINTF(4, 0) int error_vset(NubeError **err, int errnum, const char *code,
-                      const char *fmt, va_list ap)
+                                          const char *fmt, va_list ap)
 {
     if (errnum <= 0)
         errnum = EIO;
@@ -30,8 +30,7 @@ int nube_error_set(NubeError **err, int errnum, const char *fmt, ...)
     return r;
 }
 
-int nube_error_setc(NubeError **err, int errnum, const char *code,
-                    const char *fmt, ...)
+int nube_error_setc(NubeError **err, int errnum, const char *code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

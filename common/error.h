@@ -17,8 +17,8 @@
 
 typedef struct NubeError NubeError;
 struct NubeError {
-    int errnum;      /* positive errno, never 0 */
-    char *code;      /* EC2 error code, or NULL for an internal error */
+    int errnum; /* positive errno, never 0 */
+    char *code; /* EC2 error code, or NULL for an internal error */
     char *message;
 };
 
@@ -27,19 +27,17 @@ struct NubeError {
  * -errnum, or -EIO when errnum is 0, so callers can write
  *     return nube_error_set(err, errno, "open '%s'", path);
  */
-int nube_error_set(NubeError **err, int errnum, const char *fmt, ...)
-    G_GNUC_PRINTF(3, 4);
+int nube_error_set(NubeError **err, int errnum, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
 /* Same as nube_error_set() with an EC2 error code (copied). */
-int nube_error_setc(NubeError **err, int errnum, const char *code,
-                    const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+int nube_error_setc(NubeError **err, int errnum, const char *code, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
 
 /*
  * Prepends "CONTEXT: " to the message of *err, if any.  Returns the error's
  * -errnum (or -EIO if err is NULL or unset) so it can end a return statement.
  */
-int nube_error_prefix(NubeError **err, const char *fmt, ...)
-    G_GNUC_PRINTF(2, 3);
+int nube_error_prefix(NubeError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* Moves *src into *dst (dst must be unset).  Returns -errnum of the error. */
 int nube_error_propagate(NubeError **dst, NubeError *src);

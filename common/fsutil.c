@@ -10,8 +10,8 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
-int nube_file_write_atomic(const char *path, const void *data, size_t len,
-                           int mode, NubeError **err)
+int nube_file_write_atomic(const char *path, const void *data, size_t len, int mode,
+                           NubeError **err)
 {
     g_autofree char *tmp = g_strdup_printf("%s.tmp.XXXXXX", path);
     _cleanup_close_ int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, mode);

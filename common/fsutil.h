@@ -12,8 +12,8 @@
  * Writes LEN bytes of DATA to PATH whole: to a temporary sibling, fsynced,
  * chmod MODE, then renamed over PATH.  Returns 0 or a negative errno.
  */
-int nube_file_write_atomic(const char *path, const void *data, size_t len,
-                           int mode, NubeError **err);
+int nube_file_write_atomic(const char *path, const void *data, size_t len, int mode,
+                           NubeError **err);
 
 /*
  * A new empty file (mode 0600) next to PATH, on the same file system so a

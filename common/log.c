@@ -48,7 +48,6 @@ void nube_log(NubeLogLevel level, const char *fmt, ...)
     g_autofree char *ts = g_date_time_format(now, "%Y-%m-%dT%H:%M:%S.%fZ");
 
     g_mutex_lock(&log_lock);
-    fprintf(stderr, "%s %s[%d]: %s: %s\n", ts, log_ident, (int) getpid(),
-            names[level], msg);
+    fprintf(stderr, "%s %s[%d]: %s: %s\n", ts, log_ident, (int) getpid(), names[level], msg);
     g_mutex_unlock(&log_lock);
 }

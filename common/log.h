@@ -21,6 +21,6 @@ void nube_log_set_ident(const char *ident);
 void nube_log(NubeLogLevel level, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 #define nube_debug(...) nube_log(NUBE_LOG_DEBUG, __VA_ARGS__)
-#define nube_info(...) nube_log(NUBE_LOG_INFO, __VA_ARGS__)
-#define nube_warn(...) nube_log(NUBE_LOG_WARN, __VA_ARGS__)
-#define nube_err(...) nube_log(NUBE_LOG_ERROR, __VA_ARGS__)
+#define nube_info(...)  nube_log(NUBE_LOG_INFO, __VA_ARGS__)
+#define nube_warn(...)  nube_log(NUBE_LOG_WARN, __VA_ARGS__)
+#define nube_err(...)   nube_log(NUBE_LOG_ERROR, __VA_ARGS__)

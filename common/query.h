@@ -62,14 +62,14 @@ GArray *nube_query_filters(const NubeQuery *q, NubeError **err);
 /* Parses an integer parameter KEY (decimal, optional sign, no spaces) in
  * [MIN, MAX] into *OUT; if absent, sets DEF.  Returns 0, or -EINVAL with ERR
  * "InvalidParameterValue" when malformed or out of range (*OUT untouched). */
-int nube_query_int(const NubeQuery *q, const char *key, gint64 min, gint64 max,
-                   gint64 def, gint64 *out, NubeError **err);
+int nube_query_int(const NubeQuery *q, const char *key, gint64 min, gint64 max, gint64 def,
+                   gint64 *out, NubeError **err);
 
 /* "true"/"false" (case-insensitive) for KEY into *OUT, DEF if absent.
  * Returns 0, or -EINVAL with ERR "InvalidParameterValue" for anything else
  * (*OUT untouched). */
-int nube_query_bool(const NubeQuery *q, const char *key, gboolean def,
-                    gboolean *out, NubeError **err);
+int nube_query_bool(const NubeQuery *q, const char *key, gboolean def, gboolean *out,
+                    NubeError **err);
 
 /* Percent-encodes S with AWS's rules (unreserved: A-Z a-z 0-9 - _ . ~;
  * '/' kept unless ENCODE_SLASH; %XX uppercase).  Returns a new string

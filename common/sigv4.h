@@ -10,14 +10,14 @@
 #include <stddef.h>
 
 typedef struct {
-    const char *name;   /* as received; compared case-insensitively */
-    const char *value;  /* as received; trimmed and space-collapsed here */
+    const char *name;  /* as received; compared case-insensitively */
+    const char *value; /* as received; trimmed and space-collapsed here */
 } NubeHttpHeader;
 
 typedef struct {
-    const char *method;       /* "POST" */
-    const char *path;         /* raw path, e.g. "/" */
-    const char *query;        /* raw query string without '?', or NULL */
+    const char *method; /* "POST" */
+    const char *path;   /* raw path, e.g. "/" */
+    const char *query;  /* raw query string without '?', or NULL */
     const NubeHttpHeader *headers;
     size_t n_headers;
     const void *body;
@@ -27,7 +27,7 @@ typedef struct {
 /* What the Authorization header says. */
 typedef struct {
     char *access_key;
-    char *date;           /* YYYYMMDD of the credential scope */
+    char *date; /* YYYYMMDD of the credential scope */
     char *region;
     char *service;
     char *signed_headers; /* "content-type;host;x-amz-date" */
@@ -48,8 +48,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(NubeSigV4Auth, nube_sigv4_auth_clear)
  * SignedHeaders not lowercase/sorted/unique, a Signature that is not 64
  * lowercase hex digits); AUTH is then left untouched.
  */
-int nube_sigv4_parse_authorization(const char *value, NubeSigV4Auth *auth,
-                                   NubeError **err);
+int nube_sigv4_parse_authorization(const char *value, NubeSigV4Auth *auth, NubeError **err);
 
 /*
  * The canonical request for REQ with the given signed headers (";"-joined
@@ -62,8 +61,8 @@ int nube_sigv4_parse_authorization(const char *value, NubeSigV4Auth *auth,
  * header is missing or SIGNED_HEADERS is malformed, "MalformedQueryString"
  * when the query cannot be decoded.
  */
-char *nube_sigv4_canonical_request(const NubeHttpRequest *req,
-                                   const char *signed_headers, NubeError **err);
+char *nube_sigv4_canonical_request(const NubeHttpRequest *req, const char *signed_headers,
+                                   NubeError **err);
 
 /* The string to sign for AMZ_DATE (YYYYMMDD'T'HHMMSS'Z') and SCOPE
  * ("date/region/service/aws4_request").  Returns a new string. */
@@ -72,9 +71,8 @@ char *nube_sigv4_string_to_sign(const char *amz_date, const char *scope,
 
 /* Hex signature (65 bytes with NUL) of STRING_TO_SIGN into OUT; OUT is ""
  * (never a valid signature) if libcrypto fails. */
-void nube_sigv4_signature(const char *secret, const char *date,
-                          const char *region, const char *service,
-                          const char *string_to_sign, char out[65]);
+void nube_sigv4_signature(const char *secret, const char *date, const char *region,
+                          const char *service, const char *string_to_sign, char out[65]);
 
 /*
  * Checks REQ's SigV4 signature against SECRET.  NOW is the current Unix time;
@@ -89,9 +87,8 @@ void nube_sigv4_signature(const char *secret, const char *date,
  * ERR code "SignatureDoesNotMatch", "AuthFailure", "RequestExpired" or
  * "MalformedQueryString".
  */
-int nube_sigv4_verify(const NubeHttpRequest *req, const NubeSigV4Auth *auth,
-                      const char *secret, gint64 now, int max_skew,
-                      NubeError **err);
+int nube_sigv4_verify(const NubeHttpRequest *req, const NubeSigV4Auth *auth, const char *secret,
+                      gint64 now, int max_skew, NubeError **err);
 
 /*
  * Signs a request for the CLI: returns the Authorization header value
@@ -100,6 +97,5 @@ int nube_sigv4_verify(const NubeHttpRequest *req, const NubeSigV4Auth *auth,
  * an argument is NULL, AMZ_DATE is not YYYYMMDD'T'HHMMSS'Z', REQ has no
  * headers or a header without a name, or its query cannot be decoded.
  */
-char *nube_sigv4_sign(const NubeHttpRequest *req, const char *access_key,
-                      const char *secret, const char *region,
-                      const char *service, const char *amz_date);
+char *nube_sigv4_sign(const NubeHttpRequest *req, const char *access_key, const char *secret,
+                      const char *region, const char *service, const char *amz_date);

@@ -13,8 +13,7 @@
  * returns a negative errno and sets ERR to "PROG exited with status N:
  * <stderr tail>".
  */
-int nube_spawn(const char *const *argv, const char *const *envp, char **out,
-               NubeError **err);
+int nube_spawn(const char *const *argv, const char *const *envp, char **out, NubeError **err);
 
 /*
  * Like nube_spawn() but STDOUT and STDERR of the child go to the file
@@ -22,5 +21,5 @@ int nube_spawn(const char *const *argv, const char *const *envp, char **out,
  * failure the error holds the last lines of that log, read back from
  * LOG_PATH.
  */
-int nube_spawn_logged(const char *const *argv, const char *const *envp,
-                      int log_fd, const char *log_path, NubeError **err);
+int nube_spawn_logged(const char *const *argv, const char *const *envp, int log_fd,
+                      const char *log_path, NubeError **err);

@@ -47,8 +47,7 @@ static gboolean kvm_works(const char *sysroot, char **why)
     g_autofree char *dev = sys_path(sysroot, "/dev/kvm");
     _cleanup_close_ int fd = open(dev, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
-        *why = g_strdup_printf("/dev/kvm cannot be opened read-write (%s)",
-                               g_strerror(errno));
+        *why = g_strdup_printf("/dev/kvm cannot be opened read-write (%s)", g_strerror(errno));
         return FALSE;
     }
 
@@ -75,8 +74,8 @@ static gboolean kvm_works(const char *sysroot, char **why)
     return TRUE;
 }
 
-int nube_accel_choose_in(const char *sysroot, const char *setting,
-                         NubeAccel *out, char **reason, NubeError **err)
+int nube_accel_choose_in(const char *sysroot, const char *setting, NubeAccel *out, char **reason,
+                         NubeError **err)
 {
     if (setting == NULL || g_str_equal(setting, "auto")) {
         g_autofree char *why = NULL;
@@ -94,20 +93,16 @@ int nube_accel_choose_in(const char *sysroot, const char *setting,
         g_autofree char *why = NULL;
         if (!kvm_works(sysroot, &why))
             return nube_error_set(err, ENODEV,
-                                  "accelerator set to 'kvm' but KVM does not work here: %s",
-                                  why);
+                                  "accelerator set to 'kvm' but KVM does not work here: %s", why);
         *out = NUBE_ACCEL_KVM;
-        *reason = g_strdup_printf("accelerator set to 'kvm' and %s: using KVM",
-                                  why);
+        *reason = g_strdup_printf("accelerator set to 'kvm' and %s: using KVM", why);
         return 0;
     }
     return nube_error_setc(err, EINVAL, "InvalidParameterValue",
-                           "unknown accelerator '%s' (expected auto, kvm or tcg)",
-                           setting);
+                           "unknown accelerator '%s' (expected auto, kvm or tcg)", setting);
 }
 
-int nube_accel_choose(const char *setting, NubeAccel *out, char **reason,
-                      NubeError **err)
+int nube_accel_choose(const char *setting, NubeAccel *out, char **reason, NubeError **err)
 {
     return nube_accel_choose_in(NULL, setting, out, reason, err);
 }

@@ -20,13 +20,12 @@ const char *nube_accel_name(NubeAccel accel);
  * sentence saying why in *REASON (caller frees).  "kvm" when KVM does not
  * work is an error.  0 or a negative errno.
  */
-int nube_accel_choose(const char *setting, NubeAccel *out, char **reason,
-                      NubeError **err);
+int nube_accel_choose(const char *setting, NubeAccel *out, char **reason, NubeError **err);
 
 /*
  * Same as nube_accel_choose() but probes SYSROOT/dev/kvm,
  * SYSROOT/sys/module/kvm_pvm and SYSROOT/proc/cpuinfo instead of the real
  * ones, so tests can fake a host.  SYSROOT "" or NULL is the real host.
  */
-int nube_accel_choose_in(const char *sysroot, const char *setting,
-                         NubeAccel *out, char **reason, NubeError **err);
+int nube_accel_choose_in(const char *sysroot, const char *setting, NubeAccel *out, char **reason,
+                         NubeError **err);

@@ -32,8 +32,8 @@ static char *random_string(const char *alphabet, size_t len)
     return g_string_free(s, FALSE);
 }
 
-static int account_load(NubeDb *db, const char *where, const char *arg,
-                        NubeAccount *out, NubeError **err)
+static int account_load(NubeDb *db, const char *where, const char *arg, NubeAccount *out,
+                        NubeError **err)
 {
     g_autofree char *sql = g_strdup_printf(
         "SELECT id, access_key, secret_key FROM accounts %s ORDER BY created_at LIMIT 1", where);
@@ -65,8 +65,8 @@ static int account_create(NubeDb *db, NubeAccount *out, NubeError **err)
     out->id = random_string("0123456789", 12);
     g_autofree char *key_tail = random_string("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16);
     out->access_key = g_strconcat("AKIA", key_tail, NULL);
-    out->secret_key = random_string(
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40);
+    out->secret_key =
+        random_string("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40);
     int r = nube_db_exec(db, err,
                          "INSERT INTO accounts (id, access_key, secret_key, created_at) "
                          "VALUES (?1, ?2, ?3, ?4)",
@@ -86,18 +86,18 @@ static int write_if_missing(const char *path, const char *text, NubeError **err)
     return nube_file_write_atomic(path, text, strlen(text), 0600, err);
 }
 
-static int write_cli_files(const char *state_dir, const NubeAccount *acct,
-                           const char *region, const char *endpoint, NubeError **err)
+static int write_cli_files(const char *state_dir, const NubeAccount *acct, const char *region,
+                           const char *endpoint, NubeError **err)
 {
     g_autofree char *cred_path = g_build_filename(state_dir, "credentials", NULL);
     g_autofree char *conf_path = g_build_filename(state_dir, "config", NULL);
-    g_autofree char *cred = g_strdup_printf(
-        "# Written by nubed: the admin account's keys (AWS CLI format).\n"
-        "[nube]\naws_access_key_id = %s\naws_secret_access_key = %s\n",
-        acct->access_key, acct->secret_key);
-    g_autofree char *conf = g_strdup_printf(
-        "# Written by nubed (AWS CLI format).\n"
-        "[profile nube]\nregion = %s\nendpoint_url = %s\n", region, endpoint);
+    g_autofree char *cred =
+        g_strdup_printf("# Written by nubed: the admin account's keys (AWS CLI format).\n"
+                        "[nube]\naws_access_key_id = %s\naws_secret_access_key = %s\n",
+                        acct->access_key, acct->secret_key);
+    g_autofree char *conf = g_strdup_printf("# Written by nubed (AWS CLI format).\n"
+                                            "[profile nube]\nregion = %s\nendpoint_url = %s\n",
+                                            region, endpoint);
 
     int r = write_if_missing(cred_path, cred, err);
     if (r < 0)

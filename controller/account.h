@@ -9,9 +9,9 @@
 #include "db.h"
 
 typedef struct {
-    char *id;          /* 12 digits, EC2's owner id */
-    char *access_key;  /* "AKIA" + 16 upper-case letters and digits */
-    char *secret_key;  /* 40 characters */
+    char *id;         /* 12 digits, EC2's owner id */
+    char *access_key; /* "AKIA" + 16 upper-case letters and digits */
+    char *secret_key; /* 40 characters */
 } NubeAccount;
 
 void nube_account_clear(NubeAccount *acct);

@@ -22,10 +22,10 @@ struct NubeApi {
 
 /* What one HTTP request accumulates while its body arrives. */
 typedef struct {
-    char *uri;          /* as sent, with the query string (for SigV4) */
+    char *uri; /* as sent, with the query string (for SigV4) */
     GByteArray *body;
     gboolean too_large;
-    gboolean seen;      /* the headers call has been answered */
+    gboolean seen; /* the headers call has been answered */
     gint64 started;
 } Pending;
 
@@ -66,8 +66,8 @@ const char *nube_api_require(const NubeApiRequest *req, const char *key, NubeErr
     return v && v[0] ? v : NULL;
 }
 
-int nube_api_page(const NubeApiRequest *req, gint64 min, gint64 max, guint n_items,
-                  guint *start, guint *end, char **next_token, NubeError **err)
+int nube_api_page(const NubeApiRequest *req, gint64 min, gint64 max, guint n_items, guint *start,
+                  guint *end, char **next_token, NubeError **err)
 {
     gint64 limit = 0, offset = 0;
     const char *token = nube_query_get(req->q, "NextToken");
@@ -105,8 +105,8 @@ gboolean nube_api_filter_values_match(const NubeFilter *f, const char *value)
 
 int nube_api_filter_unknown(const NubeFilter *f, NubeError **err)
 {
-    return nube_error_setc(err, EINVAL, "InvalidParameterValue",
-                           "The filter '%s' is invalid", f->name);
+    return nube_error_setc(err, EINVAL, "InvalidParameterValue", "The filter '%s' is invalid",
+                           f->name);
 }
 
 int nube_api_filter_items(const NubeApiRequest *req, GPtrArray *items, NubeApiFilterFn match,
@@ -193,8 +193,8 @@ static unsigned int status_for(const char *code)
     return MHD_HTTP_BAD_REQUEST;
 }
 
-static enum MHD_Result send_body(struct MHD_Connection *conn, unsigned int status,
-                                 const char *body, size_t len)
+static enum MHD_Result send_body(struct MHD_Connection *conn, unsigned int status, const char *body,
+                                 size_t len)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, (void *) body, MHD_RESPMEM_MUST_COPY);
@@ -232,8 +232,8 @@ static const char *raw_query(const char *uri)
 
 /* Checks the signature and finds the account.  0 or -errno with ERR. */
 static int authenticate(NubeApi *api, struct MHD_Connection *conn, const char *method,
-                        const char *path, const char *query, const Pending *p,
-                        NubeAccount *acct, NubeError **err)
+                        const char *path, const char *query, const Pending *p, NubeAccount *acct,
+                        NubeError **err)
 {
     g_autoptr(GArray) headers = g_array_new(FALSE, FALSE, sizeof(NubeHttpHeader));
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, headers);
@@ -247,18 +247,23 @@ static int authenticate(NubeApi *api, struct MHD_Connection *conn, const char *m
     if (r == 0 && !g_str_equal(auth.region, api->d->cfg.region))
         r = nube_error_setc(err, EACCES, "AuthFailure",
                             "Credential should be scoped to a valid region, not '%s'. "
-                            "This endpoint serves '%s'.", auth.region, api->d->cfg.region);
+                            "This endpoint serves '%s'.",
+                            auth.region, api->d->cfg.region);
     if (r == 0 && nube_account_by_access_key(api->d->db, auth.access_key, acct, NULL) < 0)
         r = nube_error_setc(err, EACCES, "AuthFailure",
                             "AWS was not able to validate the provided access credentials");
     if (r == 0) {
         NubeHttpRequest req = {
-            .method = method, .path = path, .query = query,
-            .headers = (const NubeHttpHeader *) headers->data, .n_headers = headers->len,
-            .body = p->body->data, .body_len = p->body->len,
+            .method = method,
+            .path = path,
+            .query = query,
+            .headers = (const NubeHttpHeader *) headers->data,
+            .n_headers = headers->len,
+            .body = p->body->data,
+            .body_len = p->body->len,
         };
-        r = nube_sigv4_verify(&req, &auth, acct->secret_key,
-                              g_get_real_time() / G_USEC_PER_SEC, MAX_SKEW, err);
+        r = nube_sigv4_verify(&req, &auth, acct->secret_key, g_get_real_time() / G_USEC_PER_SEC,
+                              MAX_SKEW, err);
     }
     nube_sigv4_auth_clear(&auth);
     return r;
@@ -266,8 +271,7 @@ static int authenticate(NubeApi *api, struct MHD_Connection *conn, const char *m
 
 static NubeQuery *request_params(const char *query, const Pending *p, NubeError **err)
 {
-    g_autoptr(NubeQuery) params = nube_query_parse((const char *) p->body->data,
-                                                   p->body->len, err);
+    g_autoptr(NubeQuery) params = nube_query_parse((const char *) p->body->data, p->body->len, err);
     if (params == NULL)
         return NULL;
     if (query != NULL) {
@@ -279,17 +283,16 @@ static NubeQuery *request_params(const char *query, const Pending *p, NubeError 
     return g_steal_pointer(&params);
 }
 
-static int handle(NubeApi *api, struct MHD_Connection *conn, const char *method,
-                  const Pending *p, const char *request_id, const char **action_out,
-                  xmlDocPtr *doc, NubeError **err)
+static int handle(NubeApi *api, struct MHD_Connection *conn, const char *method, const Pending *p,
+                  const char *request_id, const char **action_out, xmlDocPtr *doc, NubeError **err)
 {
     const char *query = raw_query(p->uri);
     g_autofree char *path = query ? g_strndup(p->uri, query - 1 - p->uri) : g_strdup(p->uri);
     NubeAccount acct = { 0 };
 
     if (!g_str_equal(method, "POST") && !g_str_equal(method, "GET"))
-        return nube_error_setc(err, EINVAL, "InvalidRequest",
-                               "HTTP method '%s' is not supported.", method);
+        return nube_error_setc(err, EINVAL, "InvalidRequest", "HTTP method '%s' is not supported.",
+                               method);
     if (p->too_large)
         return nube_error_setc(err, E2BIG, "InvalidRequest",
                                "The request body is larger than %d bytes.", MAX_BODY);
@@ -297,8 +300,7 @@ static int handle(NubeApi *api, struct MHD_Connection *conn, const char *method,
     if (params == NULL)
         return -EINVAL;
     int r = authenticate(api, conn, method, path, query, p, &acct, err);
-    NubeApiRequest req = { .d = api->d, .q = params, .request_id = request_id,
-                           .account = &acct };
+    NubeApiRequest req = { .d = api->d, .q = params, .request_id = request_id, .account = &acct };
     if (r == 0 && (req.action = nube_api_require(&req, "Action", err)) != NULL &&
         nube_api_require(&req, "Version", err) != NULL) {
         *action_out = g_intern_string(req.action);
@@ -335,9 +337,8 @@ static enum MHD_Result respond(NubeApi *api, struct MHD_Connection *conn, const 
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
 {
     Pending *p = *con_cls;
     if (!p->seen) {
@@ -400,15 +401,13 @@ NubeApi *nube_api_start(NubeDaemon *d, NubeError **err)
     unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                          (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     api->mhd = MHD_start_daemon(flags, d->cfg.listen_port, NULL, NULL, on_request, api,
-                                MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 120,
-                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                                MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
-                                MHD_OPTION_END);
+                                MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT,
+                                (unsigned int) 120, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                                MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_END);
     if (api->mhd == NULL) {
         g_free(api);
-        nube_error_set(err, EADDRINUSE, "cannot listen on %s:%s (in use?)",
-                       d->cfg.listen_host, port);
+        nube_error_set(err, EADDRINUSE, "cannot listen on %s:%s (in use?)", d->cfg.listen_host,
+                       port);
         return NULL;
     }
     return api;

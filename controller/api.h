@@ -21,7 +21,7 @@ typedef struct {
     const NubeQuery *q;
     const char *action;
     const char *request_id;
-    const NubeAccount *account;   /* who signed the request */
+    const NubeAccount *account; /* who signed the request */
 } NubeApiRequest;
 
 /* An action: fills RESP (the <ActionResponse> element, with requestId
@@ -45,8 +45,8 @@ const char *nube_api_require(const NubeApiRequest *req, const char *key, NubeErr
  * when there is no more; caller frees).  0 or -EINVAL with
  * "InvalidParameterValue".
  */
-int nube_api_page(const NubeApiRequest *req, gint64 min, gint64 max, guint n_items,
-                  guint *start, guint *end, char **next_token, NubeError **err);
+int nube_api_page(const NubeApiRequest *req, gint64 min, gint64 max, guint n_items, guint *start,
+                  guint *end, char **next_token, NubeError **err);
 
 /* TRUE if VALUE matches one of F's values (EC2 wildcards * and ?). */
 gboolean nube_api_filter_values_match(const NubeFilter *f, const char *value);
@@ -86,8 +86,7 @@ int nube_api_terminate_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError
 int nube_api_get_console_output(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_describe_instance_types(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_describe_regions(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
-int nube_api_describe_availability_zones(NubeApiRequest *req, xmlNodePtr resp,
-                                         NubeError **err);
+int nube_api_describe_availability_zones(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_add_packages(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_describe_volumes(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_delete_volume(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);

@@ -34,8 +34,8 @@ static void render_type(xmlNodePtr item, const NubeInstanceType *t)
     nube_xml_add_bool(item, "burstablePerformanceSupported", t->burstable);
 }
 
-static int type_selected(const NubeApiRequest *req, const NubeInstanceType *t,
-                         const char **names, GArray *filters, gboolean *keep, NubeError **err)
+static int type_selected(const NubeApiRequest *req, const NubeInstanceType *t, const char **names,
+                         GArray *filters, gboolean *keep, NubeError **err)
 {
     *keep = names[0] == NULL || g_strv_contains(names, t->name);
     for (guint i = 0; i < filters->len && *keep; i++) {
@@ -84,8 +84,8 @@ int nube_api_describe_regions(NubeApiRequest *req, xmlNodePtr resp, NubeError **
     const char *region = req->d->cfg.region;
     for (size_t i = 0; names[i] != NULL; i++)
         if (!g_str_equal(names[i], region))
-            return nube_error_setc(err, EINVAL, "InvalidParameterValue",
-                                   "Invalid region: %s", names[i]);
+            return nube_error_setc(err, EINVAL, "InvalidParameterValue", "Invalid region: %s",
+                                   names[i]);
     xmlNodePtr item = nube_xml_add(nube_xml_add(resp, "regionInfo", NULL), "item", NULL);
     nube_xml_add(item, "regionName", region);
     nube_xml_add(item, "regionEndpoint", req->d->endpoint);
@@ -93,8 +93,7 @@ int nube_api_describe_regions(NubeApiRequest *req, xmlNodePtr resp, NubeError **
     return 0;
 }
 
-int nube_api_describe_availability_zones(NubeApiRequest *req, xmlNodePtr resp,
-                                         NubeError **err)
+int nube_api_describe_availability_zones(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
 {
     g_autofree char *zone = nube_catalog_zone(req->d->cfg.region);
     g_autofree char *zone_id = g_strdup_printf("%s-az1", req->d->cfg.region);
@@ -103,8 +102,7 @@ int nube_api_describe_availability_zones(NubeApiRequest *req, xmlNodePtr resp,
         if (!g_str_equal(names[i], zone))
             return nube_error_setc(err, EINVAL, "InvalidParameterValue",
                                    "The zone '%s' does not exist.", names[i]);
-    xmlNodePtr item = nube_xml_add(nube_xml_add(resp, "availabilityZoneInfo", NULL), "item",
-                                   NULL);
+    xmlNodePtr item = nube_xml_add(nube_xml_add(resp, "availabilityZoneInfo", NULL), "item", NULL);
     nube_xml_add(item, "zoneName", zone);
     nube_xml_add(item, "zoneState", "available");
     nube_xml_add(item, "regionName", req->d->cfg.region);

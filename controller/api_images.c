@@ -20,8 +20,8 @@ static void render_state_reason(xmlNodePtr item, const NubeImage *img)
     if (img->state_reason == NULL)
         return;
     xmlNodePtr sr = nube_xml_add(item, "stateReason", NULL);
-    nube_xml_add(sr, "code", g_str_equal(img->state, "failed") ? "Server.InternalError"
-                                                                : img->state);
+    nube_xml_add(sr, "code",
+                 g_str_equal(img->state, "failed") ? "Server.InternalError" : img->state);
     nube_xml_add(sr, "message", img->state_reason);
 }
 
@@ -90,8 +90,7 @@ void nube_api_render_image(xmlNodePtr item, const NubeImage *img)
 
 /* ---- DescribeImages ------------------------------------------------------- */
 
-static int image_filter(const void *item, const NubeFilter *f, gboolean *match,
-                        NubeError **err)
+static int image_filter(const void *item, const NubeFilter *f, gboolean *match, NubeError **err)
 {
     const NubeImage *img = item;
     const char *v = NULL;
@@ -217,13 +216,11 @@ static int check_name(const char *name, NubeError **err)
     size_t n = strlen(name);
     if (n < 3 || n > 128)
         return nube_error_setc(err, EINVAL, "InvalidAMIName.Malformed",
-                               "AMI names must be between 3 and 128 characters long ('%s').",
-                               name);
+                               "AMI names must be between 3 and 128 characters long ('%s').", name);
     for (size_t i = 0; i < n; i++)
         if (!g_ascii_isalnum(name[i]) && !strchr("()[] ./-'@_", name[i]))
             return nube_error_setc(err, EINVAL, "InvalidAMIName.Malformed",
-                                   "AMI name '%s' contains a character that is not allowed.",
-                                   name);
+                                   "AMI name '%s' contains a character that is not allowed.", name);
     return 0;
 }
 
@@ -327,8 +324,7 @@ int nube_api_build_default_image(NubeApiRequest *req, xmlNodePtr resp, NubeError
         return 0;
     }
     g_autofree char *def_name = g_strdup_printf("nube-debian-12-%.12s", digest);
-    const char *name = nube_query_get(req->q, "Name") ? nube_query_get(req->q, "Name")
-                                                      : def_name;
+    const char *name = nube_query_get(req->q, "Name") ? nube_query_get(req->q, "Name") : def_name;
     if (check_common(req, name, err) < 0)
         return -EINVAL;
     g_autoptr(NubeImage) img = image_record(req, name, "build");
@@ -361,8 +357,8 @@ static int import_blob(NubeDaemon *d, const char *key, const char *path, char sh
     return nube_store_add_blob(d->store, path, sha, err);
 }
 
-static int import_files(NubeApiRequest *req, const char *path, NubeBase *base,
-                        char kernel[65], char ramdisk[65], NubeError **err)
+static int import_files(NubeApiRequest *req, const char *path, NubeBase *base, char kernel[65],
+                        char ramdisk[65], NubeError **err)
 {
     const char *format = nube_query_get(req->q, "Format");
     if (format != NULL && !g_str_equal(format, "raw") && !g_str_equal(format, "qcow2"))
@@ -371,8 +367,7 @@ static int import_files(NubeApiRequest *req, const char *path, NubeBase *base,
     if (nube_store_import(req->d->store, path, format, base, err) < 0)
         return -EINVAL;
     if (import_blob(req->d, "KernelPath", nube_query_get(req->q, "KernelPath"), kernel, err) < 0 ||
-        import_blob(req->d, "RamdiskPath", nube_query_get(req->q, "RamdiskPath"), ramdisk,
-                    err) < 0)
+        import_blob(req->d, "RamdiskPath", nube_query_get(req->q, "RamdiskPath"), ramdisk, err) < 0)
         return -EINVAL;
     return 0;
 }
@@ -383,15 +378,14 @@ int nube_api_import_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
     if (path == NULL)
         return -EINVAL;
     if (!g_path_is_absolute(path))
-        return nube_error_setc(err, EINVAL, "InvalidParameterValue",
-                               "Path '%s' is not absolute.", path);
+        return nube_error_setc(err, EINVAL, "InvalidParameterValue", "Path '%s' is not absolute.",
+                               path);
     const char *arch = nube_query_get(req->q, "Architecture");
     if (arch != NULL && !g_str_equal(arch, "x86_64"))
         return nube_error_setc(err, EINVAL, "InvalidParameterValue",
                                "Architecture '%s' is not supported (x86_64 only).", arch);
     g_autofree char *base_name = g_path_get_basename(path);
-    const char *name = nube_query_get(req->q, "Name") ? nube_query_get(req->q, "Name")
-                                                      : base_name;
+    const char *name = nube_query_get(req->q, "Name") ? nube_query_get(req->q, "Name") : base_name;
     if (check_common(req, name, err) < 0)
         return -EINVAL;
 
@@ -402,9 +396,8 @@ int nube_api_import_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
     if (r == 0)
         r = nube_image_insert(req->d->db, img, err);
     if (r == 0)
-        r = nube_image_set_available(req->d->db, img->id, base.sha256,
-                                     (gint64) base.virtual_size, kernel[0] ? kernel : NULL,
-                                     ramdisk[0] ? ramdisk : NULL,
+        r = nube_image_set_available(req->d->db, img->id, base.sha256, (gint64) base.virtual_size,
+                                     kernel[0] ? kernel : NULL, ramdisk[0] ? ramdisk : NULL,
                                      nube_query_get(req->q, "KernelCmdline"), err);
     if (r < 0) {
         nube_lifecycle_gc_image_files(req->d, base.path ? base.sha256 : NULL,
@@ -443,7 +436,8 @@ static NubeInstance *imageable_instance(const NubeApiRequest *req, NubeError **e
     if (!g_str_equal(inst->state, "running") && !g_str_equal(inst->state, "stopped")) {
         nube_error_setc(err, EBUSY, "IncorrectInstanceState",
                         "The instance '%s' is not in the 'running' or 'stopped' state "
-                        "(it is '%s').", id, inst->state);
+                        "(it is '%s').",
+                        id, inst->state);
         return NULL;
     }
     return g_steal_pointer(&inst);

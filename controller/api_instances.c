@@ -12,8 +12,8 @@
 #include <string.h>
 
 #define MAX_USER_DATA 16384
-#define MAX_LAUNCH 20
-#define CONSOLE_MAX (64 * 1024)
+#define MAX_LAUNCH    20
+#define CONSOLE_MAX   (64 * 1024)
 
 /* ---- rendering ------------------------------------------------------------ */
 
@@ -105,8 +105,8 @@ void nube_api_render_instance(xmlNodePtr item, const char *region, const NubeIns
     nube_xml_add(item, "architecture", "x86_64");
     render_block_devices(item, inst);
     nube_xml_add(item, "virtualizationType", "hvm");
-    nube_xml_add(item, "hypervisor", inst->accelerator && g_str_equal(inst->accelerator, "kvm")
-                                         ? "kvm" : "qemu");
+    nube_xml_add(item, "hypervisor",
+                 inst->accelerator && g_str_equal(inst->accelerator, "kvm") ? "kvm" : "qemu");
     nube_xml_add_tags(item, inst->tags);
     xmlNodePtr cpu = nube_xml_add(item, "cpuOptions", NULL);
     nube_xml_add_int(cpu, "coreCount", inst->vcpus);
@@ -128,8 +128,8 @@ static const char **instance_ids(const NubeApiRequest *req, gboolean required, N
     }
     for (size_t i = 0; ids[i] != NULL; i++) {
         if (!nube_id_valid(ids[i], "i")) {
-            nube_error_setc(err, EINVAL, "InvalidInstanceID.Malformed",
-                            "Invalid id: \"%s\"", ids[i]);
+            nube_error_setc(err, EINVAL, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"",
+                            ids[i]);
             return NULL;
         }
     }
@@ -161,8 +161,7 @@ static GPtrArray *load_instances(NubeDaemon *d, const char **ids, NubeError **er
     return g_steal_pointer(&out);
 }
 
-static int instance_filter(const void *item, const NubeFilter *f, gboolean *match,
-                           NubeError **err)
+static int instance_filter(const void *item, const NubeFilter *f, gboolean *match, NubeError **err)
 {
     const NubeInstance *inst = item;
     g_autofree char *code = g_strdup_printf("%d", nube_instance_state_code(inst->state));
@@ -230,8 +229,8 @@ int nube_api_describe_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError 
                                "The parameter instancesSet cannot be used with the parameter "
                                "maxResults");
     gint64 since = g_get_real_time() / G_USEC_PER_SEC - NUBE_TERMINATED_VISIBLE;
-    g_autoptr(GPtrArray) all = ids[0] ? load_instances(req->d, ids, err)
-                                      : nube_instance_list(req->d->db, since, err);
+    g_autoptr(GPtrArray) all =
+        ids[0] ? load_instances(req->d, ids, err) : nube_instance_list(req->d->db, since, err);
     if (all == NULL || nube_api_filter_items(req, all, instance_filter, NULL, err) < 0)
         return -EINVAL;
 
@@ -283,8 +282,9 @@ static int launch_count(const NubeApiRequest *req, guint *count, NubeError **err
         return -EINVAL;
     if (min > max)
         return nube_error_setc(err, EINVAL, "InvalidParameterValue",
-                               "MinCount (%" G_GINT64_FORMAT ") is larger than MaxCount (%"
-                               G_GINT64_FORMAT ").", min, max);
+                               "MinCount (%" G_GINT64_FORMAT
+                               ") is larger than MaxCount (%" G_GINT64_FORMAT ").",
+                               min, max);
     if (min > MAX_LAUNCH)
         return nube_error_setc(err, EINVAL, "InstanceLimitExceeded",
                                "You have requested more instances (%" G_GINT64_FORMAT
@@ -307,8 +307,8 @@ static NubeImage *launchable_image(const NubeApiRequest *req, NubeError **err)
     if (img == NULL)
         return NULL;
     if (g_str_equal(img->state, "deregistered")) {
-        nube_error_setc(err, ENOENT, "InvalidAMIID.NotFound",
-                        "The image id '[%s]' does not exist", id);
+        nube_error_setc(err, ENOENT, "InvalidAMIID.NotFound", "The image id '[%s]' does not exist",
+                        id);
         return NULL;
     }
     if (!g_str_equal(img->state, "available")) {
@@ -330,7 +330,8 @@ static GArray *forward_ports(const NubeApiRequest *req, NubeError **err)
         if (*values[i] == '\0' || *end != '\0' || p < 1 || p > 65535 || p == 22) {
             nube_error_setc(err, EINVAL, "InvalidParameterValue",
                             "NubeForwardPort '%s' is not a TCP port from 1 to 65535 other "
-                            "than 22 (always forwarded).", values[i]);
+                            "than 22 (always forwarded).",
+                            values[i]);
             return NULL;
         }
         guint16 port = (guint16) p;
@@ -361,7 +362,8 @@ static int root_mapping(const NubeApiRequest *req, const NubeImage *img, gboolea
     for (guint i = 0; i < idx->len; i++) {
         guint n = g_array_index(idx, guint, i);
         g_autofree char *dk = g_strdup_printf("BlockDeviceMapping.%u.DeviceName", n);
-        g_autofree char *dot_key = g_strdup_printf("BlockDeviceMapping.%u.Ebs.DeleteOnTermination", n);
+        g_autofree char *dot_key =
+            g_strdup_printf("BlockDeviceMapping.%u.Ebs.DeleteOnTermination", n);
         const char *dev = nube_query_get(req->q, dk);
         if (dev == NULL || !g_strv_contains(root_names, dev))
             return nube_error_setc(err, EINVAL, "InvalidBlockDeviceMapping",
@@ -426,8 +428,8 @@ int nube_api_run_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err
 
 /* ---- state changes -------------------------------------------------------- */
 
-typedef int (*StateChangeFn)(NubeDaemon *d, const NubeInstance *inst, gboolean flag,
-                             char **prev, NubeError **err);
+typedef int (*StateChangeFn)(NubeDaemon *d, const NubeInstance *inst, gboolean flag, char **prev,
+                             NubeError **err);
 
 static int do_start(NubeDaemon *d, const NubeInstance *inst, gboolean flag, char **prev,
                     NubeError **err)
@@ -449,8 +451,8 @@ static int do_terminate(NubeDaemon *d, const NubeInstance *inst, gboolean flag, 
 
 /* Checks every id first (EC2 acts on all or none), then changes each and
  * answers instancesSet with currentState and previousState. */
-static int change_states(NubeApiRequest *req, xmlNodePtr resp, StateChangeFn fn,
-                         gboolean flag, NubeError **err)
+static int change_states(NubeApiRequest *req, xmlNodePtr resp, StateChangeFn fn, gboolean flag,
+                         NubeError **err)
 {
     g_autofree const char **ids = instance_ids(req, TRUE, err);
     if (ids == NULL)
@@ -515,8 +517,8 @@ int nube_api_get_console_output(NubeApiRequest *req, xmlNodePtr resp, NubeError 
     if (id == NULL)
         return -EINVAL;
     if (!nube_id_valid(id, "i"))
-        return nube_error_setc(err, EINVAL, "InvalidInstanceID.Malformed",
-                               "Invalid id: \"%s\"", id);
+        return nube_error_setc(err, EINVAL, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"",
+                               id);
     g_autoptr(NubeInstance) inst = nube_instance_get(req->d->db, id, err);
     if (inst == NULL)
         return -ENOENT;

@@ -36,8 +36,7 @@ static void render_volume(xmlNodePtr item, const char *region, const NubeVolume 
     nube_xml_add(item, "nubeBaseSha256", vol->base_sha256);
 }
 
-static int volume_filter(const void *item, const NubeFilter *f, gboolean *match,
-                         NubeError **err)
+static int volume_filter(const void *item, const NubeFilter *f, gboolean *match, NubeError **err)
 {
     const NubeVolume *vol = item;
     const char *v = NULL;
@@ -74,8 +73,8 @@ static GPtrArray *select_volumes(const NubeApiRequest *req, NubeError **err)
         return nube_volume_list(req->d->db, err);
     g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) nube_volume_free);
     for (size_t i = 0; ids[i] != NULL; i++) {
-        NubeVolume *vol = volume_id_checked(ids[i], err) ? nube_volume_get(req->d->db, ids[i], err)
-                                                          : NULL;
+        NubeVolume *vol =
+            volume_id_checked(ids[i], err) ? nube_volume_get(req->d->db, ids[i], err) : NULL;
         if (vol == NULL)
             return NULL;
         g_ptr_array_add(out, vol);

@@ -27,8 +27,7 @@ xmlNodePtr nube_xml_add_tags(xmlNodePtr parent, const GPtrArray *tags);
 
 /* An EC2 error document <Response><Errors><Error><Code/><Message/>
  * </Error></Errors><RequestID/></Response> (caller frees). */
-char *nube_xml_error(const char *code, const char *message, const char *request_id,
-                     int *len);
+char *nube_xml_error(const char *code, const char *message, const char *request_id, int *len);
 
 /* Serializes DOC (caller frees the result with xmlFree). */
 xmlChar *nube_xml_serialize(xmlDocPtr doc, int *len);

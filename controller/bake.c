@@ -14,8 +14,8 @@ typedef struct {
     char *instance_id;
     char *image_id;
     gboolean no_reboot;
-    gint64 started;          /* monotonic, for progress */
-    gint64 capture_started;  /* after the guest's shutdown */
+    gint64 started;         /* monotonic, for progress */
+    gint64 capture_started; /* after the guest's shutdown */
 } BakeJob;
 
 static void bake_job_free(gpointer p)
@@ -103,9 +103,8 @@ static int finish(BakeJob *job, const NubeBase *base, NubeError **err)
     g_autoptr(NubeImage) img = nube_image_get(job->d->db, job->image_id, err);
     if (img == NULL)
         return -ENOENT;
-    g_autoptr(NubeImage) parent = img->parent_image
-                                      ? nube_image_get(job->d->db, img->parent_image, err)
-                                      : NULL;
+    g_autoptr(NubeImage) parent =
+        img->parent_image ? nube_image_get(job->d->db, img->parent_image, err) : NULL;
     if (parent == NULL)
         return -ENOENT;
     return nube_image_set_available(job->d->db, job->image_id, base->sha256,
@@ -115,8 +114,8 @@ static int finish(BakeJob *job, const NubeBase *base, NubeError **err)
 
 static int bake(BakeJob *job, gboolean *stopped, NubeError **err)
 {
-    g_autofree char *tmp = g_strdup_printf("%s/%s.qcow2", nube_store_tmp_dir(job->d->store),
-                                           job->image_id);
+    g_autofree char *tmp =
+        g_strdup_printf("%s/%s.qcow2", nube_store_tmp_dir(job->d->store), job->image_id);
     NubeBase base = { 0 };
     g_autoptr(NubeInstance) inst = nube_instance_get(job->d->db, job->instance_id, err);
     if (inst == NULL)

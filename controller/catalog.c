@@ -31,14 +31,13 @@ static void load_type(JsonArray *arr, guint i, JsonNode *node, gpointer data)
 static gpointer load_catalog(gpointer unused)
 {
     (void) nube_schemas_get_resource();
-    g_autoptr(GBytes) data = g_resources_lookup_data(
-        "/org/nube/schemas/instance-types.json", 0, NULL);
+    g_autoptr(GBytes) data =
+        g_resources_lookup_data("/org/nube/schemas/instance-types.json", 0, NULL);
     g_autoptr(JsonParser) parser = json_parser_new();
     g_autoptr(GError) gerr = NULL;
 
-    if (data == NULL ||
-        !json_parser_load_from_data(parser, g_bytes_get_data(data, NULL),
-                                    g_bytes_get_size(data), &gerr))
+    if (data == NULL || !json_parser_load_from_data(parser, g_bytes_get_data(data, NULL),
+                                                    g_bytes_get_size(data), &gerr))
         g_error("instance-types.json: %s", gerr ? gerr->message : "missing");
 
     JsonObject *root = json_node_get_object(json_parser_get_root(parser));
@@ -63,8 +62,8 @@ const NubeInstanceType *nube_catalog_type(const char *name, NubeError **err)
         if (g_str_equal(t->name, name))
             return t;
     }
-    nube_error_setc(err, EINVAL, "InvalidParameterValue",
-                    "Invalid value '%s' for InstanceType.", name ? name : "");
+    nube_error_setc(err, EINVAL, "InvalidParameterValue", "Invalid value '%s' for InstanceType.",
+                    name ? name : "");
     return NULL;
 }
 

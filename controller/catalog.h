@@ -9,7 +9,7 @@
 #include <glib.h>
 
 typedef struct {
-    char *name;          /* "t3.micro" */
+    char *name; /* "t3.micro" */
     guint vcpus;
     guint memory_mib;
     gboolean burstable;

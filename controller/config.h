@@ -19,12 +19,12 @@ typedef struct {
     char *state_dir;
     char *listen_host;
     guint16 listen_port;
-    char *libvirt_uri;   /* NULL: qemu:///embed?root=STATE_DIR/libvirt */
-    char *accelerator;   /* "auto", "kvm" or "tcg" */
+    char *libvirt_uri; /* NULL: qemu:///embed?root=STATE_DIR/libvirt */
+    char *accelerator; /* "auto", "kvm" or "tcg" */
     char *region;
 } NubeConfig;
 
-#define NUBE_DEFAULT_PORT 8773
+#define NUBE_DEFAULT_PORT   8773
 #define NUBE_DEFAULT_REGION "nube-local-1"
 
 /* Fills CFG with the defaults (state dir depends on the uid). */

@@ -56,8 +56,8 @@ static int open_state(NubeDaemon *d, NubeError **err)
     if (d->store == NULL)
         return -EIO;
     clear_store_tmp(d);
-    return nube_account_ensure_admin(d->db, d->cfg.state_dir, d->cfg.region, d->endpoint,
-                                     &d->admin, err);
+    return nube_account_ensure_admin(d->db, d->cfg.state_dir, d->cfg.region, d->endpoint, &d->admin,
+                                     err);
 }
 
 /* The guests' package repository, on the port after the API's if free (so
@@ -86,9 +86,8 @@ static int open_hypervisor(NubeDaemon *d, NubeError **err)
         return -EINVAL;
     nube_info("accelerator: %s (%s)", nube_accel_name(d->accel), d->accel_reason);
 
-    g_autofree char *uri = d->cfg.libvirt_uri
-                               ? g_strdup(d->cfg.libvirt_uri)
-                               : nube_hypervisor_default_uri(d->cfg.state_dir);
+    g_autofree char *uri = d->cfg.libvirt_uri ? g_strdup(d->cfg.libvirt_uri)
+                                              : nube_hypervisor_default_uri(d->cfg.state_dir);
     d->hv = nube_hypervisor_open(uri, nube_lifecycle_on_event, d, err);
     if (d->hv == NULL)
         return -EIO;

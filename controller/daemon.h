@@ -15,9 +15,9 @@
 
 typedef struct {
     NubeConfig cfg;
-    char *instances_dir;      /* STATE/instances */
-    char *endpoint;           /* http://HOST:PORT */
-    int lock_fd;              /* flock on STATE/nubed.lock */
+    char *instances_dir; /* STATE/instances */
+    char *endpoint;      /* http://HOST:PORT */
+    int lock_fd;         /* flock on STATE/nubed.lock */
     NubeDb *db;
     NubeStore *store;
     NubeHypervisor *hv;
@@ -25,9 +25,9 @@ typedef struct {
     char *accel_reason;
     NubeAccount admin;
     NubeJobs *jobs;
-    NubePkgRepo *repo;        /* packages for guests, served on 127.0.0.1 */
+    NubePkgRepo *repo; /* packages for guests, served on 127.0.0.1 */
     gint64 started_at;
-    GThread *resync_thread;   /* periodic nube_lifecycle_resync() */
+    GThread *resync_thread; /* periodic nube_lifecycle_resync() */
     GMutex resync_lock;
     GCond resync_cond;
     gboolean closing;

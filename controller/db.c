@@ -185,8 +185,7 @@ static int migrate(NubeDb *db, NubeError **err)
     /* Referencing the resource keeps its object (and the constructor that
      * registers it) in the link of every program using libnubed. */
     (void) nube_schemas_get_resource();
-    g_auto(GStrv) names = g_resources_enumerate_children(
-        "/org/nube/schemas/migrations", 0, NULL);
+    g_auto(GStrv) names = g_resources_enumerate_children("/org/nube/schemas/migrations", 0, NULL);
     if (names == NULL)
         return nube_error_set(err, ENOENT, "no migrations compiled in");
 
@@ -216,8 +215,10 @@ NubeDb *nube_db_open(const char *path, NubeError **err)
         return NULL;
     }
     sqlite3_busy_timeout(db->conn, 5000);
-    if (exec_script(db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
-                        "PRAGMA synchronous = NORMAL;", err) < 0 ||
+    if (exec_script(db,
+                    "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
+                    "PRAGMA synchronous = NORMAL;",
+                    err) < 0 ||
         migrate(db, err) < 0) {
         nube_error_prefix(err, "database '%s'", path);
         sqlite3_close(db->conn);

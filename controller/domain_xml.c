@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define QEMU_NS_HREF "http://libvirt.org/schemas/domain/qemu/1.0"
-#define NETDEV_ID NUBE_DOMAIN_NETDEV
+#define NETDEV_ID    NUBE_DOMAIN_NETDEV
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlBuffer, xmlBufferFree)
@@ -43,8 +43,7 @@ static gboolean mac_ok(const char *mac)
     return TRUE;
 }
 
-static int check_text(const char *what, const char *value, gboolean required,
-                      NubeError **err)
+static int check_text(const char *what, const char *value, gboolean required, NubeError **err)
 {
     if (value == NULL || *value == '\0') {
         if (required)
@@ -52,8 +51,8 @@ static int check_text(const char *what, const char *value, gboolean required,
         return 0;
     }
     if (!text_ok(value))
-        return nube_error_set(err, EINVAL, "domain XML: %s '%s' has control characters or is not UTF-8",
-                              what, value);
+        return nube_error_set(
+            err, EINVAL, "domain XML: %s '%s' has control characters or is not UTF-8", what, value);
     return 0;
 }
 
@@ -65,8 +64,7 @@ static int check_network(const NubeDomainSpec *spec, NubeError **err)
         return 0;
     }
     if (!mac_ok(spec->mac))
-        return nube_error_set(err, EINVAL, "domain XML: bad MAC address '%s'",
-                              spec->mac);
+        return nube_error_set(err, EINVAL, "domain XML: bad MAC address '%s'", spec->mac);
     for (size_t i = 0; i < spec->n_forwards; i++) {
         const NubePortForward *f = &spec->forwards[i];
         if (f->host_port == 0 || f->guest_port == 0)
@@ -88,8 +86,7 @@ static int check_spec(const NubeDomainSpec *spec, NubeError **err)
         (r = check_text("console path", spec->console_path, FALSE, err)) < 0)
         return r;
     if (spec->uuid != NULL && !g_uuid_string_is_valid(spec->uuid))
-        return nube_error_set(err, EINVAL, "domain XML: bad UUID '%s'",
-                              spec->uuid);
+        return nube_error_set(err, EINVAL, "domain XML: bad UUID '%s'", spec->uuid);
     if (spec->vcpus == 0 || spec->memory_mib == 0)
         return nube_error_set(err, EINVAL, "domain XML: %u vCPUs and %u MiB are not a machine",
                               spec->vcpus, spec->memory_mib);
@@ -111,8 +108,7 @@ static char *uuid_for_name(const char *name)
     nube_sha256_hex(input, strlen(input), hex);
     hex[12] = '8';
     hex[16] = "89ab"[g_ascii_xdigit_value(hex[16]) & 3];
-    return g_strdup_printf("%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
-                           hex + 12, hex + 16, hex + 20);
+    return g_strdup_printf("%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
 /* A child element; TEXT (may be NULL) is escaped by libxml2. */
@@ -126,8 +122,7 @@ static void prop(xmlNodePtr node, const char *name, const char *value)
     xmlNewProp(node, BAD_CAST name, BAD_CAST value);
 }
 
-static void child_uint(xmlNodePtr parent, const char *name, guint value,
-                       const char *unit)
+static void child_uint(xmlNodePtr parent, const char *name, guint value, const char *unit)
 {
     char buf[16];
     g_snprintf(buf, sizeof(buf), "%u", value);
@@ -167,8 +162,8 @@ static void add_platform(xmlNodePtr dom, const NubeDomainSpec *spec)
     child(dom, "on_crash", "destroy");
 }
 
-static void add_disk(xmlNodePtr devices, const char *path, const char *format,
-                     const char *dev, gboolean readonly)
+static void add_disk(xmlNodePtr devices, const char *path, const char *format, const char *dev,
+                     gboolean readonly)
 {
     xmlNodePtr disk = child(devices, "disk", NULL);
     prop(disk, "type", "file");
@@ -186,8 +181,8 @@ static void add_disk(xmlNodePtr devices, const char *path, const char *format,
         child(disk, "readonly", NULL);
 }
 
-static void add_console(xmlNodePtr devices, const char *element,
-                        const char *path, const char *target_type)
+static void add_console(xmlNodePtr devices, const char *element, const char *path,
+                        const char *target_type)
 {
     xmlNodePtr chr = child(devices, element, NULL);
     prop(chr, "type", "file");
@@ -245,12 +240,10 @@ static void add_network(xmlNodePtr dom, const NubeDomainSpec *spec)
 
     g_autoptr(GString) netdev = g_string_new("user,id=" NETDEV_ID);
     for (size_t i = 0; i < spec->n_forwards; i++)
-        g_string_append_printf(netdev, ",hostfwd=tcp:127.0.0.1:%u-:%u",
-                               spec->forwards[i].host_port,
+        g_string_append_printf(netdev, ",hostfwd=tcp:127.0.0.1:%u-:%u", spec->forwards[i].host_port,
                                spec->forwards[i].guest_port);
     g_autofree char *device = g_strdup_printf(
-        "virtio-net-pci,netdev=" NETDEV_ID ",mac=%s,bus=pci.0,addr=0x10",
-        spec->mac);
+        "virtio-net-pci,netdev=" NETDEV_ID ",mac=%s,bus=pci.0,addr=0x10", spec->mac);
 
     add_qemu_arg(cmdline, ns, "-netdev");
     add_qemu_arg(cmdline, ns, netdev->str);
@@ -266,8 +259,7 @@ static xmlDocPtr build_doc(const NubeDomainSpec *spec)
     prop(dom, "type", spec->accel == NUBE_ACCEL_KVM ? "kvm" : "qemu");
     xmlNewNs(dom, BAD_CAST QEMU_NS_HREF, BAD_CAST "qemu");
 
-    g_autofree char *uuid = spec->uuid != NULL ? g_strdup(spec->uuid)
-                                               : uuid_for_name(spec->name);
+    g_autofree char *uuid = spec->uuid != NULL ? g_strdup(spec->uuid) : uuid_for_name(spec->name);
     child(dom, "name", spec->name);
     child(dom, "uuid", uuid);
     child_uint(dom, "memory", spec->memory_mib, "MiB");
@@ -282,8 +274,7 @@ static xmlDocPtr build_doc(const NubeDomainSpec *spec)
 static char *doc_to_string(xmlDocPtr doc)
 {
     g_autoptr(xmlBuffer) buf = xmlBufferCreate();
-    xmlSaveCtxtPtr ctxt = xmlSaveToBuffer(buf, "UTF-8",
-                                          XML_SAVE_FORMAT | XML_SAVE_NO_DECL);
+    xmlSaveCtxtPtr ctxt = xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_FORMAT | XML_SAVE_NO_DECL);
     if (ctxt == NULL)
         return NULL;
     long r = xmlSaveDoc(ctxt, doc);
@@ -299,7 +290,6 @@ char *nube_domain_xml(const NubeDomainSpec *spec, NubeError **err)
     g_autoptr(xmlDoc) doc = build_doc(spec);
     char *xml = doc_to_string(doc);
     if (xml == NULL)
-        nube_error_set(err, ENOMEM, "domain XML: serializing '%s' failed",
-                       spec->name);
+        nube_error_set(err, ENOMEM, "domain XML: serializing '%s' failed", spec->name);
     return xml;
 }

@@ -9,26 +9,26 @@
 #include <glib.h>
 
 typedef struct {
-    guint16 host_port;   /* on 127.0.0.1 */
+    guint16 host_port; /* on 127.0.0.1 */
     guint16 guest_port;
 } NubePortForward;
 
 typedef struct {
-    const char *name;           /* instance id */
-    const char *uuid;           /* 36-char uuid; NULL: derived from name.
-                                 * libvirt refuses to redefine a name under
-                                 * another uuid, so keep it stable. */
+    const char *name; /* instance id */
+    const char *uuid; /* 36-char uuid; NULL: derived from name.
+                       * libvirt refuses to redefine a name under
+                       * another uuid, so keep it stable. */
     NubeAccel accel;
     guint vcpus;
     guint memory_mib;
-    const char *kernel;         /* NULL: boot from the disk's bootloader */
-    const char *initrd;         /* may be NULL */
-    const char *cmdline;        /* may be NULL */
-    const char *disk_path;      /* qcow2 overlay (vda); NULL: no disk */
-    const char *seed_path;      /* NoCloud seed ISO, read-only vdb; NULL: none */
-    const char *console_path;   /* serial console log (appended); NULL: none */
-    const char *mac;            /* "52:54:00:xx:xx:xx"; NULL: no NIC */
-    const NubePortForward *forwards;  /* hostfwd on the user-mode NIC */
+    const char *kernel;              /* NULL: boot from the disk's bootloader */
+    const char *initrd;              /* may be NULL */
+    const char *cmdline;             /* may be NULL */
+    const char *disk_path;           /* qcow2 overlay (vda); NULL: no disk */
+    const char *seed_path;           /* NoCloud seed ISO, read-only vdb; NULL: none */
+    const char *console_path;        /* serial console log (appended); NULL: none */
+    const char *mac;                 /* "52:54:00:xx:xx:xx"; NULL: no NIC */
+    const NubePortForward *forwards; /* hostfwd on the user-mode NIC */
     size_t n_forwards;
 } NubeDomainSpec;
 

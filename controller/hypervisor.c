@@ -21,7 +21,7 @@ struct NubeHypervisor {
     char *uri;
     virConnectPtr conn;
     gboolean holds_loop;
-    int lifecycle_cb;   /* libvirt callback ids, -1 when not registered */
+    int lifecycle_cb; /* libvirt callback ids, -1 when not registered */
     int reboot_cb;
 };
 
@@ -86,8 +86,7 @@ static int virt_error(NubeError **err, const char *fmt, ...)
 
     virErrorPtr e = virGetLastError();
     int errnum = e != NULL ? errno_of(e) : EIO;
-    const char *msg = e != NULL && e->message != NULL ? e->message
-                                                      : "unknown libvirt error";
+    const char *msg = e != NULL && e->message != NULL ? e->message : "unknown libvirt error";
     int r = nube_error_set(err, errnum, "%s: %s", ctx, msg);
     virResetLastError();
     return r;
@@ -108,14 +107,13 @@ static void quiet_error_handler(void *opaque, virErrorPtr error)
 
 /* ---- process-wide setup and the event-loop thread -------------------- */
 
-static char *init_failure;   /* set once by init_once() if it failed */
+static char *init_failure; /* set once by init_once() if it failed */
 
 static gpointer init_once(gpointer data)
 {
     if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0) {
         virErrorPtr e = virGetLastError();
-        init_failure = g_strdup(e != NULL && e->message != NULL ? e->message
-                                                                : "unknown error");
+        init_failure = g_strdup(e != NULL && e->message != NULL ? e->message : "unknown error");
         return NULL;
     }
     virSetErrorFunc(NULL, quiet_error_handler);
@@ -140,8 +138,7 @@ static gpointer loop_run(gpointer data)
 {
     while (!g_atomic_int_get(&loop_quit)) {
         if (virEventRunDefaultImpl() < 0) {
-            nube_debug("libvirt event loop: %s",
-                       virGetLastErrorMessage());
+            nube_debug("libvirt event loop: %s", virGetLastErrorMessage());
             virResetLastError();
             g_usleep(G_USEC_PER_SEC / 10);
         }
@@ -166,8 +163,7 @@ static int loop_acquire(NubeError **err)
     g_atomic_int_set(&loop_quit, 0);
     loop_thread = g_thread_try_new("nube-libvirt", loop_run, NULL, &gerr);
     if (loop_thread == NULL)
-        return nube_error_set(err, EAGAIN, "start the libvirt event loop: %s",
-                              gerr->message);
+        return nube_error_set(err, EAGAIN, "start the libvirt event loop: %s", gerr->message);
     loop_users = 1;
     return 0;
 }
@@ -198,12 +194,10 @@ static char *embed_root(const char *uri)
 {
     g_autoptr(GUri) u = g_uri_parse(uri, G_URI_FLAGS_ENCODED_QUERY, NULL);
     if (u == NULL || g_strcmp0(g_uri_get_scheme(u), "qemu") != 0 ||
-        g_strcmp0(g_uri_get_path(u), "/embed") != 0 ||
-        g_uri_get_query(u) == NULL)
+        g_strcmp0(g_uri_get_path(u), "/embed") != 0 || g_uri_get_query(u) == NULL)
         return NULL;
     g_autoptr(GHashTable) params =
-        g_uri_parse_params(g_uri_get_query(u), -1, "&", G_URI_PARAMS_NONE,
-                           NULL);
+        g_uri_parse_params(g_uri_get_query(u), -1, "&", G_URI_PARAMS_NONE, NULL);
     if (params == NULL)
         return NULL;
     return g_strdup(g_hash_table_lookup(params, "root"));
@@ -223,9 +217,9 @@ static int write_qemu_conf(const char *root, NubeError **err)
     if (r < 0)
         return r;
 
-    g_autoptr(GString) conf = g_string_new(
-        "# Written by nube each time it connects; edits are overwritten.\n"
-        "stdio_handler = \"file\"\n");
+    g_autoptr(GString) conf =
+        g_string_new("# Written by nube each time it connects; edits are overwritten.\n"
+                     "stdio_handler = \"file\"\n");
     if (geteuid() == 0)
         g_string_append_printf(conf,
                                "user = \"+%u\"\n"
@@ -243,14 +237,16 @@ static int write_qemu_conf(const char *root, NubeError **err)
  * digits of domain id leaves ROOT 50 bytes.  Checked up front because
  * libvirt only fails at the first define, with a message about probing.
  */
-#define EMBED_ROOT_MAX (107 - (int) sizeof("/lib/qemu/domain-999999-") + 1 - 20 - \
-                        (int) sizeof("/monitor.sock") + 1)
+#define EMBED_ROOT_MAX \
+    (107 - (int) sizeof("/lib/qemu/domain-999999-") + 1 - 20 - (int) sizeof("/monitor.sock") + 1)
 
 static int check_root_length(const char *root, NubeError **err)
 {
     if (strlen(root) > EMBED_ROOT_MAX)
-        return nube_error_set(err, ENAMETOOLONG, "embedded libvirt root '%s' is longer than %d bytes: QEMU's monitor socket path would not fit",
-                              root, EMBED_ROOT_MAX);
+        return nube_error_set(
+            err, ENAMETOOLONG,
+            "embedded libvirt root '%s' is longer than %d bytes: QEMU's monitor socket path would not fit",
+            root, EMBED_ROOT_MAX);
     return 0;
 }
 
@@ -301,17 +297,14 @@ static const char *stopped_detail(int detail)
  * to power off; with on_poweroff=destroy a STOPPED/shutdown follows, as
  * STOPPED/crashed follows CRASHED, so forwarding them would double-count.
  */
-static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event,
-                        int detail, void *opaque)
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
 {
     EventSink *sink = opaque;
     const char *name = virDomainGetName(dom);
     if (event == VIR_DOMAIN_EVENT_STARTED)
-        sink->fn(name, NUBE_DOMAIN_EVENT_STARTED, started_detail(detail),
-                 sink->opaque);
+        sink->fn(name, NUBE_DOMAIN_EVENT_STARTED, started_detail(detail), sink->opaque);
     else if (event == VIR_DOMAIN_EVENT_STOPPED)
-        sink->fn(name, NUBE_DOMAIN_EVENT_STOPPED, stopped_detail(detail),
-                 sink->opaque);
+        sink->fn(name, NUBE_DOMAIN_EVENT_STOPPED, stopped_detail(detail), sink->opaque);
     return 0;
 }
 
@@ -319,19 +312,16 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event,
 static void on_reboot(virConnectPtr conn, virDomainPtr dom, void *opaque)
 {
     EventSink *sink = opaque;
-    sink->fn(virDomainGetName(dom), NUBE_DOMAIN_EVENT_REBOOTED, "reboot",
-             sink->opaque);
+    sink->fn(virDomainGetName(dom), NUBE_DOMAIN_EVENT_REBOOTED, "reboot", sink->opaque);
 }
 
-static int register_event(NubeHypervisor *hv, int event_id,
-                          virConnectDomainEventGenericCallback cb,
+static int register_event(NubeHypervisor *hv, int event_id, virConnectDomainEventGenericCallback cb,
                           NubeDomainEventFn fn, void *opaque, NubeError **err)
 {
     EventSink *sink = g_new0(EventSink, 1);
     sink->fn = fn;
     sink->opaque = opaque;
-    int id = virConnectDomainEventRegisterAny(hv->conn, NULL, event_id, cb,
-                                              sink, g_free);
+    int id = virConnectDomainEventRegisterAny(hv->conn, NULL, event_id, cb, sink, g_free);
     if (id < 0) {
         g_free(sink);
         return virt_error(err, "register for domain events on '%s'", hv->uri);
@@ -339,30 +329,26 @@ static int register_event(NubeHypervisor *hv, int event_id,
     return id;
 }
 
-static int register_events(NubeHypervisor *hv, NubeDomainEventFn fn,
-                           void *opaque, NubeError **err)
+static int register_events(NubeHypervisor *hv, NubeDomainEventFn fn, void *opaque, NubeError **err)
 {
     hv->lifecycle_cb = register_event(hv, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                      VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle),
-                                      fn, opaque, err);
+                                      VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), fn, opaque, err);
     if (hv->lifecycle_cb < 0)
         return hv->lifecycle_cb;
     hv->reboot_cb = register_event(hv, VIR_DOMAIN_EVENT_ID_REBOOT,
-                                   VIR_DOMAIN_EVENT_CALLBACK(on_reboot), fn,
-                                   opaque, err);
+                                   VIR_DOMAIN_EVENT_CALLBACK(on_reboot), fn, opaque, err);
     return hv->reboot_cb < 0 ? hv->reboot_cb : 0;
 }
 
 /* ---- connection -------------------------------------------------------- */
 
-NubeHypervisor *nube_hypervisor_open(const char *uri, NubeDomainEventFn fn,
-                                     void *opaque, NubeError **err)
+NubeHypervisor *nube_hypervisor_open(const char *uri, NubeDomainEventFn fn, void *opaque,
+                                     NubeError **err)
 {
     if (libvirt_init(err) < 0)
         return NULL;
     g_autofree char *root = embed_root(uri);
-    if (root != NULL &&
-        (check_root_length(root, err) < 0 || write_qemu_conf(root, err) < 0)) {
+    if (root != NULL && (check_root_length(root, err) < 0 || write_qemu_conf(root, err) < 0)) {
         nube_error_prefix(err, "prepare '%s'", uri);
         return NULL;
     }
@@ -413,8 +399,7 @@ const char *nube_hypervisor_uri(const NubeHypervisor *hv)
 /* ---- domains ----------------------------------------------------------- */
 
 /* *OUT is the domain NAME, or NULL if it is not defined.  0 or -errno. */
-static int domain_find(NubeHypervisor *hv, const char *name,
-                       virDomainPtr *out, NubeError **err)
+static int domain_find(NubeHypervisor *hv, const char *name, virDomainPtr *out, NubeError **err)
 {
     *out = virDomainLookupByName(hv->conn, name);
     if (*out != NULL)
@@ -427,8 +412,7 @@ static int domain_find(NubeHypervisor *hv, const char *name,
 }
 
 /* Like domain_find() but a missing domain is an ENOENT error. */
-static int domain_get(NubeHypervisor *hv, const char *name,
-                      virDomainPtr *out, NubeError **err)
+static int domain_get(NubeHypervisor *hv, const char *name, virDomainPtr *out, NubeError **err)
 {
     int r = domain_find(hv, name, out, err);
     if (r < 0)
@@ -438,8 +422,7 @@ static int domain_get(NubeHypervisor *hv, const char *name,
     return 0;
 }
 
-int nube_hypervisor_define(NubeHypervisor *hv, const char *xml,
-                           NubeError **err)
+int nube_hypervisor_define(NubeHypervisor *hv, const char *xml, NubeError **err)
 {
     /* VALIDATE checks the XML against libvirt's schema, so a mistake in
      * domain_xml.c is an error here rather than a silently ignored
@@ -451,8 +434,7 @@ int nube_hypervisor_define(NubeHypervisor *hv, const char *xml,
     return 0;
 }
 
-int nube_hypervisor_start(NubeHypervisor *hv, const char *name,
-                          NubeError **err)
+int nube_hypervisor_start(NubeHypervisor *hv, const char *name, NubeError **err)
 {
     _cleanup_domain_ virDomainPtr dom = NULL;
     int r = domain_get(hv, name, &dom, err);
@@ -463,8 +445,7 @@ int nube_hypervisor_start(NubeHypervisor *hv, const char *name,
     return 0;
 }
 
-int nube_hypervisor_shutdown(NubeHypervisor *hv, const char *name,
-                             NubeError **err)
+int nube_hypervisor_shutdown(NubeHypervisor *hv, const char *name, NubeError **err)
 {
     _cleanup_domain_ virDomainPtr dom = NULL;
     int r = domain_get(hv, name, &dom, err);
@@ -475,8 +456,7 @@ int nube_hypervisor_shutdown(NubeHypervisor *hv, const char *name,
     return 0;
 }
 
-int nube_hypervisor_reboot(NubeHypervisor *hv, const char *name,
-                           NubeError **err)
+int nube_hypervisor_reboot(NubeHypervisor *hv, const char *name, NubeError **err)
 {
     _cleanup_domain_ virDomainPtr dom = NULL;
     int r = domain_get(hv, name, &dom, err);
@@ -487,8 +467,7 @@ int nube_hypervisor_reboot(NubeHypervisor *hv, const char *name,
     return 0;
 }
 
-int nube_hypervisor_destroy(NubeHypervisor *hv, const char *name,
-                            NubeError **err)
+int nube_hypervisor_destroy(NubeHypervisor *hv, const char *name, NubeError **err)
 {
     _cleanup_domain_ virDomainPtr dom = NULL;
     int r = domain_find(hv, name, &dom, err);
@@ -498,8 +477,7 @@ int nube_hypervisor_destroy(NubeHypervisor *hv, const char *name,
         return 0;
     if (virDomainDestroy(dom) < 0) {
         /* It stopped on its own between the check and the destroy. */
-        if (last_error_is(VIR_ERR_OPERATION_INVALID) &&
-            virDomainIsActive(dom) == 0) {
+        if (last_error_is(VIR_ERR_OPERATION_INVALID) && virDomainIsActive(dom) == 0) {
             virResetLastError();
             return 0;
         }
@@ -508,8 +486,7 @@ int nube_hypervisor_destroy(NubeHypervisor *hv, const char *name,
     return 0;
 }
 
-int nube_hypervisor_undefine(NubeHypervisor *hv, const char *name,
-                             NubeError **err)
+int nube_hypervisor_undefine(NubeHypervisor *hv, const char *name, NubeError **err)
 {
     _cleanup_domain_ virDomainPtr dom = NULL;
     int r = domain_find(hv, name, &dom, err);
@@ -522,10 +499,8 @@ int nube_hypervisor_undefine(NubeHypervisor *hv, const char *name,
      * those two flags, so a second try goes without them. */
     static const unsigned int attempts[] = {
         VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
-            VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
-            VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA,
-        VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
-            VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
+            VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA,
+        VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
     };
     for (size_t i = 0; i < G_N_ELEMENTS(attempts); i++) {
         if (virDomainUndefineFlags(dom, attempts[i]) == 0)
@@ -547,13 +522,13 @@ static NubeDomainState state_of(int state)
     case VIR_DOMAIN_CRASHED:
     case VIR_DOMAIN_NOSTATE:
         return NUBE_DOMAIN_SHUTOFF;
-    default:   /* running, blocked, paused, shutting down, pmsuspended */
+    default: /* running, blocked, paused, shutting down, pmsuspended */
         return NUBE_DOMAIN_RUNNING;
     }
 }
 
-int nube_hypervisor_state(NubeHypervisor *hv, const char *name,
-                          NubeDomainState *out, NubeError **err)
+int nube_hypervisor_state(NubeHypervisor *hv, const char *name, NubeDomainState *out,
+                          NubeError **err)
 {
     _cleanup_domain_ virDomainPtr dom = NULL;
     int r = domain_find(hv, name, &dom, err);
@@ -577,18 +552,16 @@ int nube_hypervisor_state(NubeHypervisor *hv, const char *name,
     return 0;
 }
 
-int nube_hypervisor_monitor(NubeHypervisor *hv, const char *name,
-                            const char *hmp, char **reply, NubeError **err)
+int nube_hypervisor_monitor(NubeHypervisor *hv, const char *name, const char *hmp, char **reply,
+                            NubeError **err)
 {
     _cleanup_domain_ virDomainPtr dom = NULL;
     int r = domain_get(hv, name, &dom, err);
     if (r < 0)
         return r;
     char *result = NULL;
-    if (virDomainQemuMonitorCommand(dom, hmp, &result,
-                                    VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP) < 0)
-        return virt_error(err, "monitor command '%s' on domain '%s'", hmp,
-                          name);
+    if (virDomainQemuMonitorCommand(dom, hmp, &result, VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP) < 0)
+        return virt_error(err, "monitor command '%s' on domain '%s'", hmp, name);
     if (reply != NULL)
         *reply = g_strdup(result != NULL ? result : "");
     free(result);
@@ -607,10 +580,8 @@ static char *backup_xml(const char *target, const char *dest, const char *const 
     xmlNodePtr disk = xmlNewChild(disks, NULL, BAD_CAST "disk", NULL);
     xmlNewProp(disk, BAD_CAST "name", BAD_CAST target);
     xmlNewProp(disk, BAD_CAST "type", BAD_CAST "file");
-    xmlNewProp(xmlNewChild(disk, NULL, BAD_CAST "target", NULL), BAD_CAST "file",
-               BAD_CAST dest);
-    xmlNewProp(xmlNewChild(disk, NULL, BAD_CAST "driver", NULL), BAD_CAST "type",
-               BAD_CAST "qcow2");
+    xmlNewProp(xmlNewChild(disk, NULL, BAD_CAST "target", NULL), BAD_CAST "file", BAD_CAST dest);
+    xmlNewProp(xmlNewChild(disk, NULL, BAD_CAST "driver", NULL), BAD_CAST "type", BAD_CAST "qcow2");
     for (size_t i = 0; skip != NULL && skip[i] != NULL; i++) {
         xmlNodePtr other = xmlNewChild(disks, NULL, BAD_CAST "disk", NULL);
         xmlNewProp(other, BAD_CAST "name", BAD_CAST skip[i]);

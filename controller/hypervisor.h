@@ -14,13 +14,13 @@ typedef struct NubeHypervisor NubeHypervisor;
 
 typedef enum {
     NUBE_DOMAIN_ABSENT,
-    NUBE_DOMAIN_RUNNING,   /* running, or paused/blocked by the hypervisor */
+    NUBE_DOMAIN_RUNNING, /* running, or paused/blocked by the hypervisor */
     NUBE_DOMAIN_SHUTOFF,
 } NubeDomainState;
 
 typedef enum {
     NUBE_DOMAIN_EVENT_STARTED,
-    NUBE_DOMAIN_EVENT_STOPPED,   /* shut down, destroyed, crashed or failed */
+    NUBE_DOMAIN_EVENT_STOPPED, /* shut down, destroyed, crashed or failed */
     NUBE_DOMAIN_EVENT_REBOOTED,
 } NubeDomainEvent;
 
@@ -35,8 +35,8 @@ typedef enum {
  * events are not passed on (a STOPPED follows the first two).  Events still
  * queued when the last connection closes are dropped.
  */
-typedef void (*NubeDomainEventFn)(const char *name, NubeDomainEvent event,
-                                  const char *detail, void *opaque);
+typedef void (*NubeDomainEventFn)(const char *name, NubeDomainEvent event, const char *detail,
+                                  void *opaque);
 
 /* "qemu:///embed?root=STATE_DIR/libvirt" with STATE_DIR made absolute and
  * URI-escaped (caller frees). */
@@ -51,8 +51,8 @@ char *nube_hypervisor_default_uri(const char *state_dir);
  * long (QEMU's monitor socket lives below it): -ENAMETOOLONG otherwise.
  * NULL with ERR on failure.
  */
-NubeHypervisor *nube_hypervisor_open(const char *uri, NubeDomainEventFn fn,
-                                     void *opaque, NubeError **err);
+NubeHypervisor *nube_hypervisor_open(const char *uri, NubeDomainEventFn fn, void *opaque,
+                                     NubeError **err);
 /*
  * Deregisters the event callback, closes the connection and, when no other
  * connection of this process is open, stops and joins the event-loop
@@ -72,29 +72,23 @@ const char *nube_hypervisor_uri(const NubeHypervisor *hv);
 
 /* Defines (or redefines) a persistent domain from XML, checked against
  * libvirt's schema.  Redefining a name under another UUID fails. */
-int nube_hypervisor_define(NubeHypervisor *hv, const char *xml,
-                           NubeError **err);
+int nube_hypervisor_define(NubeHypervisor *hv, const char *xml, NubeError **err);
 /* Starts the defined domain NAME. */
-int nube_hypervisor_start(NubeHypervisor *hv, const char *name,
-                          NubeError **err);
+int nube_hypervisor_start(NubeHypervisor *hv, const char *name, NubeError **err);
 /* Asks the guest to power off (ACPI power button); returns at once. */
-int nube_hypervisor_shutdown(NubeHypervisor *hv, const char *name,
-                             NubeError **err);
+int nube_hypervisor_shutdown(NubeHypervisor *hv, const char *name, NubeError **err);
 /* Pulls the plug.  No error if the domain is not running or absent. */
-int nube_hypervisor_destroy(NubeHypervisor *hv, const char *name,
-                            NubeError **err);
+int nube_hypervisor_destroy(NubeHypervisor *hv, const char *name, NubeError **err);
 /* Asks the guest to reboot (ACPI power button, then libvirt resets the
  * machine once the guest is down); returns at once. */
-int nube_hypervisor_reboot(NubeHypervisor *hv, const char *name,
-                           NubeError **err);
+int nube_hypervisor_reboot(NubeHypervisor *hv, const char *name, NubeError **err);
 /* Removes the definition (with NVRAM, managed save and snapshot
  * metadata).  No error if absent.  A running domain keeps running as a
  * transient one. */
-int nube_hypervisor_undefine(NubeHypervisor *hv, const char *name,
-                             NubeError **err);
+int nube_hypervisor_undefine(NubeHypervisor *hv, const char *name, NubeError **err);
 /* Current state of NAME (NUBE_DOMAIN_ABSENT if not defined). */
-int nube_hypervisor_state(NubeHypervisor *hv, const char *name,
-                          NubeDomainState *out, NubeError **err);
+int nube_hypervisor_state(NubeHypervisor *hv, const char *name, NubeDomainState *out,
+                          NubeError **err);
 /*
  * Runs a human monitor command (hostfwd_add …) on a running domain; the
  * reply goes to *REPLY if not NULL (caller frees).  HMP reports most
@@ -102,8 +96,8 @@ int nube_hypervisor_state(NubeHypervisor *hv, const char *name,
  * "Could not set up host forwarding rule '…'", success is ""), so callers
  * must read it.
  */
-int nube_hypervisor_monitor(NubeHypervisor *hv, const char *name,
-                            const char *hmp, char **reply, NubeError **err);
+int nube_hypervisor_monitor(NubeHypervisor *hv, const char *name, const char *hmp, char **reply,
+                            NubeError **err);
 
 /*
  * Copies the running domain NAME's disk TARGET ("vda") as it is at this

@@ -6,10 +6,10 @@
 
 #include <string.h>
 
-#define IMAGE_COLUMNS                                                              \
-    "id, owner_id, name, description, state, state_reason, architecture, "        \
-    "root_device_type, base_sha256, virtual_size, kernel_sha256, ramdisk_sha256, " \
-    "kernel_cmdline, source, recipe_digest, source_instance, parent_image, created_at, "    \
+#define IMAGE_COLUMNS                                                                    \
+    "id, owner_id, name, description, state, state_reason, architecture, "               \
+    "root_device_type, base_sha256, virtual_size, kernel_sha256, ramdisk_sha256, "       \
+    "kernel_cmdline, source, recipe_digest, source_instance, parent_image, created_at, " \
     "capture_ms"
 
 NubeImage *nube_image_new(void)
@@ -22,11 +22,22 @@ void nube_image_free(NubeImage *img)
     if (img == NULL)
         return;
     char **strings[] = {
-        &img->id, &img->owner_id, &img->name, &img->description, &img->state,
-        &img->state_reason, &img->architecture, &img->root_device_type,
-        &img->base_sha256, &img->kernel_sha256, &img->ramdisk_sha256,
-        &img->kernel_cmdline, &img->source, &img->recipe_digest,
-        &img->source_instance, &img->parent_image,
+        &img->id,
+        &img->owner_id,
+        &img->name,
+        &img->description,
+        &img->state,
+        &img->state_reason,
+        &img->architecture,
+        &img->root_device_type,
+        &img->base_sha256,
+        &img->kernel_sha256,
+        &img->ramdisk_sha256,
+        &img->kernel_cmdline,
+        &img->source,
+        &img->recipe_digest,
+        &img->source_instance,
+        &img->parent_image,
     };
     for (size_t i = 0; i < G_N_ELEMENTS(strings); i++)
         g_free(*strings[i]);
@@ -62,8 +73,7 @@ static NubeImage *image_from_row(sqlite3_stmt *stmt)
 
 /* Runs SELECT IMAGE_COLUMNS … WHERE_SQL with ARG (may be NULL) and returns
  * the images with their tags, or NULL with ERR. */
-static GPtrArray *image_query(NubeDb *db, const char *where_sql, const char *arg,
-                              NubeError **err)
+static GPtrArray *image_query(NubeDb *db, const char *where_sql, const char *arg, NubeError **err)
 {
     g_autofree char *sql = g_strdup_printf("SELECT " IMAGE_COLUMNS " FROM images %s", where_sql);
     g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) nube_image_free);
@@ -98,17 +108,16 @@ int nube_image_insert(NubeDb *db, const NubeImage *img, NubeError **err)
     nube_db_lock(db);
     int r = nube_db_begin(db, &e);
     if (r == 0)
-        r = nube_db_exec(db, &e,
-                         "INSERT INTO images (id, owner_id, name, description, state, "
-                         "state_reason, architecture, root_device_type, source, "
-                         "recipe_digest, source_instance, parent_image, created_at) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                         "ssssssssssssi", img->id, img->owner_id, img->name,
-                         img->description, img->state, img->state_reason,
-                         img->architecture ? img->architecture : "x86_64",
-                         img->root_device_type ? img->root_device_type : "ebs",
-                         img->source, img->recipe_digest, img->source_instance,
-                         img->parent_image, img->created_at);
+        r = nube_db_exec(
+            db, &e,
+            "INSERT INTO images (id, owner_id, name, description, state, "
+            "state_reason, architecture, root_device_type, source, "
+            "recipe_digest, source_instance, parent_image, created_at) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            "ssssssssssssi", img->id, img->owner_id, img->name, img->description, img->state,
+            img->state_reason, img->architecture ? img->architecture : "x86_64",
+            img->root_device_type ? img->root_device_type : "ebs", img->source, img->recipe_digest,
+            img->source_instance, img->parent_image, img->created_at);
     if (r == -EEXIST) {
         g_clear_pointer(&e, nube_error_free);
         r = nube_error_setc(&e, EEXIST, "InvalidAMIName.Duplicate",
@@ -134,8 +143,8 @@ NubeImage *nube_image_get(NubeDb *db, const char *id, NubeError **err)
     if (qerr != NULL)
         nube_error_propagate(err, qerr);
     else if (img == NULL)
-        nube_error_setc(err, ENOENT, "InvalidAMIID.NotFound",
-                        "The image id '[%s]' does not exist", id);
+        nube_error_setc(err, ENOENT, "InvalidAMIID.NotFound", "The image id '[%s]' does not exist",
+                        id);
     return img;
 }
 
@@ -154,15 +163,14 @@ NubeImage *nube_image_find_recipe(NubeDb *db, const char *recipe_digest)
 
 int nube_image_set_available(NubeDb *db, const char *id, const char *base_sha256,
                              gint64 virtual_size, const char *kernel_sha256,
-                             const char *ramdisk_sha256, const char *cmdline,
-                             NubeError **err)
+                             const char *ramdisk_sha256, const char *cmdline, NubeError **err)
 {
-    int r = nube_db_exec(db, err,
-                         "UPDATE images SET state = 'available', state_reason = NULL, "
-                         "base_sha256 = ?2, virtual_size = ?3, kernel_sha256 = ?4, "
-                         "ramdisk_sha256 = ?5, kernel_cmdline = ?6 WHERE id = ?1 AND state = 'pending'",
-                         "ssisss", id, base_sha256, virtual_size, kernel_sha256,
-                         ramdisk_sha256, cmdline);
+    int r = nube_db_exec(
+        db, err,
+        "UPDATE images SET state = 'available', state_reason = NULL, "
+        "base_sha256 = ?2, virtual_size = ?3, kernel_sha256 = ?4, "
+        "ramdisk_sha256 = ?5, kernel_cmdline = ?6 WHERE id = ?1 AND state = 'pending'",
+        "ssisss", id, base_sha256, virtual_size, kernel_sha256, ramdisk_sha256, cmdline);
     if (r == 0)
         return nube_error_setc(err, ENOENT, "InvalidAMIID.NotFound",
                                "The image '%s' was deregistered while it was being made", id);
@@ -171,23 +179,22 @@ int nube_image_set_available(NubeDb *db, const char *id, const char *base_sha256
 
 int nube_image_set_capture_ms(NubeDb *db, const char *id, gint64 ms, NubeError **err)
 {
-    int r = nube_db_exec(db, err, "UPDATE images SET capture_ms = ?2 WHERE id = ?1", "si", id,
-                         ms);
+    int r = nube_db_exec(db, err, "UPDATE images SET capture_ms = ?2 WHERE id = ?1", "si", id, ms);
     return r < 0 ? r : 0;
 }
 
 int nube_image_set_reason(NubeDb *db, const char *id, const char *reason, NubeError **err)
 {
-    int r = nube_db_exec(db, err, "UPDATE images SET state_reason = ?2 WHERE id = ?1",
-                         "ss", id, reason);
+    int r = nube_db_exec(db, err, "UPDATE images SET state_reason = ?2 WHERE id = ?1", "ss", id,
+                         reason);
     return r < 0 ? r : 0;
 }
 
 int nube_image_set_failed(NubeDb *db, const char *id, const char *reason, NubeError **err)
 {
-    int r = nube_db_exec(db, err,
-                         "UPDATE images SET state = 'failed', state_reason = ?2 WHERE id = ?1",
-                         "ss", id, reason);
+    int r =
+        nube_db_exec(db, err, "UPDATE images SET state = 'failed', state_reason = ?2 WHERE id = ?1",
+                     "ss", id, reason);
     return r < 0 ? r : 0;
 }
 

@@ -13,22 +13,22 @@ typedef struct {
     char *name;
     char *description;
     char *state;
-    char *state_reason;       /* progress while pending, cause when failed */
+    char *state_reason; /* progress while pending, cause when failed */
     char *architecture;
-    char *root_device_type;   /* "ebs" or "instance-store" */
-    char *base_sha256;        /* NULL while pending */
+    char *root_device_type; /* "ebs" or "instance-store" */
+    char *base_sha256;      /* NULL while pending */
     gint64 virtual_size;
     char *kernel_sha256;
     char *ramdisk_sha256;
     char *kernel_cmdline;
-    char *source;             /* "build", "import", "instance" */
+    char *source; /* "build", "import", "instance" */
     char *recipe_digest;
     char *source_instance;
     char *parent_image;
-    gint64 created_at;        /* Unix seconds */
-    gint64 capture_ms;        /* CreateImage: capture time after the guest
-                               * was down, 0 if not made from an instance */
-    GPtrArray *tags;          /* NubeTag; filled by get/list */
+    gint64 created_at; /* Unix seconds */
+    gint64 capture_ms; /* CreateImage: capture time after the guest
+                        * was down, 0 if not made from an instance */
+    GPtrArray *tags;   /* NubeTag; filled by get/list */
 } NubeImage;
 
 NubeImage *nube_image_new(void);
@@ -52,8 +52,7 @@ NubeImage *nube_image_find_recipe(NubeDb *db, const char *recipe_digest);
 /* Records the finished disk of ID and marks it available. */
 int nube_image_set_available(NubeDb *db, const char *id, const char *base_sha256,
                              gint64 virtual_size, const char *kernel_sha256,
-                             const char *ramdisk_sha256, const char *cmdline,
-                             NubeError **err);
+                             const char *ramdisk_sha256, const char *cmdline, NubeError **err);
 
 /* Records how long capturing ID took once its guest was down. */
 int nube_image_set_capture_ms(NubeDb *db, const char *id, gint64 ms, NubeError **err);

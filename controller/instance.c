@@ -7,17 +7,17 @@
 
 #include <string.h>
 
-#define INSTANCE_COLUMNS                                                             \
-    "id, reservation_id, owner_id, image_id, instance_type, launch_index, state, "  \
-    "state_reason, state_changed_at, root_device_type, base_sha256, user_data, "    \
-    "mac, private_ip, hostname, ssh_host_port, vcpus, memory_mib, accelerator, "    \
+#define INSTANCE_COLUMNS                                                           \
+    "id, reservation_id, owner_id, image_id, instance_type, launch_index, state, " \
+    "state_reason, state_changed_at, root_device_type, base_sha256, user_data, "   \
+    "mac, private_ip, hostname, ssh_host_port, vcpus, memory_mib, accelerator, "   \
     "launch_time, terminated_at"
 
 static const struct {
     const char *name;
     int code;
 } state_codes[] = {
-    { "pending", 0 },   { "running", 16 }, { "shutting-down", 32 },
+    { "pending", 0 },     { "running", 16 },  { "shutting-down", 32 },
     { "terminated", 48 }, { "stopping", 64 }, { "stopped", 80 },
 };
 
@@ -39,10 +39,11 @@ void nube_instance_free(NubeInstance *inst)
     if (inst == NULL)
         return;
     char **strings[] = {
-        &inst->id, &inst->reservation_id, &inst->owner_id, &inst->image_id,
-        &inst->instance_type, &inst->state, &inst->state_reason,
-        &inst->root_device_type, &inst->base_sha256, &inst->mac,
-        &inst->private_ip, &inst->hostname, &inst->accelerator,
+        &inst->id,           &inst->reservation_id,   &inst->owner_id,
+        &inst->image_id,     &inst->instance_type,    &inst->state,
+        &inst->state_reason, &inst->root_device_type, &inst->base_sha256,
+        &inst->mac,          &inst->private_ip,       &inst->hostname,
+        &inst->accelerator,
     };
     for (size_t i = 0; i < G_N_ELEMENTS(strings); i++)
         g_free(*strings[i]);
@@ -71,8 +72,8 @@ static NubeInstance *instance_from_row(sqlite3_stmt *stmt)
     inst->root_device_type = nube_db_col_str(stmt, 9);
     inst->base_sha256 = nube_db_col_str(stmt, 10);
     if (sqlite3_column_type(stmt, 11) != SQLITE_NULL)
-        inst->user_data = g_bytes_new(sqlite3_column_blob(stmt, 11),
-                                      sqlite3_column_bytes(stmt, 11));
+        inst->user_data =
+            g_bytes_new(sqlite3_column_blob(stmt, 11), sqlite3_column_bytes(stmt, 11));
     inst->mac = nube_db_col_str(stmt, 12);
     inst->private_ip = nube_db_col_str(stmt, 13);
     inst->hostname = nube_db_col_str(stmt, 14);
@@ -88,9 +89,11 @@ static NubeInstance *instance_from_row(sqlite3_stmt *stmt)
 static GArray *forwards_get(NubeDb *db, const char *id, NubeError **err)
 {
     g_autoptr(GArray) fwds = g_array_new(FALSE, TRUE, sizeof(NubePortForward));
-    _cleanup_stmt_ sqlite3_stmt *stmt = nube_db_prepare(
-        db, "SELECT guest_port, host_port FROM forwards WHERE instance_id = ?1 "
-            "ORDER BY guest_port", err);
+    _cleanup_stmt_ sqlite3_stmt *stmt =
+        nube_db_prepare(db,
+                        "SELECT guest_port, host_port FROM forwards WHERE instance_id = ?1 "
+                        "ORDER BY guest_port",
+                        err);
     int r = stmt ? 0 : -EIO;
     if (stmt != NULL)
         nube_db_bind(db, stmt, "s", id);
@@ -103,11 +106,11 @@ static GArray *forwards_get(NubeDb *db, const char *id, NubeError **err)
     return r < 0 ? NULL : g_steal_pointer(&fwds);
 }
 
-static GPtrArray *instance_query(NubeDb *db, const char *where_sql, const char *arg,
-                                 gint64 iarg, NubeError **err)
+static GPtrArray *instance_query(NubeDb *db, const char *where_sql, const char *arg, gint64 iarg,
+                                 NubeError **err)
 {
-    g_autofree char *sql = g_strdup_printf("SELECT " INSTANCE_COLUMNS " FROM instances %s",
-                                           where_sql);
+    g_autofree char *sql =
+        g_strdup_printf("SELECT " INSTANCE_COLUMNS " FROM instances %s", where_sql);
     g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) nube_instance_free);
 
     nube_db_lock(db);
@@ -135,15 +138,15 @@ static GPtrArray *instance_query(NubeDb *db, const char *where_sql, const char *
 
 int nube_instance_insert(NubeDb *db, const NubeInstance *i, NubeError **err)
 {
-    int r = nube_db_exec(
-        db, err,
-        "INSERT INTO instances (" INSTANCE_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-        "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-        "sssssississbsssiiisii", i->id, i->reservation_id, i->owner_id, i->image_id,
-        i->instance_type, i->launch_index, i->state, i->state_reason, i->state_changed_at,
-        i->root_device_type, i->base_sha256, i->user_data, i->mac, i->private_ip,
-        i->hostname, i->ssh_host_port, i->vcpus, i->memory_mib, i->accelerator,
-        i->launch_time, i->terminated_at);
+    int r = nube_db_exec(db, err,
+                         "INSERT INTO instances (" INSTANCE_COLUMNS
+                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                         "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                         "sssssississbsssiiisii", i->id, i->reservation_id, i->owner_id,
+                         i->image_id, i->instance_type, i->launch_index, i->state, i->state_reason,
+                         i->state_changed_at, i->root_device_type, i->base_sha256, i->user_data,
+                         i->mac, i->private_ip, i->hostname, i->ssh_host_port, i->vcpus,
+                         i->memory_mib, i->accelerator, i->launch_time, i->terminated_at);
     for (guint k = 0; r >= 0 && i->forwards != NULL && k < i->forwards->len; k++) {
         const NubePortForward *f = &g_array_index(i->forwards, NubePortForward, k);
         r = nube_db_exec(db, err,
@@ -187,9 +190,8 @@ static gboolean state_allowed(const char *state, const char *const *from)
     return g_strv_contains(from, state);
 }
 
-int nube_instance_transition(NubeDb *db, const char *id, const char *const *from,
-                             const char *to, const char *reason, char **prev,
-                             NubeError **err)
+int nube_instance_transition(NubeDb *db, const char *id, const char *const *from, const char *to,
+                             const char *reason, char **prev, NubeError **err)
 {
     nube_db_lock(db);
     g_autoptr(NubeInstance) inst = nube_instance_get(db, id, err);
@@ -197,7 +199,8 @@ int nube_instance_transition(NubeDb *db, const char *id, const char *const *from
     if (r == 0 && !state_allowed(inst->state, from))
         r = nube_error_setc(err, EBUSY, "IncorrectInstanceState",
                             "The instance '%s' is not in a state from which it can be "
-                            "moved to '%s' (it is '%s').", id, to, inst->state);
+                            "moved to '%s' (it is '%s').",
+                            id, to, inst->state);
     gint64 now = g_get_real_time() / G_USEC_PER_SEC;
     if (r == 0)
         r = nube_db_exec(db, err,
@@ -215,10 +218,12 @@ GArray *nube_instance_ports_in_use(NubeDb *db, NubeError **err)
 {
     g_autoptr(GArray) ports = g_array_new(FALSE, FALSE, sizeof(guint16));
     nube_db_lock(db);
-    _cleanup_stmt_ sqlite3_stmt *stmt = nube_db_prepare(
-        db, "SELECT ssh_host_port FROM instances WHERE state != 'terminated' "
-            "AND ssh_host_port > 0 UNION ALL SELECT f.host_port FROM forwards f "
-            "JOIN instances i ON i.id = f.instance_id WHERE i.state != 'terminated'", err);
+    _cleanup_stmt_ sqlite3_stmt *stmt =
+        nube_db_prepare(db,
+                        "SELECT ssh_host_port FROM instances WHERE state != 'terminated' "
+                        "AND ssh_host_port > 0 UNION ALL SELECT f.host_port FROM forwards f "
+                        "JOIN instances i ON i.id = f.instance_id WHERE i.state != 'terminated'",
+                        err);
     int r = stmt ? 0 : -EIO;
     while (r == 0 && (r = nube_db_step(db, stmt, err)) == 1) {
         guint16 p = (guint16) sqlite3_column_int(stmt, 0);

@@ -23,19 +23,19 @@ typedef struct {
     gint64 state_changed_at;
     char *root_device_type;
     char *base_sha256;
-    GBytes *user_data;        /* decoded; NULL if none */
+    GBytes *user_data; /* decoded; NULL if none */
     char *mac;
     char *private_ip;
     char *hostname;
-    gint64 ssh_host_port;     /* 0 if none */
+    gint64 ssh_host_port; /* 0 if none */
     gint64 vcpus;
     gint64 memory_mib;
     char *accelerator;
     gint64 launch_time;
     gint64 terminated_at;
-    GPtrArray *tags;          /* NubeTag */
-    GArray *forwards;         /* NubePortForward: guest ports besides SSH */
-    char *root_volume_id;     /* ebs root: its volume, NULL otherwise */
+    GPtrArray *tags;      /* NubeTag */
+    GArray *forwards;     /* NubePortForward: guest ports besides SSH */
+    char *root_volume_id; /* ebs root: its volume, NULL otherwise */
     gboolean root_delete_on_termination;
 } NubeInstance;
 
@@ -64,9 +64,8 @@ GPtrArray *nube_instance_list(NubeDb *db, gint64 terminated_since, NubeError **e
  * or -EBUSY with ERR "IncorrectInstanceState" if the current state is not
  * in FROM.
  */
-int nube_instance_transition(NubeDb *db, const char *id, const char *const *from,
-                             const char *to, const char *reason, char **prev,
-                             NubeError **err);
+int nube_instance_transition(NubeDb *db, const char *id, const char *const *from, const char *to,
+                             const char *reason, char **prev, NubeError **err);
 
 /* The live (not terminated) instances' host ports in use (SSH and the
  * other forwards). */

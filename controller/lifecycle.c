@@ -20,8 +20,8 @@
 #include <sys/stat.h>
 
 #define GUEST_PRIVATE_IP "10.0.2.15"
-#define SSH_PORT_MIN 40000
-#define SSH_PORT_SPAN 20000
+#define SSH_PORT_MIN     40000
+#define SSH_PORT_SPAN    20000
 
 typedef struct {
     NubeDaemon *d;
@@ -45,8 +45,8 @@ static void queue(NubeDaemon *d, NubeJobFn fn, const char *id, gboolean force)
     nube_jobs_push(d->jobs, fn, job, instance_job_free);
 }
 
-static void set_state(NubeDaemon *d, const char *id, const char *const *from,
-                      const char *to, const char *reason)
+static void set_state(NubeDaemon *d, const char *id, const char *const *from, const char *to,
+                      const char *reason)
 {
     g_autoptr(NubeError) err = NULL;
     if (nube_instance_transition(d->db, id, from, to, reason, NULL, &err) == 0)
@@ -131,14 +131,19 @@ static NubeInstance *new_record(NubeDaemon *d, const NubeLaunchRequest *req,
 }
 
 /* The volume record of INST's ebs root disk. */
-static int insert_root_volume(NubeDaemon *d, const NubeInstance *inst, gboolean keep,
-                              gint64 size, NubeError **err)
+static int insert_root_volume(NubeDaemon *d, const NubeInstance *inst, gboolean keep, gint64 size,
+                              NubeError **err)
 {
     g_autofree char *id = g_strconcat("vol-", inst->id + 2, NULL);
     NubeVolume vol = {
-        .id = id, .owner_id = inst->owner_id, .instance_id = inst->id,
-        .base_sha256 = inst->base_sha256, .size = size, .state = "in-use",
-        .delete_on_termination = !keep, .created_at = inst->launch_time,
+        .id = id,
+        .owner_id = inst->owner_id,
+        .instance_id = inst->id,
+        .base_sha256 = inst->base_sha256,
+        .size = size,
+        .state = "in-use",
+        .delete_on_termination = !keep,
+        .created_at = inst->launch_time,
         .attached_at = inst->launch_time,
     };
     return nube_volume_insert(d->db, &vol, err);
@@ -167,8 +172,8 @@ static void launch_job(gpointer data);
 
 GPtrArray *nube_lifecycle_run(NubeDaemon *d, const NubeLaunchRequest *req, NubeError **err)
 {
-    g_autoptr(GPtrArray) insts = g_ptr_array_new_with_free_func(
-        (GDestroyNotify) nube_instance_free);
+    g_autoptr(GPtrArray) insts =
+        g_ptr_array_new_with_free_func((GDestroyNotify) nube_instance_free);
     g_autoptr(GArray) ports = g_array_new(FALSE, FALSE, sizeof(guint16));
     g_autofree char *reservation = nube_id_new("r");
 
@@ -196,8 +201,7 @@ GPtrArray *nube_lifecycle_run(NubeDaemon *d, const NubeLaunchRequest *req, NubeE
     return g_steal_pointer(&insts);
 }
 
-static int write_disks(NubeDaemon *d, const NubeInstance *inst, const char *dir,
-                       NubeError **err)
+static int write_disks(NubeDaemon *d, const NubeInstance *inst, const char *dir, NubeError **err)
 {
     g_autofree char *overlay = g_build_filename(dir, "root.qcow2", NULL);
     g_autofree char *seed = g_build_filename(dir, "seed.iso", NULL);
@@ -214,8 +218,11 @@ static int write_disks(NubeDaemon *d, const NubeInstance *inst, const char *dir,
     gsize ud_len = 0;
     const void *ud = inst->user_data ? g_bytes_get_data(inst->user_data, &ud_len) : NULL;
     NubeSeedSpec spec = {
-        .instance_id = inst->id, .hostname = inst->hostname, .mac = inst->mac,
-        .user_data = ud, .user_data_len = ud_len,
+        .instance_id = inst->id,
+        .hostname = inst->hostname,
+        .mac = inst->mac,
+        .user_data = ud,
+        .user_data_len = ud_len,
     };
     return nube_seed_write(&spec, seed, err);
 }
@@ -223,10 +230,10 @@ static int write_disks(NubeDaemon *d, const NubeInstance *inst, const char *dir,
 static char *domain_xml_for(NubeDaemon *d, const NubeInstance *inst, const NubeImage *img,
                             const char *dir, NubeError **err)
 {
-    g_autofree char *kernel = img->kernel_sha256
-                                  ? nube_store_blob_path(d->store, img->kernel_sha256) : NULL;
-    g_autofree char *initrd = img->ramdisk_sha256
-                                  ? nube_store_blob_path(d->store, img->ramdisk_sha256) : NULL;
+    g_autofree char *kernel =
+        img->kernel_sha256 ? nube_store_blob_path(d->store, img->kernel_sha256) : NULL;
+    g_autofree char *initrd =
+        img->ramdisk_sha256 ? nube_store_blob_path(d->store, img->ramdisk_sha256) : NULL;
     g_autofree char *disk = g_build_filename(dir, "root.qcow2", NULL);
     g_autofree char *seed = g_build_filename(dir, "seed.iso", NULL);
     g_autofree char *console = g_build_filename(dir, "console.log", NULL);
@@ -241,11 +248,19 @@ static char *domain_xml_for(NubeDaemon *d, const NubeInstance *inst, const NubeI
         return NULL;
     }
     NubeDomainSpec spec = {
-        .name = inst->id, .uuid = NULL, .accel = d->accel,
-        .vcpus = (guint) inst->vcpus, .memory_mib = (guint) inst->memory_mib,
-        .kernel = kernel, .initrd = initrd, .cmdline = img->kernel_cmdline,
-        .disk_path = disk, .seed_path = seed, .console_path = console,
-        .mac = inst->mac, .forwards = (const NubePortForward *) fwds->data,
+        .name = inst->id,
+        .uuid = NULL,
+        .accel = d->accel,
+        .vcpus = (guint) inst->vcpus,
+        .memory_mib = (guint) inst->memory_mib,
+        .kernel = kernel,
+        .initrd = initrd,
+        .cmdline = img->kernel_cmdline,
+        .disk_path = disk,
+        .seed_path = seed,
+        .console_path = console,
+        .mac = inst->mac,
+        .forwards = (const NubePortForward *) fwds->data,
         .n_forwards = fwds->len,
     };
     return nube_domain_xml(&spec, err);
@@ -320,11 +335,11 @@ static int refuse_instance_store(const NubeInstance *inst, const char *what, Nub
         return 0;
     return nube_error_setc(err, EINVAL, "UnsupportedOperation",
                            "The instance '%s' does not have an 'ebs' root device type and "
-                           "cannot be %s.", inst->id, what);
+                           "cannot be %s.",
+                           inst->id, what);
 }
 
-int nube_lifecycle_stop(NubeDaemon *d, const char *id, gboolean force, char **prev,
-                        NubeError **err)
+int nube_lifecycle_stop(NubeDaemon *d, const char *id, gboolean force, char **prev, NubeError **err)
 {
     static const char *const from[] = { "pending", "running", "stopping", NULL };
     g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
@@ -337,8 +352,8 @@ int nube_lifecycle_stop(NubeDaemon *d, const char *id, gboolean force, char **pr
         return 0;
     }
     int r = nube_instance_transition(d->db, id, from, "stopping",
-                                     "Client.UserInitiatedShutdown: User initiated shutdown",
-                                     prev, err);
+                                     "Client.UserInitiatedShutdown: User initiated shutdown", prev,
+                                     err);
     if (r < 0)
         return r;
     queue(d, stop_job, id, force);
@@ -369,8 +384,8 @@ int nube_lifecycle_reboot(NubeDaemon *d, const char *id, NubeError **err)
         return -ENOENT;
     if (!g_str_equal(inst->state, "running"))
         return nube_error_setc(err, EBUSY, "IncorrectInstanceState",
-                               "The instance '%s' is not in the 'running' state (it is '%s').",
-                               id, inst->state);
+                               "The instance '%s' is not in the 'running' state (it is '%s').", id,
+                               inst->state);
     return nube_hypervisor_reboot(d->hv, id, err);
 }
 
@@ -429,8 +444,8 @@ int nube_lifecycle_terminate(NubeDaemon *d, const char *id, char **prev, NubeErr
         return 0;
     }
     int r = nube_instance_transition(d->db, id, NULL, "shutting-down",
-                                     "Client.UserInitiatedShutdown: User initiated shutdown",
-                                     prev, err);
+                                     "Client.UserInitiatedShutdown: User initiated shutdown", prev,
+                                     err);
     if (r < 0)
         return r;
     queue(d, terminate_job, id, TRUE);
@@ -469,9 +484,10 @@ static void on_stopped(NubeDaemon *d, const char *id, const char *detail)
     if (g_str_equal(inst->state, "stopping")) {
         set_state(d, id, stopping, "stopped", inst->state_reason);
     } else if (g_strv_contains(live, inst->state)) {
-        g_autofree char *reason = g_str_equal(detail, "shutdown")
-            ? g_strdup("Client.InstanceInitiatedShutdown: Instance initiated shutdown")
-            : g_strdup_printf("Server.InternalError: the guest stopped (%s)", detail);
+        g_autofree char *reason =
+            g_str_equal(detail, "shutdown")
+                ? g_strdup("Client.InstanceInitiatedShutdown: Instance initiated shutdown")
+                : g_strdup_printf("Server.InternalError: the guest stopped (%s)", detail);
         set_state(d, id, live, "stopped", reason);
     }
 }
@@ -483,10 +499,12 @@ static void on_ephemeral_stopped(NubeDaemon *d, const NubeInstance *inst, const 
     static const char *const live[] = { "pending", "running", "stopping", NULL };
     if (!g_strv_contains(live, inst->state))
         return;
-    g_autofree char *reason = g_str_equal(detail, "shutdown")
-        ? g_strdup("Client.InstanceInitiatedShutdown: Instance initiated shutdown")
-        : g_strdup_printf("Server.InternalError: the guest stopped (%s); its instance-store "
-                          "root disk is lost", detail);
+    g_autofree char *reason =
+        g_str_equal(detail, "shutdown")
+            ? g_strdup("Client.InstanceInitiatedShutdown: Instance initiated shutdown")
+            : g_strdup_printf("Server.InternalError: the guest stopped (%s); its instance-store "
+                              "root disk is lost",
+                              detail);
     set_state(d, inst->id, live, "shutting-down", reason);
     queue(d, terminate_job, inst->id, TRUE);
 }

@@ -17,11 +17,11 @@ typedef struct {
     const NubeImage *image;
     const NubeInstanceType *type;
     guint count;
-    GBytes *user_data;        /* decoded, may be NULL */
-    const GPtrArray *tags;    /* NubeTag for each instance, may be NULL */
+    GBytes *user_data;           /* decoded, may be NULL */
+    const GPtrArray *tags;       /* NubeTag for each instance, may be NULL */
     const GArray *forward_ports; /* guint16 guest TCP ports to forward from
                                   * 127.0.0.1 besides SSH, may be NULL */
-    gboolean keep_root;       /* ebs root: DeleteOnTermination=false */
+    gboolean keep_root;          /* ebs root: DeleteOnTermination=false */
 } NubeLaunchRequest;
 
 /* Seconds a clean shutdown may take before the guest is powered off. */

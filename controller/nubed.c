@@ -51,7 +51,11 @@ static int parse_args(int argc, char **argv, NubeConfig *cfg, NubeError **err)
         nube_log_set_level(NUBE_LOG_DEBUG);
     if (config_file != NULL && nube_config_load_file(cfg, config_file, err) < 0)
         return -EINVAL;
-#define TAKE(opt, field) if (opt) { g_free(cfg->field); cfg->field = g_steal_pointer(&opt); }
+#define TAKE(opt, field)                    \
+    if (opt) {                              \
+        g_free(cfg->field);                 \
+        cfg->field = g_steal_pointer(&opt); \
+    }
     TAKE(state_dir, state_dir);
     TAKE(uri, libvirt_uri);
     TAKE(accel, accelerator);
@@ -85,8 +89,7 @@ int main(int argc, char **argv)
         nube_daemon_close(d);
         return 1;
     }
-    nube_info("nubed %s listening on %s (state %s)", NUBE_VERSION, d->endpoint,
-              d->cfg.state_dir);
+    nube_info("nubed %s listening on %s (state %s)", NUBE_VERSION, d->endpoint, d->cfg.state_dir);
 
     g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
     g_unix_signal_add(SIGTERM, on_signal, loop);

@@ -33,16 +33,16 @@
 #define GUEST_GATEWAY "10.0.2.2"
 
 #define LISTS_MAX_AGE (24 * 60 * 60)
-#define NAME_MAX_LEN 128
+#define NAME_MAX_LEN  128
 #define SERVE_THREADS 4
 #define SERVE_TIMEOUT 60
 
 struct NubePkgRepo {
-    char *dir;                /* the served flat repository */
-    char *apt;                /* DIR.apt: apt's private state and cache */
+    char *dir; /* the served flat repository */
+    char *apt; /* DIR.apt: apt's private state and cache */
     int dir_fd;
-    GMutex lock;              /* serializes adds */
-    struct MHD_Daemon *mhd;   /* NULL when not serving */
+    GMutex lock;            /* serializes adds */
+    struct MHD_Daemon *mhd; /* NULL when not serving */
     guint16 port;
 };
 
@@ -51,12 +51,14 @@ typedef struct {
     NubePkgRepo *repo;
     NubePkgRepoProgressFn progress;
     void *opaque;
-    int log_fd;               /* apt's output, DIR.apt/apt.log */
+    int log_fd; /* apt's output, DIR.apt/apt.log */
     const char *log_path;
 } AddRun;
 
 static const char *const child_env[] = {
-    "LC_ALL=C", "DEBIAN_FRONTEND=noninteractive", NULL,
+    "LC_ALL=C",
+    "DEBIAN_FRONTEND=noninteractive",
+    NULL,
 };
 
 /* ---- names and paths ----------------------------------------------------- */
@@ -72,8 +74,8 @@ gboolean nube_pkgrepo_name_valid(const char *name)
     if (name[len - 1] == '-')
         return FALSE;
     for (size_t i = 1; i < len; i++)
-        if (!g_ascii_islower(name[i]) && !g_ascii_isdigit(name[i]) &&
-            name[i] != '+' && name[i] != '.' && name[i] != '-')
+        if (!g_ascii_islower(name[i]) && !g_ascii_isdigit(name[i]) && name[i] != '+' &&
+            name[i] != '.' && name[i] != '-')
             return FALSE;
     return TRUE;
 }
@@ -119,8 +121,8 @@ static GBytes *gzip_bytes(const char *data, size_t len, NubeError **err)
     return g_memory_output_stream_steal_as_bytes(G_MEMORY_OUTPUT_STREAM(mem));
 }
 
-static int write_in_repo(const NubePkgRepo *repo, const char *name, const void *data,
-                         size_t len, NubeError **err)
+static int write_in_repo(const NubePkgRepo *repo, const char *name, const void *data, size_t len,
+                         NubeError **err)
 {
     g_autofree char *path = g_build_filename(repo->dir, name, NULL);
     return nube_file_write_atomic(path, data, len, 0644, err);
@@ -128,8 +130,7 @@ static int write_in_repo(const NubePkgRepo *repo, const char *name, const void *
 
 /* Runs apt-ftparchive ARGS in the repository (so paths are "./NAME") and
  * returns its output in OUT (caller frees).  0 or -errno. */
-static int ftparchive(const NubePkgRepo *repo, const char *const *args, char **out,
-                      NubeError **err)
+static int ftparchive(const NubePkgRepo *repo, const char *const *args, char **out, NubeError **err)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
     g_ptr_array_add(argv, (gpointer) "env");
@@ -152,12 +153,13 @@ static int index_write(const NubePkgRepo *repo, NubeError **err)
     /* Release lists Packages and Packages.gz only (by default it would
      * also hash the previous Release) */
     static const char *const release_args[] = {
-        "-o", "APT::FTPArchive::Release::Default-Patterns=false",
-        "-o", "APT::FTPArchive::Release::Patterns::=Packages",
-        "-o", "APT::FTPArchive::Release::Patterns::=Packages.gz",
-        "-o", "APT::FTPArchive::Release::Origin=nube",
-        "-o", "APT::FTPArchive::Release::Label=nube",
-        "release", ".", NULL,
+        "-o",      "APT::FTPArchive::Release::Default-Patterns=false",
+        "-o",      "APT::FTPArchive::Release::Patterns::=Packages",
+        "-o",      "APT::FTPArchive::Release::Patterns::=Packages.gz",
+        "-o",      "APT::FTPArchive::Release::Origin=nube",
+        "-o",      "APT::FTPArchive::Release::Label=nube",
+        "release", ".",
+        NULL,
     };
     g_autofree char *packages = NULL;
     g_autofree char *release = NULL;
@@ -169,8 +171,8 @@ static int index_write(const NubePkgRepo *repo, NubeError **err)
     if (r == 0 && gz == NULL)
         r = -EIO;
     if (r == 0)
-        r = write_in_repo(repo, "Packages.gz", g_bytes_get_data(gz, NULL),
-                          g_bytes_get_size(gz), err);
+        r = write_in_repo(repo, "Packages.gz", g_bytes_get_data(gz, NULL), g_bytes_get_size(gz),
+                          err);
     if (r == 0)
         r = ftparchive(repo, release_args, &release, err);
     if (r == 0)
@@ -185,7 +187,10 @@ static int index_write(const NubePkgRepo *repo, NubeError **err)
 static int dirs_create(const NubePkgRepo *repo, NubeError **err)
 {
     static const char *const subdirs[] = {
-        "state/lists/partial", "cache/archives/partial", "log", NULL,
+        "state/lists/partial",
+        "cache/archives/partial",
+        "log",
+        NULL,
     };
     int r = nube_mkdir_p(repo->dir, 0755, err);
     for (size_t i = 0; r == 0 && subdirs[i] != NULL; i++) {
@@ -281,8 +286,8 @@ static GPtrArray *apt_argv(const NubePkgRepo *repo)
 }
 
 /* Runs apt-get with ARGS then PACKAGES (may be NULL), output to the log. */
-static int apt_get(const AddRun *run, const char *const *args,
-                   const char *const *packages, NubeError **err)
+static int apt_get(const AddRun *run, const char *const *args, const char *const *packages,
+                   NubeError **err)
 {
     g_autoptr(GPtrArray) argv = apt_argv(run->repo);
     for (size_t i = 0; args[i] != NULL; i++)
@@ -290,8 +295,8 @@ static int apt_get(const AddRun *run, const char *const *args,
     for (size_t i = 0; packages != NULL && packages[i] != NULL; i++)
         g_ptr_array_add(argv, g_strdup(packages[i]));
     g_ptr_array_add(argv, NULL);
-    return nube_spawn_logged((const char *const *) argv->pdata, child_env,
-                             run->log_fd, run->log_path, err);
+    return nube_spawn_logged((const char *const *) argv->pdata, child_env, run->log_fd,
+                             run->log_path, err);
 }
 
 /*
@@ -365,9 +370,8 @@ static int deb_copy(const NubePkgRepo *repo, int fd, const char *name, NubeError
 {
     g_autofree char *tmp = g_strdup_printf(".%s.tmp", name);
     unlinkat(repo->dir_fd, tmp, 0);
-    _cleanup_close_ int out = openat(repo->dir_fd, tmp,
-                                     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                                     0644);
+    _cleanup_close_ int out =
+        openat(repo->dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (out < 0)
         return nube_error_set(err, errno, "create '%s' in '%s'", tmp, repo->dir);
     int r = fd_copy(fd, out);
@@ -474,8 +478,8 @@ static int add_locked(const AddRun *run, const char *const *packages, NubeError 
     return r < 0 ? r : added;
 }
 
-int nube_pkgrepo_add(NubePkgRepo *repo, const char *const *packages,
-                     NubePkgRepoProgressFn progress, void *opaque, NubeError **err)
+int nube_pkgrepo_add(NubePkgRepo *repo, const char *const *packages, NubePkgRepoProgressFn progress,
+                     void *opaque, NubeError **err)
 {
     int r = names_check(packages, err);
     if (r < 0)
@@ -488,8 +492,11 @@ int nube_pkgrepo_add(NubePkgRepo *repo, const char *const *packages,
         return nube_error_set(err, errno, "open '%s'", log_path);
 
     AddRun run = {
-        .repo = repo, .progress = progress, .opaque = opaque,
-        .log_fd = log_fd, .log_path = log_path,
+        .repo = repo,
+        .progress = progress,
+        .opaque = opaque,
+        .log_fd = log_fd,
+        .log_path = log_path,
     };
     return add_locked(&run, packages, err);
 }
@@ -500,8 +507,7 @@ int nube_pkgrepo_add(NubePkgRepo *repo, const char *const *packages,
 static gboolean name_served(const char *name)
 {
     return g_str_equal(name, "Packages") || g_str_equal(name, "Packages.gz") ||
-           g_str_equal(name, "Release") ||
-           (name[0] != '.' && g_str_has_suffix(name, ".deb"));
+           g_str_equal(name, "Release") || (name[0] != '.' && g_str_has_suffix(name, ".deb"));
 }
 
 /*
@@ -544,12 +550,13 @@ static enum MHD_Result reply_status(struct MHD_Connection *conn, unsigned int st
     static const char forbidden[] = "403 Forbidden\n";
     static const char not_found[] = "404 Not Found\n";
     static const char not_allowed[] = "405 Method Not Allowed\n";
-    const char *body = status == MHD_HTTP_FORBIDDEN ? forbidden
-                     : status == MHD_HTTP_NOT_FOUND ? not_found : not_allowed;
+    const char *body = status == MHD_HTTP_FORBIDDEN   ? forbidden
+                       : status == MHD_HTTP_NOT_FOUND ? not_found
+                                                      : not_allowed;
 
     nube_debug("pkgrepo: %s '%s' -> %u", method, url, status);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        strlen(body), (void *) body, MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(body), (void *) body, MHD_RESPMEM_PERSISTENT);
     if (resp == NULL)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
@@ -567,12 +574,10 @@ static enum MHD_Result reply_status(struct MHD_Connection *conn, unsigned int st
  */
 static int file_open(const NubePkgRepo *repo, const char *name, off_t *size)
 {
-    int fd = openat(repo->dir_fd, name,
-                    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    int fd = openat(repo->dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
     struct stat st;
     if (fd < 0)
-        return errno == ENOENT || errno == ENOTDIR ? -MHD_HTTP_NOT_FOUND
-                                                   : -MHD_HTTP_FORBIDDEN;
+        return errno == ENOENT || errno == ENOTDIR ? -MHD_HTTP_NOT_FOUND : -MHD_HTTP_FORBIDDEN;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return -MHD_HTTP_FORBIDDEN;
@@ -603,9 +608,8 @@ static enum MHD_Result reply_file(const NubePkgRepo *repo, struct MHD_Connection
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
 {
     const NubePkgRepo *repo = cls;
     g_autofree char *name = NULL;
@@ -627,7 +631,8 @@ static void freeaddrinfop(struct addrinfo **ai)
 int nube_pkgrepo_serve(NubePkgRepo *repo, const char *host, guint16 port, NubeError **err)
 {
     struct addrinfo hints = {
-        .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+        .ai_socktype = SOCK_STREAM,
+        .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
     };
     _cleanup_(freeaddrinfop) struct addrinfo *ai = NULL;
     g_autofree char *service = g_strdup_printf("%u", port);
@@ -636,18 +641,15 @@ int nube_pkgrepo_serve(NubePkgRepo *repo, const char *host, guint16 port, NubeEr
         return nube_error_set(err, EALREADY, "the package repository is already served on port %u",
                               repo->port);
     if (getaddrinfo(host, service, &hints, &ai) != 0 || ai == NULL)
-        return nube_error_set(err, EINVAL, "listen address '%s' is not a numeric IP address",
-                              host);
-    unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD |
-                         (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    repo->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_request, repo,
-                                 MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) SERVE_THREADS,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) SERVE_TIMEOUT,
-                                 MHD_OPTION_END);
+        return nube_error_set(err, EINVAL, "listen address '%s' is not a numeric IP address", host);
+    unsigned int flags =
+        MHD_USE_AUTO_INTERNAL_THREAD | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    repo->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_request, repo, MHD_OPTION_SOCK_ADDR,
+                                 ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
+                                 (unsigned int) SERVE_THREADS, MHD_OPTION_CONNECTION_TIMEOUT,
+                                 (unsigned int) SERVE_TIMEOUT, MHD_OPTION_END);
     if (repo->mhd == NULL)
-        return nube_error_set(err, EADDRINUSE, "cannot listen on %s port %u (in use?)", host,
-                              port);
+        return nube_error_set(err, EADDRINUSE, "cannot listen on %s port %u (in use?)", host, port);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(repo->mhd, MHD_DAEMON_INFO_BIND_PORT);
     repo->port = info != NULL && info->port != 0 ? info->port : port;
     nube_debug("pkgrepo: serving '%s' on %s port %u", repo->dir, host, repo->port);

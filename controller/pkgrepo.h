@@ -47,9 +47,8 @@ NubePkgRepo *nube_pkgrepo_open(const char *dir, NubeError **err);
  * everything was there already), or a negative errno with ERR (code
  * InvalidParameterValue for a name that is not a Debian package name).
  */
-int nube_pkgrepo_add(NubePkgRepo *repo, const char *const *packages,
-                     NubePkgRepoProgressFn progress, void *opaque,
-                     NubeError **err);
+int nube_pkgrepo_add(NubePkgRepo *repo, const char *const *packages, NubePkgRepoProgressFn progress,
+                     void *opaque, NubeError **err);
 
 /*
  * Starts serving REPO's files (GET and HEAD) over HTTP on HOST (a numeric
@@ -59,8 +58,7 @@ int nube_pkgrepo_add(NubePkgRepo *repo, const char *const *packages,
  * other non-regular files.  0, or a negative errno with ERR (-EALREADY if
  * already serving).
  */
-int nube_pkgrepo_serve(NubePkgRepo *repo, const char *host, guint16 port,
-                       NubeError **err);
+int nube_pkgrepo_serve(NubePkgRepo *repo, const char *host, guint16 port, NubeError **err);
 
 /* The port REPO is served on, or 0 if it is not served. */
 guint16 nube_pkgrepo_port(const NubePkgRepo *repo);

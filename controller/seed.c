@@ -25,8 +25,8 @@ static gboolean yaml_printable(gunichar c)
 {
     if (c == 0x2028 || c == 0x2029)
         return FALSE;
-    return (c >= 0x20 && c <= 0x7e) || (c >= 0xa0 && c <= 0xd7ff) ||
-           (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
+    return (c >= 0x20 && c <= 0x7e) || (c >= 0xa0 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) ||
+           (c >= 0x10000 && c <= 0x10ffff);
 }
 
 /* Appends S (valid UTF-8) to OUT as a double-quoted YAML scalar. */
@@ -38,8 +38,7 @@ static void yaml_quote(GString *out, const char *s)
         if (c == '"' || c == '\\')
             g_string_append_printf(out, "\\%c", (char) c);
         else if (!yaml_printable(c))
-            g_string_append_printf(out, c > 0xffff ? "\\U%08x" : "\\u%04x",
-                                   (unsigned) c);
+            g_string_append_printf(out, c > 0xffff ? "\\U%08x" : "\\u%04x", (unsigned) c);
         else
             g_string_append_unichar(out, c);
     }
@@ -79,8 +78,8 @@ static char *render_network_config(const NubeSeedSpec *spec)
     return g_string_free(out, FALSE);
 }
 
-int nube_seed_render(const NubeSeedSpec *spec, char **meta_data,
-                     char **network_config, NubeError **err)
+int nube_seed_render(const NubeSeedSpec *spec, char **meta_data, char **network_config,
+                     NubeError **err)
 {
     int r;
     if ((r = check_value("instance id", spec->instance_id, err)) < 0 ||
@@ -99,19 +98,17 @@ static void tmpdir_removep(char **dir)
     g_free(*dir);
 }
 
-static int write_file(const char *dir, const char *name, const void *data,
-                      size_t len, NubeError **err)
+static int write_file(const char *dir, const char *name, const void *data, size_t len,
+                      NubeError **err)
 {
     g_autofree char *path = g_build_filename(dir, name, NULL);
     g_autoptr(GError) gerr = NULL;
-    if (!g_file_set_contents_full(path, data, len, G_FILE_SET_CONTENTS_NONE,
-                                  0600, &gerr))
+    if (!g_file_set_contents_full(path, data, len, G_FILE_SET_CONTENTS_NONE, 0600, &gerr))
         return nube_error_set(err, EIO, "write '%s': %s", path, gerr->message);
     return 0;
 }
 
-static int write_documents(const NubeSeedSpec *spec, const char *dir,
-                           NubeError **err)
+static int write_documents(const NubeSeedSpec *spec, const char *dir, NubeError **err)
 {
     g_autofree char *meta = NULL;
     g_autofree char *net = NULL;
@@ -138,8 +135,8 @@ static int make_iso(const char *dir, const char *iso, NubeError **err)
     g_autofree char *meta = g_build_filename(dir, "meta-data", NULL);
     g_autofree char *net = g_build_filename(dir, "network-config", NULL);
     const char *argv[] = {
-        "genisoimage", "-quiet", "-output", iso, "-volid", "cidata",
-        "-joliet", "-rock", user, meta, net, NULL,
+        "genisoimage", "-quiet", "-output", iso,  "-volid", "cidata",
+        "-joliet",     "-rock",  user,      meta, net,      NULL,
     };
     return nube_spawn(argv, NULL, NULL, err);
 }
@@ -155,28 +152,24 @@ static int settle_iso(const char *iso, NubeError **err)
     return 0;
 }
 
-int nube_seed_write(const NubeSeedSpec *spec, const char *iso_path,
-                    NubeError **err)
+int nube_seed_write(const NubeSeedSpec *spec, const char *iso_path, NubeError **err)
 {
     /* The work directory sits beside ISO_PATH so the rename stays on one
      * file system. */
     g_autofree char *parent = g_path_get_dirname(iso_path);
     g_autofree char *tmpl = g_build_filename(parent, ".seed-XXXXXX", NULL);
     if (g_mkdtemp_full(tmpl, 0700) == NULL)
-        return nube_error_set(err, errno, "create a work directory in '%s'",
-                              parent);
+        return nube_error_set(err, errno, "create a work directory in '%s'", parent);
     _cleanup_(tmpdir_removep) char *dir = g_steal_pointer(&tmpl);
 
     g_autofree char *tmp_iso = g_build_filename(dir, "seed.iso", NULL);
     int r;
-    if ((r = write_documents(spec, dir, err)) < 0 ||
-        (r = make_iso(dir, tmp_iso, err)) < 0 ||
+    if ((r = write_documents(spec, dir, err)) < 0 || (r = make_iso(dir, tmp_iso, err)) < 0 ||
         (r = settle_iso(tmp_iso, err)) < 0) {
         nube_error_prefix(err, "seed '%s'", iso_path);
         return r;
     }
     if (rename(tmp_iso, iso_path) < 0)
-        return nube_error_set(err, errno, "rename '%s' to '%s'", tmp_iso,
-                              iso_path);
+        return nube_error_set(err, errno, "rename '%s' to '%s'", tmp_iso, iso_path);
     return 0;
 }

@@ -12,8 +12,8 @@
 typedef struct {
     const char *instance_id;
     const char *hostname;
-    const char *mac;            /* the guest NIC's MAC, for network-config */
-    const void *user_data;      /* verbatim; NULL or empty: "#cloud-config\n{}\n" */
+    const char *mac;       /* the guest NIC's MAC, for network-config */
+    const void *user_data; /* verbatim; NULL or empty: "#cloud-config\n{}\n" */
     size_t user_data_len;
 } NubeSeedSpec;
 
@@ -22,10 +22,9 @@ typedef struct {
  * are double-quoted YAML scalars with escapes.  0, or -EINVAL when the
  * instance id, hostname or MAC is missing or not UTF-8.
  */
-int nube_seed_render(const NubeSeedSpec *spec, char **meta_data,
-                     char **network_config, NubeError **err);
+int nube_seed_render(const NubeSeedSpec *spec, char **meta_data, char **network_config,
+                     NubeError **err);
 
 /* Writes the seed ISO to ISO_PATH whole (temp name, then rename), using
  * genisoimage.  0 or a negative errno. */
-int nube_seed_write(const NubeSeedSpec *spec, const char *iso_path,
-                    NubeError **err);
+int nube_seed_write(const NubeSeedSpec *spec, const char *iso_path, NubeError **err);

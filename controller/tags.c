@@ -66,8 +66,7 @@ int nube_tags_validate(const GPtrArray *tags, NubeError **err)
     return 0;
 }
 
-int nube_tags_set(NubeDb *db, const char *resource_id, const GPtrArray *tags,
-                  NubeError **err)
+int nube_tags_set(NubeDb *db, const char *resource_id, const GPtrArray *tags, NubeError **err)
 {
     for (guint i = 0; tags != NULL && i < tags->len; i++) {
         const NubeTag *t = g_ptr_array_index(tags, i);
@@ -85,8 +84,8 @@ GPtrArray *nube_tags_get(NubeDb *db, const char *resource_id, NubeError **err)
 {
     g_autoptr(GPtrArray) tags = nube_tags_new();
     nube_db_lock(db);
-    _cleanup_stmt_ sqlite3_stmt *stmt = nube_db_prepare(
-        db, "SELECT key, value FROM tags WHERE resource_id = ?1 ORDER BY key", err);
+    _cleanup_stmt_ sqlite3_stmt *stmt =
+        nube_db_prepare(db, "SELECT key, value FROM tags WHERE resource_id = ?1 ORDER BY key", err);
     int r = stmt ? 0 : -EIO;
     if (stmt != NULL)
         nube_db_bind(db, stmt, "s", resource_id);

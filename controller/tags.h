@@ -27,8 +27,7 @@ int nube_tags_validate(const GPtrArray *tags, NubeError **err);
 
 /* Stores TAGS on RESOURCE_ID (replacing keys that exist).  The caller holds
  * the db lock if it needs this atomic with other writes. */
-int nube_tags_set(NubeDb *db, const char *resource_id, const GPtrArray *tags,
-                  NubeError **err);
+int nube_tags_set(NubeDb *db, const char *resource_id, const GPtrArray *tags, NubeError **err);
 
 /* Tags of RESOURCE_ID sorted by key (new array).  NULL with ERR on error. */
 GPtrArray *nube_tags_get(NubeDb *db, const char *resource_id, NubeError **err);

@@ -4,8 +4,8 @@
 #include "volume.h"
 #include "tags.h"
 
-#define VOLUME_COLUMNS                                                                  \
-    "id, owner_id, instance_id, base_sha256, size, state, delete_on_termination, "     \
+#define VOLUME_COLUMNS                                                             \
+    "id, owner_id, instance_id, base_sha256, size, state, delete_on_termination, " \
     "created_at, attached_at"
 
 void nube_volume_free(NubeVolume *vol)
@@ -37,11 +37,9 @@ static NubeVolume *volume_from_row(sqlite3_stmt *stmt)
     return vol;
 }
 
-static GPtrArray *volume_query(NubeDb *db, const char *where_sql, const char *arg,
-                               NubeError **err)
+static GPtrArray *volume_query(NubeDb *db, const char *where_sql, const char *arg, NubeError **err)
 {
-    g_autofree char *sql = g_strdup_printf("SELECT " VOLUME_COLUMNS " FROM volumes %s",
-                                           where_sql);
+    g_autofree char *sql = g_strdup_printf("SELECT " VOLUME_COLUMNS " FROM volumes %s", where_sql);
     g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) nube_volume_free);
     nube_db_lock(db);
     _cleanup_stmt_ sqlite3_stmt *stmt = nube_db_prepare(db, sql, err);
@@ -60,27 +58,26 @@ static GPtrArray *volume_query(NubeDb *db, const char *where_sql, const char *ar
 
 int nube_volume_insert(NubeDb *db, const NubeVolume *v, NubeError **err)
 {
-    int r = nube_db_exec(db, err,
-                         "INSERT INTO volumes (" VOLUME_COLUMNS ") VALUES "
-                         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                         "ssssisiii", v->id, v->owner_id, v->instance_id, v->base_sha256,
-                         v->size, v->state, (gint64) v->delete_on_termination,
-                         v->created_at, v->attached_at);
+    int r =
+        nube_db_exec(db, err,
+                     "INSERT INTO volumes (" VOLUME_COLUMNS ") VALUES "
+                     "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     "ssssisiii", v->id, v->owner_id, v->instance_id, v->base_sha256, v->size,
+                     v->state, (gint64) v->delete_on_termination, v->created_at, v->attached_at);
     return r < 0 ? r : 0;
 }
 
 NubeVolume *nube_volume_get(NubeDb *db, const char *id, NubeError **err)
 {
     NubeError *qerr = NULL;
-    g_autoptr(GPtrArray) all = volume_query(db, "WHERE id = ?1 AND state != 'deleted'", id,
-                                            &qerr);
+    g_autoptr(GPtrArray) all = volume_query(db, "WHERE id = ?1 AND state != 'deleted'", id, &qerr);
     if (all == NULL) {
         nube_error_propagate(err, qerr);
         return NULL;
     }
     if (all->len == 0) {
-        nube_error_setc(err, ENOENT, "InvalidVolume.NotFound",
-                        "The volume '%s' does not exist.", id);
+        nube_error_setc(err, ENOENT, "InvalidVolume.NotFound", "The volume '%s' does not exist.",
+                        id);
         return NULL;
     }
     return g_ptr_array_steal_index(all, 0);
@@ -88,8 +85,8 @@ NubeVolume *nube_volume_get(NubeDb *db, const char *id, NubeError **err)
 
 NubeVolume *nube_volume_of_instance(NubeDb *db, const char *instance_id)
 {
-    g_autoptr(GPtrArray) all = volume_query(db, "WHERE instance_id = ?1 AND state = 'in-use'",
-                                            instance_id, NULL);
+    g_autoptr(GPtrArray) all =
+        volume_query(db, "WHERE instance_id = ?1 AND state = 'in-use'", instance_id, NULL);
     if (all == NULL || all->len == 0)
         return NULL;
     return g_ptr_array_steal_index(all, 0);
@@ -111,9 +108,9 @@ int nube_volume_detach(NubeDb *db, const char *id, NubeError **err)
 
 int nube_volume_mark_deleted(NubeDb *db, const char *id, NubeError **err)
 {
-    int r = nube_db_exec(db, err,
-                         "UPDATE volumes SET state = 'deleted', deleted_at = ?2 WHERE id = ?1",
-                         "si", id, g_get_real_time() / G_USEC_PER_SEC);
+    int r =
+        nube_db_exec(db, err, "UPDATE volumes SET state = 'deleted', deleted_at = ?2 WHERE id = ?1",
+                     "si", id, g_get_real_time() / G_USEC_PER_SEC);
     return r < 0 ? r : 0;
 }
 

@@ -12,10 +12,10 @@
 typedef struct {
     char *id;
     char *owner_id;
-    char *instance_id;          /* NULL when detached */
+    char *instance_id; /* NULL when detached */
     char *base_sha256;
-    gint64 size;                /* bytes */
-    char *state;                /* "in-use", "available", "deleted" */
+    gint64 size; /* bytes */
+    char *state; /* "in-use", "available", "deleted" */
     gboolean delete_on_termination;
     gint64 created_at;
     gint64 attached_at;

@@ -12,11 +12,11 @@
 #include <glib.h>
 
 typedef struct {
-    const char *suite;            /* "bookworm" */
-    const char *const *packages;  /* extra packages, NULL-terminated or NULL */
-    const char *sources_path;     /* apt sources for mmdebstrap; NULL: the host's */
-    gboolean cloud_init;          /* include and configure cloud-init */
-    guint64 disk_size;            /* root disk bytes; 0: 4 GiB */
+    const char *suite;           /* "bookworm" */
+    const char *const *packages; /* extra packages, NULL-terminated or NULL */
+    const char *sources_path;    /* apt sources for mmdebstrap; NULL: the host's */
+    gboolean cloud_init;         /* include and configure cloud-init */
+    guint64 disk_size;           /* root disk bytes; 0: 4 GiB */
 } NubeBuildRecipe;
 
 /* Fills R with the default recipe (bookworm, cloud-init, host sources). */
@@ -32,9 +32,9 @@ char *nube_build_recipe_digest(const NubeBuildRecipe *r, NubeError **err);
 
 typedef struct {
     NubeBase base;
-    char kernel_sha256[65];   /* blob in the store */
-    char ramdisk_sha256[65];  /* blob in the store */
-    char *cmdline;            /* kernel command line, e.g. "root=/dev/vda …" */
+    char kernel_sha256[65];  /* blob in the store */
+    char ramdisk_sha256[65]; /* blob in the store */
+    char *cmdline;           /* kernel command line, e.g. "root=/dev/vda …" */
 } NubeBuildResult;
 
 void nube_build_result_clear(NubeBuildResult *res);
@@ -50,6 +50,5 @@ typedef void (*NubeProgressFn)(const char *message, void *opaque);
  * (empty strings otherwise), for the caller to collect if unused.  Needs
  * root (mmdebstrap --mode=unshare into a directory).
  */
-int nube_build_default_image(NubeStore *store, const NubeBuildRecipe *r,
-                             NubeProgressFn progress, void *opaque,
-                             NubeBuildResult *out, NubeError **err);
+int nube_build_default_image(NubeStore *store, const NubeBuildRecipe *r, NubeProgressFn progress,
+                             void *opaque, NubeBuildResult *out, NubeError **err);

@@ -26,15 +26,14 @@ static int base_size(const char *base, guint64 *size, NubeError **err)
     if (r < 0)
         return r;
     if (info.backing_file != NULL || info.data_file != NULL)
-        r = nube_error_set(err, EINVAL, "base '%s' is not a standalone qcow2",
-                           base);
+        r = nube_error_set(err, EINVAL, "base '%s' is not a standalone qcow2", base);
     *size = info.virtual_size;
     nube_image_info_clear(&info);
     return r;
 }
 
-int nube_overlay_create(const char *base_path, const char *overlay_path,
-                        guint64 size, NubeError **err)
+int nube_overlay_create(const char *base_path, const char *overlay_path, guint64 size,
+                        NubeError **err)
 {
     /* The overlay records the base by absolute path. */
     g_autofree char *base = g_canonicalize_filename(base_path, NULL);
@@ -44,7 +43,8 @@ int nube_overlay_create(const char *base_path, const char *overlay_path,
         return nube_error_prefix(err, "create overlay '%s'", overlay_path);
     if (size != 0 && size < base_bytes)
         return nube_error_setc(err, EINVAL, "InvalidParameterValue",
-                               "disk size %" G_GUINT64_FORMAT " is smaller than the image size %" G_GUINT64_FORMAT,
+                               "disk size %" G_GUINT64_FORMAT
+                               " is smaller than the image size %" G_GUINT64_FORMAT,
                                size, base_bytes);
 
     _cleanup_tmp_ char *tmp = nube_file_tmp_sibling(overlay_path, err);
@@ -59,8 +59,8 @@ int nube_overlay_create(const char *base_path, const char *overlay_path,
     return 0;
 }
 
-int nube_overlay_backing(const char *overlay_path, char **backing,
-                         char **backing_format, NubeError **err)
+int nube_overlay_backing(const char *overlay_path, char **backing, char **backing_format,
+                         NubeError **err)
 {
     NubeImageInfo info = { 0 };
     int r = nube_qemuimg_info(overlay_path, "qcow2", &info, err);

@@ -17,10 +17,10 @@
  * code "InvalidParameterValue".  An existing OVERLAY_PATH is never replaced
  * (-EEXIST).  0 or a negative errno; on failure nothing is left behind.
  */
-int nube_overlay_create(const char *base_path, const char *overlay_path,
-                        guint64 size, NubeError **err);
+int nube_overlay_create(const char *base_path, const char *overlay_path, guint64 size,
+                        NubeError **err);
 
 /* The backing file and its format recorded in OVERLAY_PATH (caller frees;
  * both NULL if it records none).  0 or a negative errno. */
-int nube_overlay_backing(const char *overlay_path, char **backing,
-                         char **backing_format, NubeError **err);
+int nube_overlay_backing(const char *overlay_path, char **backing, char **backing_format,
+                         NubeError **err);

@@ -12,7 +12,7 @@
 
 /* Limits for commands that parse untrusted image headers, so a crafted
  * header cannot make qemu-img eat the host's memory or CPU. */
-#define LIMIT_AS "--as=1073741824"
+#define LIMIT_AS  "--as=1073741824"
 #define LIMIT_CPU "--cpu=60"
 
 void nube_image_info_clear(NubeImageInfo *info)
@@ -89,38 +89,31 @@ static void info_from_json(JsonObject *root, NubeImageInfo *out)
     }
 }
 
-static int parse_info(const char *json, const char *path, NubeImageInfo *out,
-                      NubeError **err)
+static int parse_info(const char *json, const char *path, NubeImageInfo *out, NubeError **err)
 {
     g_autoptr(JsonParser) parser = json_parser_new();
     g_autoptr(GError) gerr = NULL;
     if (!json_parser_load_from_data(parser, json, -1, &gerr))
-        return nube_error_set(err, EPROTO, "qemu-img info '%s': bad JSON: %s",
-                              path, gerr->message);
+        return nube_error_set(err, EPROTO, "qemu-img info '%s': bad JSON: %s", path, gerr->message);
     JsonNode *root = json_parser_get_root(parser);
     if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root))
-        return nube_error_set(err, EPROTO,
-                              "qemu-img info '%s': JSON is not an object",
-                              path);
+        return nube_error_set(err, EPROTO, "qemu-img info '%s': JSON is not an object", path);
 
     NubeImageInfo info = { 0 };
     info_from_json(json_node_get_object(root), &info);
     if (info.format == NULL) {
         nube_image_info_clear(&info);
-        return nube_error_set(err, EPROTO,
-                              "qemu-img info '%s': no format in answer", path);
+        return nube_error_set(err, EPROTO, "qemu-img info '%s': no format in answer", path);
     }
     *out = info;
     return 0;
 }
 
-int nube_qemuimg_info(const char *path, const char *format, NubeImageInfo *out,
-                      NubeError **err)
+int nube_qemuimg_info(const char *path, const char *format, NubeImageInfo *out, NubeError **err)
 {
     g_autofree char *p = safe_path(path);
-    const char *argv[] = { "prlimit", LIMIT_AS, LIMIT_CPU, "--",
-                           "qemu-img", "info", "-f", format,
-                           "--output=json", p, NULL };
+    const char *argv[] = { "prlimit", LIMIT_AS, LIMIT_CPU,       "--", "qemu-img", "info",
+                           "-f",      format,   "--output=json", p,    NULL };
     g_autofree char *json = NULL;
 
     int r = nube_spawn(argv, NULL, &json, err);
@@ -129,13 +122,11 @@ int nube_qemuimg_info(const char *path, const char *format, NubeImageInfo *out,
     return parse_info(json, path, out, err);
 }
 
-int nube_qemuimg_convert(const char *src, const char *src_fmt, const char *dst,
-                         NubeError **err)
+int nube_qemuimg_convert(const char *src, const char *src_fmt, const char *dst, NubeError **err)
 {
     g_autofree char *s = safe_path(src);
     g_autofree char *d = safe_path(dst);
-    const char *argv[] = { "qemu-img", "convert", "-f", src_fmt,
-                           "-O", "qcow2", s, d, NULL };
+    const char *argv[] = { "qemu-img", "convert", "-f", src_fmt, "-O", "qcow2", s, d, NULL };
 
     int r = nube_spawn(argv, NULL, NULL, err);
     if (r < 0)
@@ -146,29 +137,26 @@ int nube_qemuimg_convert(const char *src, const char *src_fmt, const char *dst,
 int nube_qemuimg_check(const char *path, NubeError **err)
 {
     g_autofree char *p = safe_path(path);
-    const char *argv[] = { "prlimit", LIMIT_AS, LIMIT_CPU, "--",
-                           "qemu-img", "check", "-f", "qcow2", p, NULL };
+    const char *argv[] = { "prlimit", LIMIT_AS, LIMIT_CPU, "--", "qemu-img",
+                           "check",   "-f",     "qcow2",   p,    NULL };
     g_autoptr(NubeError) child = NULL;
 
     if (nube_spawn(argv, NULL, NULL, &child) == 0)
         return 0;
     if (child->errnum != EIO) /* qemu-img did not run at all */
         return nube_error_propagate(err, g_steal_pointer(&child));
-    return nube_error_set(err, EINVAL, "qemu-img check '%s': not clean: %s",
-                          path, child->message);
+    return nube_error_set(err, EINVAL, "qemu-img check '%s': not clean: %s", path, child->message);
 }
 
-int nube_qemuimg_create_overlay(const char *path, const char *backing,
-                                guint64 size, NubeError **err)
+int nube_qemuimg_create_overlay(const char *path, const char *backing, guint64 size,
+                                NubeError **err)
 {
     if (!g_path_is_absolute(backing))
-        return nube_error_set(err, EINVAL,
-                              "backing file '%s' is not an absolute path",
-                              backing);
+        return nube_error_set(err, EINVAL, "backing file '%s' is not an absolute path", backing);
     g_autofree char *p = safe_path(path);
     g_autofree char *sz = g_strdup_printf("%" G_GUINT64_FORMAT, size);
-    const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2",
-                           "-F", "qcow2", "-b", backing, p, sz, NULL };
+    const char *argv[] = { "qemu-img", "create", "-q",    "-f", "qcow2", "-F",
+                           "qcow2",    "-b",     backing, p,    sz,      NULL };
 
     int r = nube_spawn(argv, NULL, NULL, err);
     if (r < 0)

@@ -19,8 +19,8 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
-#define INVALID "InvalidParameterValue"
-#define HEAD_LEN 512
+#define INVALID    "InvalidParameterValue"
+#define HEAD_LEN   512
 #define COPY_CHUNK (1 << 20)
 
 struct NubeStore {
@@ -58,8 +58,7 @@ static const Magic magics[] = {
 
 static guint32 be32(const guint8 *p)
 {
-    return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 |
-           p[3];
+    return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | p[3];
 }
 
 static guint64 be64(const guint8 *p)
@@ -72,8 +71,7 @@ const char *nube_store_detect_format(const void *head, size_t len)
     const guint8 *h = head;
     for (size_t i = 0; i < G_N_ELEMENTS(magics); i++) {
         const Magic *m = &magics[i];
-        if (len < m->offset + m->len ||
-            memcmp(h + m->offset, m->magic, m->len) != 0)
+        if (len < m->offset + m->len || memcmp(h + m->offset, m->magic, m->len) != 0)
             continue;
         /* qcow (version 1) shares the magic of qcow2 */
         if (strcmp(m->format, "qcow2") == 0 && len >= 8 && be32(h + 4) < 2)
@@ -84,54 +82,48 @@ const char *nube_store_detect_format(const void *head, size_t len)
 }
 
 /* qcow2 header fields (docs/interop/qcow2.txt in QEMU) */
-#define QCOW2_V2_HEADER_LEN 72
-#define QCOW2_V3_HEADER_LEN 104
-#define QCOW2_INCOMPAT_CORRUPT (1ULL << 1)
+#define QCOW2_V2_HEADER_LEN      72
+#define QCOW2_V3_HEADER_LEN      104
+#define QCOW2_INCOMPAT_CORRUPT   (1ULL << 1)
 #define QCOW2_INCOMPAT_DATA_FILE (1ULL << 2)
-#define QCOW2_INCOMPAT_KNOWN 0x1fULL /* dirty, corrupt, data file,
-                                        compression type, extended L2 */
+#define QCOW2_INCOMPAT_KNOWN              \
+    0x1fULL /* dirty, corrupt, data file, \
+               compression type, extended L2 */
 
-static int check_qcow2_v3(const guint8 *h, size_t len, const char *name,
-                          NubeError **err)
+static int check_qcow2_v3(const guint8 *h, size_t len, const char *name, NubeError **err)
 {
     if (len < QCOW2_V3_HEADER_LEN)
-        return nube_error_setc(err, EINVAL, INVALID,
-                               "image file '%s' has a truncated qcow2 header",
+        return nube_error_setc(err, EINVAL, INVALID, "image file '%s' has a truncated qcow2 header",
                                name);
     guint64 incompat = be64(h + 72);
     if (incompat & QCOW2_INCOMPAT_DATA_FILE)
-        return nube_error_setc(err, EINVAL, INVALID,
-                               "image file '%s' uses an external data file; only standalone images can be imported",
-                               name);
+        return nube_error_setc(
+            err, EINVAL, INVALID,
+            "image file '%s' uses an external data file; only standalone images can be imported",
+            name);
     if (incompat & QCOW2_INCOMPAT_CORRUPT)
-        return nube_error_setc(err, EINVAL, INVALID,
-                               "image file '%s' is marked corrupt", name);
+        return nube_error_setc(err, EINVAL, INVALID, "image file '%s' is marked corrupt", name);
     if (incompat & ~QCOW2_INCOMPAT_KNOWN)
-        return nube_error_setc(err, EINVAL, INVALID,
-                               "image file '%s' uses unknown qcow2 features",
+        return nube_error_setc(err, EINVAL, INVALID, "image file '%s' uses unknown qcow2 features",
                                name);
     return 0;
 }
 
-int nube_store_check_qcow2_header(const void *head, size_t len,
-                                  const char *name, NubeError **err)
+int nube_store_check_qcow2_header(const void *head, size_t len, const char *name, NubeError **err)
 {
     const guint8 *h = head;
     if (len < QCOW2_V2_HEADER_LEN || memcmp(h, "QFI\xfb", 4) != 0)
-        return nube_error_setc(err, EINVAL, INVALID,
-                               "image file '%s' has no qcow2 header", name);
+        return nube_error_setc(err, EINVAL, INVALID, "image file '%s' has no qcow2 header", name);
     guint32 version = be32(h + 4);
     if (version != 2 && version != 3)
         return nube_error_setc(err, EINVAL, INVALID,
-                               "image file '%s' has unsupported qcow2 version %u",
-                               name, version);
+                               "image file '%s' has unsupported qcow2 version %u", name, version);
     if (be64(h + 8) != 0 || be32(h + 16) != 0)
-        return nube_error_setc(err, EINVAL, INVALID,
-                               "image file '%s' has a backing file; only standalone images can be imported",
-                               name);
+        return nube_error_setc(
+            err, EINVAL, INVALID,
+            "image file '%s' has a backing file; only standalone images can be imported", name);
     if (be32(h + 32) != 0)
-        return nube_error_setc(err, EINVAL, INVALID,
-                               "image file '%s' is encrypted", name);
+        return nube_error_setc(err, EINVAL, INVALID, "image file '%s' is encrypted", name);
     return version == 3 ? check_qcow2_v3(h, len, name, err) : 0;
 }
 
@@ -150,8 +142,7 @@ static gboolean sha_valid(const char *sha)
 static int check_sha(const char *sha, NubeError **err)
 {
     if (!sha_valid(sha))
-        return nube_error_setc(err, EINVAL, INVALID,
-                               "'%s' is not a sha256 digest", sha ? sha : "");
+        return nube_error_setc(err, EINVAL, INVALID, "'%s' is not a sha256 digest", sha ? sha : "");
     return 0;
 }
 
@@ -161,26 +152,21 @@ static int open_user_file(const char *path, struct stat *st, NubeError **err)
 {
     /* Refuse devices and FIFOs before opening them has side effects. */
     if (lstat(path, st) == 0 && !S_ISREG(st->st_mode) && !S_ISLNK(st->st_mode))
-        return nube_error_setc(err, EINVAL, INVALID,
-                               "file '%s' is not a regular file", path);
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
-                            O_CLOEXEC);
+        return nube_error_setc(err, EINVAL, INVALID, "file '%s' is not a regular file", path);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0 && errno == ELOOP)
-        return nube_error_setc(err, ELOOP, INVALID,
-                               "file '%s' is a symbolic link", path);
+        return nube_error_setc(err, ELOOP, INVALID, "file '%s' is a symbolic link", path);
     if (fd < 0 && errno == ENOENT)
-        return nube_error_setc(err, ENOENT, INVALID,
-                               "file '%s' does not exist", path);
+        return nube_error_setc(err, ENOENT, INVALID, "file '%s' does not exist", path);
     if (fd < 0)
-        return nube_error_setc(err, errno, INVALID, "cannot open file '%s': %s",
-                               path, g_strerror(errno));
+        return nube_error_setc(err, errno, INVALID, "cannot open file '%s': %s", path,
+                               g_strerror(errno));
 
     int r = 0;
     if (fstat(fd, st) < 0)
         r = nube_error_set(err, errno, "stat '%s'", path);
     else if (!S_ISREG(st->st_mode))
-        r = nube_error_setc(err, EINVAL, INVALID,
-                            "file '%s' is not a regular file", path);
+        r = nube_error_setc(err, EINVAL, INVALID, "file '%s' is not a regular file", path);
     else if (st->st_size == 0)
         r = nube_error_setc(err, EINVAL, INVALID, "file '%s' is empty", path);
     if (r < 0) {
@@ -192,8 +178,7 @@ static int open_user_file(const char *path, struct stat *st, NubeError **err)
 
 /* Reads up to HEAD_LEN bytes from the start of FD into BUF; returns the
  * count or a negative errno. */
-static ssize_t read_head(int fd, guint8 *buf, const char *name,
-                         NubeError **err)
+static ssize_t read_head(int fd, guint8 *buf, const char *name, NubeError **err)
 {
     size_t got = 0;
     while (got < HEAD_LEN) {
@@ -211,8 +196,7 @@ static ssize_t read_head(int fd, guint8 *buf, const char *name,
 
 /* One chunk of a plain read/write copy through BUF (COPY_CHUNK bytes);
  * bytes copied or -1 with errno. */
-static ssize_t copy_chunk_rw(int in, int out, off_t off, size_t len,
-                             guint8 *buf)
+static ssize_t copy_chunk_rw(int in, int out, off_t off, size_t len, guint8 *buf)
 {
     ssize_t n = pread(in, buf, MIN(len, COPY_CHUNK), off);
     if (n <= 0)
@@ -237,8 +221,8 @@ static int copy_range(int in, int out, off_t off, off_t len)
                         : copy_file_range(in, &io, out, &oo, len, 0);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && buf == NULL && (errno == EXDEV || errno == EINVAL ||
-                                     errno == ENOSYS || errno == EOPNOTSUPP)) {
+        if (n < 0 && buf == NULL &&
+            (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
             buf = g_malloc(COPY_CHUNK);
             continue;
         }
@@ -278,8 +262,7 @@ static int copy_sparse(int in, int out, off_t size)
  * the file system can, else a sparse copy. */
 static int snapshot_file(int in, off_t size, const char *dst, NubeError **err)
 {
-    _cleanup_close_ int out = open(dst, O_WRONLY | O_CREAT | O_EXCL |
-                                            O_NOFOLLOW | O_CLOEXEC, 0600);
+    _cleanup_close_ int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (out < 0)
         return nube_error_set(err, errno, "create '%s'", dst);
     if (ioctl(out, FICLONE, in) == 0)
@@ -292,8 +275,7 @@ static int snapshot_file(int in, off_t size, const char *dst, NubeError **err)
 
 /* Makes FILE read-only and durable, then renames it to NAME in DIRFD unless
  * NAME exists (then FILE is dropped: same name, same content). */
-static int install_file(const char *file, int dirfd, const char *name,
-                        NubeError **err)
+static int install_file(const char *file, int dirfd, const char *name, NubeError **err)
 {
     _cleanup_close_ int fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
@@ -303,8 +285,7 @@ static int install_file(const char *file, int dirfd, const char *name,
 
     if (renameat2(AT_FDCWD, file, dirfd, name, RENAME_NOREPLACE) < 0) {
         if (errno != EEXIST)
-            return nube_error_set(err, errno, "rename '%s' to '%s'", file,
-                                  name);
+            return nube_error_set(err, errno, "rename '%s' to '%s'", file, name);
         nube_debug("store: '%s' already stored", name);
         if (unlink(file) < 0)
             return nube_error_set(err, errno, "unlink '%s'", file);
@@ -337,8 +318,7 @@ static char *workdir_new(NubeStore *store, const char *prefix, NubeError **err)
 
 /* ---- the store ---- */
 
-static int open_subdir(const char *dir, const char *name, int mode, int *fd,
-                       NubeError **err)
+static int open_subdir(const char *dir, const char *name, int mode, int *fd, NubeError **err)
 {
     g_autofree char *path = g_build_filename(dir, name, NULL);
     if (mkdir(path, mode) < 0 && errno != EEXIST)
@@ -395,19 +375,16 @@ void nube_base_clear(NubeBase *base)
     memset(base, 0, sizeof(*base));
 }
 
-int nube_store_lookup(NubeStore *store, const char *sha256, NubeBase *out,
-                      NubeError **err)
+int nube_store_lookup(NubeStore *store, const char *sha256, NubeBase *out, NubeError **err)
 {
     if (check_sha(sha256, err) < 0)
         return -EINVAL;
     g_autofree char *name = g_strconcat(sha256, ".qcow2", NULL);
     struct stat st;
     if (fstatat(store->bases_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        return nube_error_set(err, errno, "base '%s' is not in the store",
-                              sha256);
+        return nube_error_set(err, errno, "base '%s' is not in the store", sha256);
     if (!S_ISREG(st.st_mode))
-        return nube_error_set(err, EINVAL, "base '%s' is not a regular file",
-                              sha256);
+        return nube_error_set(err, EINVAL, "base '%s' is not a regular file", sha256);
 
     g_autofree char *path = g_build_filename(store->dir, "bases", name, NULL);
     NubeImageInfo info = { 0 };
@@ -425,42 +402,38 @@ int nube_store_lookup(NubeStore *store, const char *sha256, NubeBase *out,
 
 /* qemu-img's view of IMAGE (a private copy of the user's NAME) as FORMAT:
  * no backing file, no external data file, not corrupt, not empty. */
-static int check_info(const char *image, const char *format, const char *name,
-                      NubeError **err)
+static int check_info(const char *image, const char *format, const char *name, NubeError **err)
 {
     g_autoptr(NubeError) child = NULL;
     NubeImageInfo info = { 0 };
     if (nube_qemuimg_info(image, format, &info, &child) < 0)
-        return nube_error_setc(err, EINVAL, INVALID,
-                               "image file '%s' cannot be read as %s: %s",
+        return nube_error_setc(err, EINVAL, INVALID, "image file '%s' cannot be read as %s: %s",
                                name, format, child->message);
 
     int r = 0;
     if (g_strcmp0(info.format, format) != 0)
-        r = nube_error_setc(err, EINVAL, INVALID,
-                            "image file '%s' is %s, not %s", name,
+        r = nube_error_setc(err, EINVAL, INVALID, "image file '%s' is %s, not %s", name,
                             info.format, format);
     else if (info.backing_file != NULL)
-        r = nube_error_setc(err, EINVAL, INVALID,
-                            "image file '%s' has a backing file '%s'; only standalone images can be imported",
-                            name, info.backing_file);
+        r = nube_error_setc(
+            err, EINVAL, INVALID,
+            "image file '%s' has a backing file '%s'; only standalone images can be imported", name,
+            info.backing_file);
     else if (info.data_file != NULL)
-        r = nube_error_setc(err, EINVAL, INVALID,
-                            "image file '%s' uses an external data file '%s'; only standalone images can be imported",
-                            name, info.data_file);
+        r = nube_error_setc(
+            err, EINVAL, INVALID,
+            "image file '%s' uses an external data file '%s'; only standalone images can be imported",
+            name, info.data_file);
     else if (info.corrupt)
-        r = nube_error_setc(err, EINVAL, INVALID,
-                            "image file '%s' is marked corrupt", name);
+        r = nube_error_setc(err, EINVAL, INVALID, "image file '%s' is marked corrupt", name);
     else if (info.virtual_size == 0)
-        r = nube_error_setc(err, EINVAL, INVALID,
-                            "image file '%s' is empty", name);
+        r = nube_error_setc(err, EINVAL, INVALID, "image file '%s' is empty", name);
     nube_image_info_clear(&info);
     return r;
 }
 
 /* Header checks of a qcow2 nube is about to store (QEMU not involved). */
-static int check_qcow2_file(const char *image, const char *name,
-                            NubeError **err)
+static int check_qcow2_file(const char *image, const char *name, NubeError **err)
 {
     _cleanup_close_ int fd = open(image, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
@@ -474,8 +447,8 @@ static int check_qcow2_file(const char *image, const char *name,
 
 /* Checks, hashes and moves the standalone qcow2 IMAGE into bases/; fills
  * OUT.  NAME is what messages call the image. */
-static int store_base(NubeStore *store, const char *image, const char *name,
-                      NubeBase *out, NubeError **err)
+static int store_base(NubeStore *store, const char *image, const char *name, NubeBase *out,
+                      NubeError **err)
 {
     char sha[65];
     int r = check_qcow2_file(image, name, err);
@@ -495,8 +468,8 @@ static int store_base(NubeStore *store, const char *image, const char *name,
 
 /* The format of the user's file NAME from its first bytes in FD: CLAIMED
  * ("raw", "qcow2" or NULL) must match what the content says. */
-static int probe_format(int fd, const char *claimed, const char *name,
-                        const char **format, NubeError **err)
+static int probe_format(int fd, const char *claimed, const char *name, const char **format,
+                        NubeError **err)
 {
     guint8 head[HEAD_LEN];
     ssize_t len = read_head(fd, head, name, err);
@@ -506,12 +479,12 @@ static int probe_format(int fd, const char *claimed, const char *name,
     const char *found = nube_store_detect_format(head, len);
     if (strcmp(found, "raw") != 0 && strcmp(found, "qcow2") != 0)
         return nube_error_setc(err, EINVAL, INVALID,
-                               "image file '%s' is a %s image: unsupported image format",
-                               name, found);
+                               "image file '%s' is a %s image: unsupported image format", name,
+                               found);
     if (claimed != NULL && strcmp(claimed, found) != 0)
         return nube_error_setc(err, EINVAL, INVALID,
-                               "image file '%s' is said to be %s but its content is %s",
-                               name, claimed, found);
+                               "image file '%s' is said to be %s but its content is %s", name,
+                               claimed, found);
     if (strcmp(found, "qcow2") == 0) {
         int r = nube_store_check_qcow2_header(head, len, name, err);
         if (r < 0)
@@ -530,8 +503,7 @@ static int check_clean(const char *image, const char *name, NubeError **err)
         /* the details name our private copy: for debugging only */
         nube_debug("store: %s", child->message);
         return nube_error_setc(err, EINVAL, INVALID,
-                               "image file '%s' is corrupt (qemu-img check found errors)",
-                               name);
+                               "image file '%s' is corrupt (qemu-img check found errors)", name);
     }
     if (r < 0)
         return nube_error_propagate(err, g_steal_pointer(&child));
@@ -540,9 +512,8 @@ static int check_clean(const char *image, const char *name, NubeError **err)
 
 /* Copies the user's file (open as FD) into WORK and checks the copy: the
  * path of the checked copy in *SOURCE, its format in *FORMAT. */
-static int import_source(int fd, const struct stat *st, const char *work,
-                         const char *path, const char *claimed,
-                         char **source, const char **format, NubeError **err)
+static int import_source(int fd, const struct stat *st, const char *work, const char *path,
+                         const char *claimed, char **source, const char **format, NubeError **err)
 {
     g_autofree char *src = g_build_filename(work, "source", NULL);
     int r = snapshot_file(fd, st->st_size, src, err);
@@ -564,19 +535,16 @@ static int import_source(int fd, const struct stat *st, const char *work,
     return 0;
 }
 
-static int validate_claim(const char *path, const char *format,
-                          NubeError **err)
+static int validate_claim(const char *path, const char *format, NubeError **err)
 {
-    if (format == NULL || strcmp(format, "raw") == 0 ||
-        strcmp(format, "qcow2") == 0)
+    if (format == NULL || strcmp(format, "raw") == 0 || strcmp(format, "qcow2") == 0)
         return 0;
-    return nube_error_setc(err, EINVAL, INVALID,
-                           "image file '%s': unsupported image format '%s'",
+    return nube_error_setc(err, EINVAL, INVALID, "image file '%s': unsupported image format '%s'",
                            path, format);
 }
 
-int nube_store_import(NubeStore *store, const char *path, const char *format,
-                      NubeBase *out, NubeError **err)
+int nube_store_import(NubeStore *store, const char *path, const char *format, NubeBase *out,
+                      NubeError **err)
 {
     int r = validate_claim(path, format, err);
     if (r < 0)
@@ -609,15 +577,13 @@ int nube_store_import(NubeStore *store, const char *path, const char *format,
     return 0;
 }
 
-int nube_store_adopt(NubeStore *store, const char *tmp_qcow2, NubeBase *out,
-                     NubeError **err)
+int nube_store_adopt(NubeStore *store, const char *tmp_qcow2, NubeBase *out, NubeError **err)
 {
     struct stat st;
     if (lstat(tmp_qcow2, &st) < 0)
         return nube_error_set(err, errno, "stat '%s'", tmp_qcow2);
     if (!S_ISREG(st.st_mode))
-        return nube_error_set(err, EINVAL, "'%s' is not a regular file",
-                              tmp_qcow2);
+        return nube_error_set(err, EINVAL, "'%s' is not a regular file", tmp_qcow2);
     int r = store_base(store, tmp_qcow2, tmp_qcow2, out, err);
     if (r < 0)
         return nube_error_prefix(err, "adopt '%s'", tmp_qcow2);
@@ -633,8 +599,7 @@ static int remove_entry(int dirfd, const char *name, NubeError **err)
     return 0;
 }
 
-int nube_store_remove_base(NubeStore *store, const char *sha256,
-                           NubeError **err)
+int nube_store_remove_base(NubeStore *store, const char *sha256, NubeError **err)
 {
     if (check_sha(sha256, err) < 0)
         return -EINVAL;
@@ -642,8 +607,7 @@ int nube_store_remove_base(NubeStore *store, const char *sha256,
     return remove_entry(store->bases_fd, name, err);
 }
 
-int nube_store_add_blob(NubeStore *store, const char *path, char sha256[65],
-                        NubeError **err)
+int nube_store_add_blob(NubeStore *store, const char *path, char sha256[65], NubeError **err)
 {
     struct stat st;
     _cleanup_close_ int fd = open_user_file(path, &st, err);
@@ -669,15 +633,13 @@ int nube_store_add_blob(NubeStore *store, const char *path, char sha256[65],
 char *nube_store_blob_path(NubeStore *store, const char *sha256)
 {
     struct stat st;
-    if (!sha_valid(sha256) ||
-        fstatat(store->blobs_fd, sha256, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+    if (!sha_valid(sha256) || fstatat(store->blobs_fd, sha256, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
         !S_ISREG(st.st_mode))
         return NULL;
     return g_build_filename(store->dir, "blobs", sha256, NULL);
 }
 
-int nube_store_remove_blob(NubeStore *store, const char *sha256,
-                           NubeError **err)
+int nube_store_remove_blob(NubeStore *store, const char *sha256, NubeError **err)
 {
     if (check_sha(sha256, err) < 0)
         return -EINVAL;

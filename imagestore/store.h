@@ -18,10 +18,10 @@ typedef struct NubeStore NubeStore;
 
 typedef struct {
     char sha256[65];
-    char *path;             /* absolute path of bases/<sha256>.qcow2 */
+    char *path; /* absolute path of bases/<sha256>.qcow2 */
     guint64 virtual_size;
     guint64 file_size;
-    char *architecture;     /* "x86_64" */
+    char *architecture; /* "x86_64" */
 } NubeBase;
 
 void nube_base_clear(NubeBase *base);
@@ -49,8 +49,8 @@ const char *nube_store_tmp_dir(const NubeStore *store);
  * stored once.  Fills OUT (caller clears).  0 or a negative errno; on
  * failure nothing is left behind.
  */
-int nube_store_import(NubeStore *store, const char *path, const char *format,
-                      NubeBase *out, NubeError **err);
+int nube_store_import(NubeStore *store, const char *path, const char *format, NubeBase *out,
+                      NubeError **err);
 
 /*
  * Moves TMP_QCOW2, a standalone qcow2 that nube made itself inside
@@ -59,32 +59,27 @@ int nube_store_import(NubeStore *store, const char *path, const char *format,
  * TMP_QCOW2 is gone (moved, or dropped when that base already exists); on
  * failure it is left for the caller to remove.  0 or a negative errno.
  */
-int nube_store_adopt(NubeStore *store, const char *tmp_qcow2, NubeBase *out,
-                     NubeError **err);
+int nube_store_adopt(NubeStore *store, const char *tmp_qcow2, NubeBase *out, NubeError **err);
 
 /* Fills OUT for the stored base SHA256 (caller clears).  -ENOENT if absent,
  * -EINVAL if SHA256 is not 64 lowercase hex digits. */
-int nube_store_lookup(NubeStore *store, const char *sha256, NubeBase *out,
-                      NubeError **err);
+int nube_store_lookup(NubeStore *store, const char *sha256, NubeBase *out, NubeError **err);
 
 /* Removes the base SHA256 (no error if absent).  The caller has checked that
  * nothing needs it.  0 or a negative errno. */
-int nube_store_remove_base(NubeStore *store, const char *sha256,
-                           NubeError **err);
+int nube_store_remove_base(NubeStore *store, const char *sha256, NubeError **err);
 
 /* Copies PATH (a regular file, not a symlink) into blobs/ under its sha256
  * (read-only, stored once) and writes the hex digest into SHA256.  0 or a
  * negative errno (code "InvalidParameterValue" for a bad PATH); on failure
  * nothing is left behind. */
-int nube_store_add_blob(NubeStore *store, const char *path, char sha256[65],
-                        NubeError **err);
+int nube_store_add_blob(NubeStore *store, const char *path, char sha256[65], NubeError **err);
 
 /* Absolute path of blobs/SHA256 (caller frees); NULL if absent. */
 char *nube_store_blob_path(NubeStore *store, const char *sha256);
 
 /* Removes blobs/SHA256 (no error if absent).  0 or a negative errno. */
-int nube_store_remove_blob(NubeStore *store, const char *sha256,
-                           NubeError **err);
+int nube_store_remove_blob(NubeStore *store, const char *sha256, NubeError **err);
 
 /*
  * The image format named by the first LEN bytes HEAD of a file (512 are
@@ -102,5 +97,4 @@ const char *nube_store_detect_format(const void *head, size_t len);
  * incompatible feature nube does not know.  0, or -EINVAL with ERR code
  * "InvalidParameterValue".  Pure: exposed for tests and fuzzing.
  */
-int nube_store_check_qcow2_header(const void *head, size_t len,
-                                  const char *name, NubeError **err);
+int nube_store_check_qcow2_header(const void *head, size_t len, const char *name, NubeError **err);

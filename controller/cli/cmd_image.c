@@ -288,10 +288,9 @@ static int create_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **arg
 {
     g_auto(CreateOptions) o = { 0 };
     const GOptionEntry options[] = {
-        { "name", 0, 0, G_OPTION_ARG_STRING, &o.name, "Name of the new image (required)",
-          "NAME" },
-        { "description", 0, 0, G_OPTION_ARG_STRING, &o.description,
-          "Description of the image", "TEXT" },
+        { "name", 0, 0, G_OPTION_ARG_STRING, &o.name, "Name of the new image (required)", "NAME" },
+        { "description", 0, 0, G_OPTION_ARG_STRING, &o.description, "Description of the image",
+          "TEXT" },
         { "no-reboot", 0, 0, G_OPTION_ARG_NONE, &o.no_reboot,
           "Copy the running disk without shutting the guest down (crash-consistent)", NULL },
         { "root-device-type", 0, 0, G_OPTION_ARG_STRING, &o.root_type,

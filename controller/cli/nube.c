@@ -15,22 +15,14 @@
 #define SUMMARY_COLUMN 32
 
 static const NubeCommand *const commands[] = {
-    &nube_cmd_demo,
-    &nube_cmd_image_build_default,
-    &nube_cmd_image_import,
-    &nube_cmd_image_create,
-    &nube_cmd_image_list,
-    &nube_cmd_image_deregister,
-    &nube_cmd_repo_add,
-    &nube_cmd_run,
-    &nube_cmd_ps,
-    &nube_cmd_describe,
-    &nube_cmd_stop,
-    &nube_cmd_start,
-    &nube_cmd_reboot,
-    &nube_cmd_terminate,
-    &nube_cmd_wait,
-    &nube_cmd_console,
+    &nube_cmd_demo,         &nube_cmd_image_build_default,
+    &nube_cmd_image_import, &nube_cmd_image_create,
+    &nube_cmd_image_list,   &nube_cmd_image_deregister,
+    &nube_cmd_repo_add,     &nube_cmd_run,
+    &nube_cmd_ps,           &nube_cmd_describe,
+    &nube_cmd_stop,         &nube_cmd_start,
+    &nube_cmd_reboot,       &nube_cmd_terminate,
+    &nube_cmd_wait,         &nube_cmd_console,
     &nube_cmd_info,
 };
 

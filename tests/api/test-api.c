@@ -15,7 +15,7 @@
 
 #include <string.h>
 
-#define OWNER "123456789012"
+#define OWNER      "123456789012"
 #define REQUEST_ID "11111111-2222-3333-4444-555555555555"
 
 typedef struct {
@@ -29,7 +29,8 @@ static void insert_records(Fixture *f)
     g_autoptr(NubeError) err = NULL;
     g_assert_cmpint(nube_db_exec(f->d.db, &err,
                                  "INSERT INTO accounts VALUES (?1, 'AKIATESTTESTTESTTEST', 's', 0)",
-                                 "s", OWNER), ==, 1);
+                                 "s", OWNER),
+                    ==, 1);
 
     g_autoptr(NubeImage) img = nube_image_new();
     img->id = g_strdup("ami-0123456789abcdef0");
@@ -42,8 +43,9 @@ static void insert_records(Fixture *f)
     img->tags = nube_tags_new();
     nube_tags_add(img->tags, "Name", "base");
     g_assert_cmpint(nube_image_insert(f->d.db, img, &err), ==, 0);
-    g_assert_cmpint(nube_image_set_available(f->d.db, img->id, "ab12", 4294967296, "cd34",
-                                             "ef56", "root=/dev/vda", &err), ==, 0);
+    g_assert_cmpint(nube_image_set_available(f->d.db, img->id, "ab12", 4294967296, "cd34", "ef56",
+                                             "root=/dev/vda", &err),
+                    ==, 0);
 
     g_autoptr(NubeInstance) inst = nube_instance_new();
     inst->id = g_strdup("i-0abcdef0123456789");
@@ -72,7 +74,9 @@ static void insert_records(Fixture *f)
 
     /* A terminated instance (hidden from DescribeInstances after 2 hours)
      * and a running instance-store one. */
-    const struct { const char *id, *state, *root; } more[] = {
+    const struct {
+        const char *id, *state, *root;
+    } more[] = {
         { "i-0000000000000000a", "terminated", "ebs" },
         { "i-0000000000000000b", "running", "instance-store" },
     };
@@ -98,9 +102,15 @@ static void insert_records(Fixture *f)
     }
 
     NubeVolume vol = {
-        .id = "vol-0abcdef0123456789", .owner_id = OWNER, .instance_id = inst->id,
-        .base_sha256 = "ab12", .size = 4294967296, .state = "in-use",
-        .delete_on_termination = TRUE, .created_at = 1795000100, .attached_at = 1795000100,
+        .id = "vol-0abcdef0123456789",
+        .owner_id = OWNER,
+        .instance_id = inst->id,
+        .base_sha256 = "ab12",
+        .size = 4294967296,
+        .state = "in-use",
+        .delete_on_termination = TRUE,
+        .created_at = 1795000100,
+        .attached_at = 1795000100,
     };
     g_assert_cmpint(nube_volume_insert(f->d.db, &vol, &err), ==, 0);
 }
@@ -136,8 +146,11 @@ static char *call(Fixture *f, const char *params, char **code)
     g_autoptr(NubeQuery) q = nube_query_parse(params, strlen(params), &err);
     g_assert_nonnull(q);
     NubeApiRequest req = {
-        .d = &f->d, .q = q, .action = nube_query_get(q, "Action"),
-        .request_id = REQUEST_ID, .account = &f->acct,
+        .d = &f->d,
+        .q = q,
+        .action = nube_query_get(q, "Action"),
+        .request_id = REQUEST_ID,
+        .account = &f->acct,
     };
     xmlDocPtr doc = NULL;
     if (nube_api_dispatch(&req, &doc, &err) < 0) {
@@ -155,8 +168,8 @@ static char *call(Fixture *f, const char *params, char **code)
 
 static void compare_golden(const char *name, const char *actual)
 {
-    g_autofree char *path = g_build_filename(g_getenv("NUBE_SRCDIR"), "tests", "api", "golden",
-                                             name, NULL);
+    g_autofree char *path =
+        g_build_filename(g_getenv("NUBE_SRCDIR"), "tests", "api", "golden", name, NULL);
     if (g_getenv("NUBE_TEST_REGENERATE") != NULL) {
         g_assert_true(g_file_set_contents(path, actual, -1, NULL));
         return;
@@ -193,9 +206,9 @@ static void test_golden_volumes(Fixture *f, gconstpointer data)
 static void test_golden_error(Fixture *f, gconstpointer data)
 {
     int len = 0;
-    g_autofree char *xml = nube_xml_error("InvalidInstanceID.NotFound",
-                                          "The instance ID 'i-00000000' does not exist",
-                                          REQUEST_ID, &len);
+    g_autofree char *xml =
+        nube_xml_error("InvalidInstanceID.NotFound", "The instance ID 'i-00000000' does not exist",
+                       REQUEST_ID, &len);
     compare_golden("error.xml", xml);
 }
 
@@ -216,12 +229,13 @@ static const struct {
       "InstanceLimitExceeded" },
     { "Action=RunInstances&ImageId=ami-0123456789abcdef0&UserData=%25%25%25",
       "InvalidParameterValue" },
-    { "Action=RunInstances&ImageId=ami-0123456789abcdef0&KeyName=nope",
-      "InvalidKeyPair.NotFound" },
+    { "Action=RunInstances&ImageId=ami-0123456789abcdef0&KeyName=nope", "InvalidKeyPair.NotFound" },
     { "Action=RunInstances&ImageId=ami-0123456789abcdef0&TagSpecification.1.ResourceType=bucket"
-      "&TagSpecification.1.Tag.1.Key=a", "InvalidParameterValue" },
+      "&TagSpecification.1.Tag.1.Key=a",
+      "InvalidParameterValue" },
     { "Action=RunInstances&ImageId=ami-0123456789abcdef0&TagSpecification.1.ResourceType=instance"
-      "&TagSpecification.1.Tag.1.Key=aws:x", "InvalidParameterValue" },
+      "&TagSpecification.1.Tag.1.Key=aws:x",
+      "InvalidParameterValue" },
     { "Action=DescribeInstances&InstanceId.1=i-zz", "InvalidInstanceID.Malformed" },
     { "Action=DescribeInstances&InstanceId.1=i-00000000000000000", "InvalidInstanceID.NotFound" },
     { "Action=DescribeInstances&InstanceId.1=i-0abcdef0123456789&MaxResults=5",
@@ -247,11 +261,14 @@ static const struct {
     { "Action=RunInstances&ImageId=ami-0123456789abcdef0&NubeForwardPort.1=0",
       "InvalidParameterValue" },
     { "Action=RunInstances&ImageId=ami-0123456789abcdef0&NubeForwardPort.1=80"
-      "&NubeForwardPort.2=80", "InvalidParameterValue" },
+      "&NubeForwardPort.2=80",
+      "InvalidParameterValue" },
     { "Action=RunInstances&ImageId=ami-0123456789abcdef0&BlockDeviceMapping.1.DeviceName=/dev/vdz"
-      "&BlockDeviceMapping.1.Ebs.DeleteOnTermination=false", "InvalidBlockDeviceMapping" },
+      "&BlockDeviceMapping.1.Ebs.DeleteOnTermination=false",
+      "InvalidBlockDeviceMapping" },
     { "Action=RunInstances&ImageId=ami-0123456789abcdef0&BlockDeviceMapping.1.DeviceName=/dev/vda"
-      "&BlockDeviceMapping.1.Ebs.DeleteOnTermination=perhaps", "InvalidParameterValue" },
+      "&BlockDeviceMapping.1.Ebs.DeleteOnTermination=perhaps",
+      "InvalidParameterValue" },
     { "Action=CreateImage&Name=abc", "MissingParameter" },
     { "Action=CreateImage&InstanceId=i-zz&Name=abc", "InvalidInstanceID.Malformed" },
     { "Action=CreateImage&InstanceId=i-00000000000000000&Name=abc", "InvalidInstanceID.NotFound" },
@@ -338,21 +355,25 @@ static void test_filters(Fixture *f, gconstpointer data)
         { "Filter.1.Name=tag:Name&Filter.1.Value.1=db", FALSE },
         { "Filter.1.Name=tag-key&Filter.1.Value.1=Name", TRUE },
         { "Filter.1.Name=image-id&Filter.1.Value.1=ami-0123456789abcdef0"
-          "&Filter.2.Name=instance-id&Filter.2.Value.1=i-0abcdef0123456789", TRUE },
+          "&Filter.2.Name=instance-id&Filter.2.Value.1=i-0abcdef0123456789",
+          TRUE },
         { "Filter.1.Name=image-id&Filter.1.Value.1=ami-0123456789abcdef0"
-          "&Filter.2.Name=instance-id&Filter.2.Value.1=i-1", FALSE },
+          "&Filter.2.Name=instance-id&Filter.2.Value.1=i-1",
+          FALSE },
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-        g_autofree char *params = g_strdup_printf("Action=DescribeInstances&Version=2016-11-15&%s",
-                                                  cases[i].filter);
+        g_autofree char *params =
+            g_strdup_printf("Action=DescribeInstances&Version=2016-11-15&%s", cases[i].filter);
         g_autofree char *code = NULL;
         g_autofree char *xml = call(f, params, &code);
         g_assert_nonnull(xml);
         g_assert_cmpint(strstr(xml, "i-0abcdef0123456789") != NULL, ==, cases[i].found);
     }
     g_autofree char *code = NULL;
-    g_autofree char *xml = call(f, "Action=DescribeImages&Version=2016-11-15&Filter.1.Name=name"
-                                   "&Filter.1.Value.1=debian-*", &code);
+    g_autofree char *xml = call(f,
+                                "Action=DescribeImages&Version=2016-11-15&Filter.1.Name=name"
+                                "&Filter.1.Value.1=debian-*",
+                                &code);
     g_assert_nonnull(strstr(xml, "ami-0123456789abcdef0"));
 }
 
@@ -362,9 +383,9 @@ static void test_pagination(Fixture *f, gconstpointer data)
     g_autofree char *token = NULL;
     guint seen = 0;
     for (int page = 0; page < 10; page++) {
-        g_autofree char *params = g_strdup_printf(
-            "Action=DescribeInstanceTypes&Version=2016-11-15&MaxResults=5%s%s",
-            token ? "&NextToken=" : "", token ? token : "");
+        g_autofree char *params =
+            g_strdup_printf("Action=DescribeInstanceTypes&Version=2016-11-15&MaxResults=5%s%s",
+                            token ? "&NextToken=" : "", token ? token : "");
         g_autofree char *xml = call(f, params, &code);
         g_assert_nonnull(xml);
         for (const char *p = xml; (p = strstr(p, "<instanceType>")) != NULL; p++)

@@ -28,10 +28,10 @@ static void make_v3(guint8 *h)
     memset(h, 0, 512);
     memcpy(h, "QFI\xfb", 4);
     put_be32(h + 4, 3);
-    put_be32(h + 20, 16);               /* cluster_bits */
-    put_be64(h + 24, 1 << 20);          /* size */
-    put_be32(h + 96, 4);                /* refcount_order */
-    put_be32(h + 100, V3_LEN);          /* header_length */
+    put_be32(h + 20, 16);      /* cluster_bits */
+    put_be64(h + 24, 1 << 20); /* size */
+    put_be32(h + 96, 4);       /* refcount_order */
+    put_be32(h + 100, V3_LEN); /* header_length */
 }
 
 static void test_detect(void)
@@ -60,11 +60,9 @@ static void test_detect(void)
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         memset(h, 0x55, sizeof(h));
         memcpy(h + cases[i].off, cases[i].magic, cases[i].len);
-        g_assert_cmpstr(nube_store_detect_format(h, sizeof(h)), ==,
-                        cases[i].format);
+        g_assert_cmpstr(nube_store_detect_format(h, sizeof(h)), ==, cases[i].format);
         /* a magic cut short by the end of the file is no magic */
-        g_assert_cmpstr(nube_store_detect_format(h, cases[i].off + 2), ==,
-                        "raw");
+        g_assert_cmpstr(nube_store_detect_format(h, cases[i].off + 2), ==, "raw");
     }
 
     memset(h, 0, sizeof(h));
@@ -78,8 +76,7 @@ static void test_detect(void)
 static void assert_refused(const guint8 *h, size_t len, const char *what)
 {
     g_autoptr(NubeError) err = NULL;
-    g_assert_cmpint(nube_store_check_qcow2_header(h, len, "/x/img", &err), ==,
-                    -EINVAL);
+    g_assert_cmpint(nube_store_check_qcow2_header(h, len, "/x/img", &err), ==, -EINVAL);
     g_assert_nonnull(err);
     g_assert_cmpstr(nube_error_code(err), ==, "InvalidParameterValue");
     g_assert_nonnull(strstr(err->message, "'/x/img'"));
@@ -90,10 +87,8 @@ static void test_qcow2_header(void)
 {
     guint8 h[512];
     make_v3(h);
-    g_assert_cmpint(nube_store_check_qcow2_header(h, sizeof(h), "x", NULL),
-                    ==, 0);
-    g_assert_cmpint(nube_store_check_qcow2_header(h, V3_LEN, "x", NULL), ==,
-                    0);
+    g_assert_cmpint(nube_store_check_qcow2_header(h, sizeof(h), "x", NULL), ==, 0);
+    g_assert_cmpint(nube_store_check_qcow2_header(h, V3_LEN, "x", NULL), ==, 0);
 
     put_be64(h + 8, 0x200);
     put_be32(h + 16, 11);
@@ -113,8 +108,7 @@ static void test_qcow2_header(void)
 
     make_v3(h);
     put_be64(h + 72, 1ULL); /* dirty (lazy refcounts) is readable */
-    g_assert_cmpint(nube_store_check_qcow2_header(h, sizeof(h), "x", NULL),
-                    ==, 0);
+    g_assert_cmpint(nube_store_check_qcow2_header(h, sizeof(h), "x", NULL), ==, 0);
 
     make_v3(h);
     put_be32(h + 32, 1);
@@ -146,9 +140,8 @@ static void test_random_headers(void)
         if (len >= 4 && (i & 1))
             memcpy(p, "QFI\xfb", 4);
         nube_store_detect_format(p, len);
-        gboolean backing = len >= 20 && (p[8] | p[9] | p[10] | p[11] | p[12] |
-                                         p[13] | p[14] | p[15] | p[16] |
-                                         p[17] | p[18] | p[19]);
+        gboolean backing = len >= 20 && (p[8] | p[9] | p[10] | p[11] | p[12] | p[13] | p[14] |
+                                         p[15] | p[16] | p[17] | p[18] | p[19]);
         int r = nube_store_check_qcow2_header(p, len, "x", NULL);
         g_assert_true(r == 0 || r == -EINVAL);
         if (backing)

@@ -12,13 +12,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MiB (1024 * 1024)
+#define MiB       (1024 * 1024)
 #define BASE_SIZE (4 * MiB)
 
 typedef struct {
     char *scratch;
     NubeStore *store;
-    char *raw;       /* the content of the base, as a raw file */
+    char *raw; /* the content of the base, as a raw file */
     NubeBase base;
 } Fixture;
 
@@ -47,8 +47,7 @@ static void fixture_teardown(Fixture *f, gconstpointer data)
 /* `qemu-img info` of the qcow2 PATH, run directly, as a JSON object. */
 static JsonObject *qemu_img_info(const char *path)
 {
-    const char *argv[] = { "qemu-img", "info", "-f", "qcow2", "--output=json",
-                           path, NULL };
+    const char *argv[] = { "qemu-img", "info", "-f", "qcow2", "--output=json", path, NULL };
     g_autofree char *json = run(argv);
     g_autoptr(JsonParser) parser = json_parser_new();
     g_assert_true(json_parser_load_from_data(parser, json, -1, NULL));
@@ -68,19 +67,14 @@ static void test_backs_onto_base(Fixture *f, gconstpointer data)
     create_ok(f, disk, 0);
 
     g_autoptr(JsonObject) info = qemu_img_info(disk);
-    g_assert_cmpstr(json_object_get_string_member(info, "backing-filename"),
-                    ==, f->base.path);
-    g_assert_cmpstr(json_object_get_string_member(info,
-                                                  "backing-filename-format"),
-                    ==, "qcow2");
-    g_assert_cmpint(json_object_get_int_member(info, "virtual-size"), ==,
-                    BASE_SIZE);
+    g_assert_cmpstr(json_object_get_string_member(info, "backing-filename"), ==, f->base.path);
+    g_assert_cmpstr(json_object_get_string_member(info, "backing-filename-format"), ==, "qcow2");
+    g_assert_cmpint(json_object_get_int_member(info, "virtual-size"), ==, BASE_SIZE);
 
     g_autofree char *backing = NULL;
     g_autofree char *backing_format = NULL;
     g_autoptr(NubeError) err = NULL;
-    g_assert_cmpint(nube_overlay_backing(disk, &backing, &backing_format,
-                                         &err), ==, 0);
+    g_assert_cmpint(nube_overlay_backing(disk, &backing, &backing_format, &err), ==, 0);
     g_assert_cmpstr(backing, ==, f->base.path);
     g_assert_cmpstr(backing_format, ==, "qcow2");
 
@@ -93,8 +87,7 @@ static void test_backs_onto_base(Fixture *f, gconstpointer data)
 
     /* a guest reads the base's content through it */
     g_autofree char *out = g_build_filename(f->scratch, "out.raw", NULL);
-    const char *conv[] = { "qemu-img", "convert", "-f", "qcow2", "-O", "raw",
-                           disk, out, NULL };
+    const char *conv[] = { "qemu-img", "convert", "-f", "qcow2", "-O", "raw", disk, out, NULL };
     g_free(run(conv));
     g_assert_true(files_equal(out, f->raw));
 
@@ -110,13 +103,11 @@ static void test_writes_stay_in_overlay(Fixture *f, gconstpointer data)
     g_autofree char *before = file_sha256(f->base.path);
     g_assert_cmpstr(before, ==, f->base.sha256);
 
-    const char *write[] = { "qemu-io", "-f", "qcow2", "-c",
-                            "write -P 0xab 0 64k", disk, NULL };
+    const char *write[] = { "qemu-io", "-f", "qcow2", "-c", "write -P 0xab 0 64k", disk, NULL };
     g_free(run(write));
 
     /* the write landed in the overlay... */
-    const char *read_new[] = { "qemu-io", "-f", "qcow2", "-c",
-                               "read -P 0xab 0 64k", disk, NULL };
+    const char *read_new[] = { "qemu-io", "-f", "qcow2", "-c", "read -P 0xab 0 64k", disk, NULL };
     g_autofree char *out = run(read_new);
     g_assert_null(strstr(out, "Pattern verification failed"));
 
@@ -124,8 +115,8 @@ static void test_writes_stay_in_overlay(Fixture *f, gconstpointer data)
     g_autofree char *after = file_sha256(f->base.path);
     g_assert_cmpstr(after, ==, before);
     g_autofree char *back = g_build_filename(f->scratch, "back.raw", NULL);
-    const char *conv[] = { "qemu-img", "convert", "-f", "qcow2", "-O", "raw",
-                           f->base.path, back, NULL };
+    const char *conv[] = { "qemu-img", "convert",    "-f", "qcow2", "-O",
+                           "raw",      f->base.path, back, NULL };
     g_free(run(conv));
     g_assert_true(files_equal(back, f->raw));
 }
@@ -135,10 +126,8 @@ static void test_bigger_disk(Fixture *f, gconstpointer data)
     g_autofree char *disk = g_build_filename(f->scratch, "disk.qcow2", NULL);
     create_ok(f, disk, 64 * MiB);
     g_autoptr(JsonObject) info = qemu_img_info(disk);
-    g_assert_cmpint(json_object_get_int_member(info, "virtual-size"), ==,
-                    64 * MiB);
-    g_assert_cmpstr(json_object_get_string_member(info, "backing-filename"),
-                    ==, f->base.path);
+    g_assert_cmpint(json_object_get_int_member(info, "virtual-size"), ==, 64 * MiB);
+    g_assert_cmpstr(json_object_get_string_member(info, "backing-filename"), ==, f->base.path);
 }
 
 static void test_refuse_smaller(Fixture *f, gconstpointer data)
@@ -147,8 +136,7 @@ static void test_refuse_smaller(Fixture *f, gconstpointer data)
     g_assert_cmpint(mkdir(dir, 0700), ==, 0);
     g_autofree char *disk = g_build_filename(dir, "disk.qcow2", NULL);
     g_autoptr(NubeError) err = NULL;
-    g_assert_cmpint(nube_overlay_create(f->base.path, disk, MiB, &err), ==,
-                    -EINVAL);
+    g_assert_cmpint(nube_overlay_create(f->base.path, disk, MiB, &err), ==, -EINVAL);
     g_assert_cmpstr(nube_error_code(err), ==, "InvalidParameterValue");
     g_assert_cmpuint(dir_count(dir), ==, 0);
 }
@@ -159,14 +147,12 @@ static void test_never_replaces(Fixture *f, gconstpointer data)
     g_assert_cmpint(mkdir(dir, 0700), ==, 0);
     g_autofree char *disk = g_build_filename(dir, "disk.qcow2", NULL);
     create_ok(f, disk, 0);
-    const char *write[] = { "qemu-io", "-f", "qcow2", "-c",
-                            "write -P 0xcd 0 64k", disk, NULL };
+    const char *write[] = { "qemu-io", "-f", "qcow2", "-c", "write -P 0xcd 0 64k", disk, NULL };
     g_free(run(write));
     g_autofree char *before = file_sha256(disk);
 
     g_autoptr(NubeError) err = NULL;
-    g_assert_cmpint(nube_overlay_create(f->base.path, disk, 0, &err), ==,
-                    -EEXIST);
+    g_assert_cmpint(nube_overlay_create(f->base.path, disk, 0, &err), ==, -EEXIST);
     g_autofree char *after = file_sha256(disk);
     g_assert_cmpstr(after, ==, before);
     g_assert_cmpuint(dir_count(dir), ==, 1); /* no temp file left */
@@ -174,10 +160,9 @@ static void test_never_replaces(Fixture *f, gconstpointer data)
 
 static void test_refuse_base_with_backing(Fixture *f, gconstpointer data)
 {
-    g_autofree char *chained = g_build_filename(f->scratch, "chained.qcow2",
-                                                NULL);
-    const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F",
-                           "qcow2", "-b", f->base.path, chained, NULL };
+    g_autofree char *chained = g_build_filename(f->scratch, "chained.qcow2", NULL);
+    const char *argv[] = { "qemu-img", "create", "-q",         "-f",    "qcow2", "-F",
+                           "qcow2",    "-b",     f->base.path, chained, NULL };
     g_free(run(argv));
     g_autofree char *disk = g_build_filename(f->scratch, "disk.qcow2", NULL);
     g_autoptr(NubeError) err = NULL;
@@ -186,8 +171,7 @@ static void test_refuse_base_with_backing(Fixture *f, gconstpointer data)
 }
 
 #define ADD(name, fn) \
-    g_test_add("/imagestore/overlay/" name, Fixture, NULL, fixture_setup, fn, \
-               fixture_teardown)
+    g_test_add("/imagestore/overlay/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 
 int main(int argc, char **argv)
 {

@@ -57,8 +57,8 @@ static void assert_store_empty(Fixture *f)
 
 /* Imports PATH as FORMAT and expects InvalidParameterValue quoting PATH
  * and containing WHAT, with nothing left behind. */
-static void assert_import_refused(Fixture *f, const char *path,
-                                  const char *format, const char *what)
+static void assert_import_refused(Fixture *f, const char *path, const char *format,
+                                  const char *what)
 {
     g_autoptr(NubeError) err = NULL;
     NubeBase base = { 0 };
@@ -74,8 +74,7 @@ static void assert_import_refused(Fixture *f, const char *path,
     assert_store_empty(f);
 }
 
-static void import_ok(Fixture *f, const char *path, const char *format,
-                      NubeBase *base)
+static void import_ok(Fixture *f, const char *path, const char *format, NubeBase *base)
 {
     g_autoptr(NubeError) err = NULL;
     int r = nube_store_import(f->store, path, format, base, &err);
@@ -88,13 +87,13 @@ static void import_ok(Fixture *f, const char *path, const char *format,
 static void make_qcow2(const char *path, const char *opts)
 {
     if (opts == NULL) {
-        const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2",
-                               path, "1M", NULL };
+        const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", path, "1M", NULL };
         g_free(run(argv));
         return;
     }
-    const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2",
-                           "-o", opts, path, "1M", NULL };
+    const char *argv[] = {
+        "qemu-img", "create", "-q", "-f", "qcow2", "-o", opts, path, "1M", NULL
+    };
     g_free(run(argv));
 }
 
@@ -129,8 +128,7 @@ static void test_import_raw(Fixture *f, gconstpointer data)
 
     /* the stored base holds the content of the raw file */
     g_autofree char *back = scratch_path(f, "back.raw");
-    const char *conv[] = { "qemu-img", "convert", "-f", "qcow2", "-O", "raw",
-                           a.path, back, NULL };
+    const char *conv[] = { "qemu-img", "convert", "-f", "qcow2", "-O", "raw", a.path, back, NULL };
     g_free(run(conv));
     g_assert_true(files_equal(raw, back));
 
@@ -151,8 +149,7 @@ static void test_import_qcow2(Fixture *f, gconstpointer data)
     g_autofree char *raw = scratch_path(f, "disk.raw");
     g_autofree char *q = scratch_path(f, "disk.qcow2");
     write_pattern(raw, MiB);
-    const char *conv[] = { "qemu-img", "convert", "-f", "raw", "-O", "qcow2",
-                           raw, q, NULL };
+    const char *conv[] = { "qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, q, NULL };
     g_free(run(conv));
 
     NubeBase a = { 0 }, b = { 0 };
@@ -169,8 +166,8 @@ static void test_import_qcow2(Fixture *f, gconstpointer data)
 static void test_refuse_backing_host_file(Fixture *f, gconstpointer data)
 {
     g_autofree char *evil = scratch_path(f, "evil.qcow2");
-    const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2",
-                           "-F", "raw", "-b", "/etc/passwd", evil, NULL };
+    const char *argv[] = { "qemu-img", "create", "-q",          "-f", "qcow2", "-F",
+                           "raw",      "-b",     "/etc/passwd", evil, NULL };
     g_free(run(argv));
     assert_import_refused(f, evil, NULL, "backing file");
     assert_import_refused(f, evil, "qcow2", "backing file");
@@ -182,8 +179,8 @@ static void test_refuse_backing_temp_file(Fixture *f, gconstpointer data)
     g_autofree char *secret = scratch_path(f, "secret.qcow2");
     g_autofree char *evil = scratch_path(f, "evil.qcow2");
     make_qcow2(secret, NULL);
-    const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2",
-                           "-F", "qcow2", "-b", secret, evil, NULL };
+    const char *argv[] = { "qemu-img", "create", "-q",   "-f", "qcow2", "-F",
+                           "qcow2",    "-b",     secret, evil, NULL };
     g_free(run(argv));
     assert_import_refused(f, evil, NULL, "backing file");
 }
@@ -220,8 +217,7 @@ static void test_refuse_claimed_qcow2(Fixture *f, gconstpointer data)
 static void test_refuse_vmdk(Fixture *f, gconstpointer data)
 {
     g_autofree char *v = scratch_path(f, "disk.vmdk");
-    const char *argv[] = { "qemu-img", "create", "-q", "-f", "vmdk", v, "1M",
-                           NULL };
+    const char *argv[] = { "qemu-img", "create", "-q", "-f", "vmdk", v, "1M", NULL };
     g_free(run(argv));
     assert_import_refused(f, v, NULL, "unsupported image format");
     assert_import_refused(f, v, "raw", "vmdk");
@@ -277,8 +273,7 @@ static void test_refuse_corrupt(Fixture *f, gconstpointer data)
 {
     g_autofree char *q = scratch_path(f, "disk.qcow2");
     make_qcow2(q, NULL);
-    const char *write[] = { "qemu-io", "-f", "qcow2", "-c",
-                            "write -P 0x11 0 128k", q, NULL };
+    const char *write[] = { "qemu-io", "-f", "qcow2", "-c", "write -P 0x11 0 128k", q, NULL };
     g_free(run(write));
     break_refcounts(q);
     assert_import_refused(f, q, NULL, "corrupt");
@@ -304,10 +299,8 @@ static void test_adopt(Fixture *f, gconstpointer data)
 {
     g_autofree char *raw = scratch_path(f, "disk.raw");
     write_pattern(raw, MiB);
-    g_autofree char *tmp = g_build_filename(nube_store_tmp_dir(f->store),
-                                            "built.qcow2", NULL);
-    const char *conv[] = { "qemu-img", "convert", "-f", "raw", "-O", "qcow2",
-                           raw, tmp, NULL };
+    g_autofree char *tmp = g_build_filename(nube_store_tmp_dir(f->store), "built.qcow2", NULL);
+    const char *conv[] = { "qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, tmp, NULL };
     g_free(run(conv));
     g_autofree char *want = file_sha256(tmp);
 
@@ -327,8 +320,8 @@ static void test_adopt(Fixture *f, gconstpointer data)
     nube_base_clear(&c);
 
     /* a qcow2 with a backing file is not adopted, and left to the caller */
-    const char *evil[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F",
-                           "raw", "-b", "/etc/passwd", tmp, NULL };
+    const char *evil[] = { "qemu-img", "create", "-q",          "-f", "qcow2", "-F",
+                           "raw",      "-b",     "/etc/passwd", tmp,  NULL };
     g_free(run(evil));
     NubeBase d = { 0 };
     g_autoptr(NubeError) err2 = NULL;
@@ -347,12 +340,10 @@ static void test_lookup_remove(Fixture *f, gconstpointer data)
 
     g_autoptr(NubeError) err = NULL;
     NubeBase c = { 0 };
-    g_assert_cmpint(nube_store_lookup(f->store, "../../etc/passwd", &c, &err),
-                    ==, -EINVAL);
+    g_assert_cmpint(nube_store_lookup(f->store, "../../etc/passwd", &c, &err), ==, -EINVAL);
     g_clear_pointer(&err, nube_error_free);
     g_assert_cmpint(nube_store_remove_base(f->store, b.sha256, &err), ==, 0);
-    g_assert_cmpint(nube_store_lookup(f->store, b.sha256, &c, &err), ==,
-                    -ENOENT);
+    g_assert_cmpint(nube_store_lookup(f->store, b.sha256, &c, &err), ==, -ENOENT);
     g_clear_pointer(&err, nube_error_free);
     g_assert_cmpint(nube_store_remove_base(f->store, b.sha256, &err), ==, 0);
     g_assert_null(err);
@@ -415,8 +406,7 @@ static void test_other_file_system(Fixture *f, gconstpointer data)
 {
     /* copy_file_range() cannot cross file systems: the plain copy works */
     struct stat shm, tmp;
-    if (stat("/dev/shm", &shm) < 0 || stat(f->scratch, &tmp) < 0 ||
-        shm.st_dev == tmp.st_dev) {
+    if (stat("/dev/shm", &shm) < 0 || stat(f->scratch, &tmp) < 0 || shm.st_dev == tmp.st_dev) {
         g_test_skip("no second file system at /dev/shm");
         return;
     }
@@ -428,8 +418,7 @@ static void test_other_file_system(Fixture *f, gconstpointer data)
     NubeBase b = { 0 };
     import_ok(f, raw, NULL, &b);
     g_autofree char *back = scratch_path(f, "back.raw");
-    const char *conv[] = { "qemu-img", "convert", "-f", "qcow2", "-O", "raw",
-                           b.path, back, NULL };
+    const char *conv[] = { "qemu-img", "convert", "-f", "qcow2", "-O", "raw", b.path, back, NULL };
     g_free(run(conv));
     g_assert_true(files_equal(raw, back));
     nube_base_clear(&b);
@@ -437,8 +426,7 @@ static void test_other_file_system(Fixture *f, gconstpointer data)
 }
 
 #define ADD(name, fn) \
-    g_test_add("/imagestore/store/" name, Fixture, NULL, fixture_setup, fn, \
-               fixture_teardown)
+    g_test_add("/imagestore/store/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 
 int main(int argc, char **argv)
 {

@@ -28,9 +28,8 @@ static gboolean spawn(const char *const *argv, char **out, char **errout)
 {
     g_autoptr(GError) gerr = NULL;
     int status = 0;
-    g_assert_true(g_spawn_sync(NULL, (char **) argv, NULL,
-                               G_SPAWN_SEARCH_PATH, NULL, NULL, out, errout,
-                               &status, &gerr));
+    g_assert_true(g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, out,
+                               errout, &status, &gerr));
     g_assert_no_error(gerr);
     return g_spawn_check_wait_status(status, NULL);
 }
@@ -79,8 +78,7 @@ char *file_sha256(const char *path)
     g_autoptr(GError) gerr = NULL;
     g_file_get_contents(path, &data, &len, &gerr);
     g_assert_no_error(gerr);
-    return g_compute_checksum_for_data(G_CHECKSUM_SHA256, (guint8 *) data,
-                                       len);
+    return g_compute_checksum_for_data(G_CHECKSUM_SHA256, (guint8 *) data, len);
 }
 
 gboolean files_equal(const char *a, const char *b)

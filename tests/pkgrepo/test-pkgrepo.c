@@ -57,7 +57,7 @@ static size_t body_append(char *data, size_t size, size_t n, void *opaque)
 typedef struct {
     long status;
     GByteArray *body;
-    curl_off_t length;     /* Content-Length, -1 if none */
+    curl_off_t length; /* Content-Length, -1 if none */
     char *content_type;
 } Reply;
 
@@ -135,13 +135,13 @@ static void file_write(const char *dir, const char *name, const char *text)
 static void test_names(void)
 {
     static const char *const good[] = {
-        "hello", "apache2", "g++", "libc6", "0ad", "libsigc++-2.0-0v5", "bison++",
-        "libstdc++6", "a.b", NULL,
+        "hello",   "apache2",    "g++", "libc6", "0ad", "libsigc++-2.0-0v5",
+        "bison++", "libstdc++6", "a.b", NULL,
     };
     static const char *const bad[] = {
-        "", "a", "Hello", "-x", "x-", ".x", "+x", "a b", "x;rm", "foo/bar",
-        "foo=1.0", "../x", "foo_1", "hello\n", "$(id)", "foo*", "^foo", "foo:amd64",
-        NULL,
+        "",      "a",    "Hello",   "-x",        "x-",   ".x",    "+x",
+        "a b",   "x;rm", "foo/bar", "foo=1.0",   "../x", "foo_1", "hello\n",
+        "$(id)", "foo*", "^foo",    "foo:amd64", NULL,
     };
     for (size_t i = 0; good[i] != NULL; i++)
         g_assert_true(nube_pkgrepo_name_valid(good[i]));
@@ -316,18 +316,17 @@ static char *client_config(const char *scratch, guint16 port)
     file_write(root, "status", "");
     g_autofree char *line = g_strdup_printf("deb [trusted=yes] http://127.0.0.1:%u/ ./\n", port);
     file_write(root, "sources.list", line);
-    g_autofree char *text = g_strdup_printf(
-        "Dir::State \"%1$s/state\";\n"
-        "Dir::State::status \"%1$s/status\";\n"
-        "Dir::Cache \"%1$s/cache\";\n"
-        "Dir::Log \"%1$s/log\";\n"
-        "Dir::Etc::SourceList \"%1$s/sources.list\";\n"
-        "Dir::Etc::SourceParts \"%1$s/empty\";\n"
-        "Dir::Etc::Parts \"%1$s/empty\";\n"
-        "Dir::Etc::PreferencesParts \"%1$s/empty\";\n"
-        "Dir::Etc::Preferences \"%1$s/empty/none\";\n"
-        "Acquire::http::Proxy::127.0.0.1 \"DIRECT\";\n",
-        root);
+    g_autofree char *text = g_strdup_printf("Dir::State \"%1$s/state\";\n"
+                                            "Dir::State::status \"%1$s/status\";\n"
+                                            "Dir::Cache \"%1$s/cache\";\n"
+                                            "Dir::Log \"%1$s/log\";\n"
+                                            "Dir::Etc::SourceList \"%1$s/sources.list\";\n"
+                                            "Dir::Etc::SourceParts \"%1$s/empty\";\n"
+                                            "Dir::Etc::Parts \"%1$s/empty\";\n"
+                                            "Dir::Etc::PreferencesParts \"%1$s/empty\";\n"
+                                            "Dir::Etc::Preferences \"%1$s/empty/none\";\n"
+                                            "Acquire::http::Proxy::127.0.0.1 \"DIRECT\";\n",
+                                            root);
     file_write(root, "apt.conf", text);
     return g_steal_pointer(&conf);
 }
@@ -410,9 +409,9 @@ static char *cache_fingerprint(const char *scratch)
         struct stat st;
         g_assert_cmpint(lstat(path, &st), ==, 0);
         if (g_str_has_suffix(name, ".deb"))
-            g_ptr_array_add(rows, g_strdup_printf("%s %ju %jd.%09ld", name, (uintmax_t) st.st_ino,
-                                                  (intmax_t) st.st_mtim.tv_sec,
-                                                  st.st_mtim.tv_nsec));
+            g_ptr_array_add(rows,
+                            g_strdup_printf("%s %ju %jd.%09ld", name, (uintmax_t) st.st_ino,
+                                            (intmax_t) st.st_mtim.tv_sec, st.st_mtim.tv_nsec));
     }
     g_ptr_array_sort(rows, strcmp_indirect);
     g_ptr_array_add(rows, NULL);
@@ -462,8 +461,9 @@ static void check_apt_client(const char *scratch, guint16 port, const char *pack
     const char *const update[] = { "apt-get", "-q", "update", NULL };
     const char *const policy[] = { "apt-cache", "policy", package, NULL };
     const char *const simulate[] = { "apt-get", "-s", "install", package, NULL };
-    const char *const fetch[] = { "apt-get", "-q", "-y", "--download-only", "install",
-                                  package, NULL };
+    const char *const fetch[] = {
+        "apt-get", "-q", "-y", "--download-only", "install", package, NULL
+    };
 
     g_autofree char *out = client_run(conf, update);
     g_test_message("client update:\n%s", out);
@@ -574,7 +574,8 @@ static void test_apache2(void)
 
     int n = add_timed(repo, apache2, &lines, &t1);
     guint64 size = debs_size(nube_pkgrepo_dir(repo), &count);
-    g_printerr("# apache2 first add: %d packages, %.1f MB (%" G_GUINT64_FORMAT " bytes) in %.2f s\n",
+    g_printerr("# apache2 first add: %d packages, %.1f MB (%" G_GUINT64_FORMAT
+               " bytes) in %.2f s\n",
                n, size / 1e6, size, t1);
     g_assert_cmpint(n, >=, 20);
 

@@ -18,11 +18,9 @@ static const char *event_word(NubeDomainEvent event)
     return "?";
 }
 
-void events_push(const char *name, NubeDomainEvent event, const char *detail,
-                 void *opaque)
+void events_push(const char *name, NubeDomainEvent event, const char *detail, void *opaque)
 {
-    g_async_queue_push(opaque, g_strdup_printf("%s %s %s", name,
-                                               event_word(event), detail));
+    g_async_queue_push(opaque, g_strdup_printf("%s %s %s", name, event_word(event), detail));
 }
 
 char *events_wait(GAsyncQueue *queue, const char *name, guint timeout_s)

@@ -7,8 +7,7 @@
 
 /* The NubeDomainEventFn for tests: OPAQUE is a GAsyncQueue that receives
  * "NAME started|stopped|rebooted DETAIL" strings. */
-void events_push(const char *name, NubeDomainEvent event, const char *detail,
-                 void *opaque);
+void events_push(const char *name, NubeDomainEvent event, const char *detail, void *opaque);
 
 /*
  * Waits up to TIMEOUT_S seconds for the next event of domain NAME (events

@@ -13,9 +13,9 @@
 #define FLAGS_NONE "fpu vme de pse tsc vmxx nosvm sse sse2 hypervisor"
 
 typedef struct {
-    gboolean kvm_dev;       /* dev/kvm exists (and so opens read-write) */
-    gboolean pvm;           /* sys/module/kvm_pvm exists */
-    const char *flags;      /* flags line of proc/cpuinfo; NULL: no file */
+    gboolean kvm_dev;  /* dev/kvm exists (and so opens read-write) */
+    gboolean pvm;      /* sys/module/kvm_pvm exists */
+    const char *flags; /* flags line of proc/cpuinfo; NULL: no file */
 } FakeHost;
 
 static void write_text(const char *root, const char *rel, const char *text)
@@ -34,16 +34,15 @@ static char *fake_host_new(const FakeHost *host)
     if (host->kvm_dev)
         write_text(root, "dev/kvm", "");
     if (host->pvm) {
-        g_autofree char *mod = g_build_filename(root, "sys/module/kvm_pvm",
-                                                NULL);
+        g_autofree char *mod = g_build_filename(root, "sys/module/kvm_pvm", NULL);
         g_assert_cmpint(g_mkdir_with_parents(mod, 0700), ==, 0);
     }
     if (host->flags != NULL) {
         /* Two processors, as in the real file. */
-        g_autofree char *cpuinfo = g_strdup_printf(
-            "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: %s\n\n"
-            "processor\t: 1\nvendor_id\t: GenuineIntel\nflags\t\t: %s\n\n",
-            host->flags, host->flags);
+        g_autofree char *cpuinfo =
+            g_strdup_printf("processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: %s\n\n"
+                            "processor\t: 1\nvendor_id\t: GenuineIntel\nflags\t\t: %s\n\n",
+                            host->flags, host->flags);
         write_text(root, "proc/cpuinfo", cpuinfo);
     }
     return root;
@@ -56,8 +55,8 @@ static void fake_host_free(char *root)
 }
 
 /* Runs the choice on HOST; returns the return value, fills the rest. */
-static int choose_on(const FakeHost *host, const char *setting,
-                     NubeAccel *accel, char **reason, NubeError **err)
+static int choose_on(const FakeHost *host, const char *setting, NubeAccel *accel, char **reason,
+                     NubeError **err)
 {
     char *root = fake_host_new(host);
     *accel = (NubeAccel) -1;
@@ -67,8 +66,8 @@ static int choose_on(const FakeHost *host, const char *setting,
     return r;
 }
 
-static void assert_choice(const FakeHost *host, const char *setting,
-                          NubeAccel want, const char *want_reason)
+static void assert_choice(const FakeHost *host, const char *setting, NubeAccel want,
+                          const char *want_reason)
 {
     NubeAccel accel;
     g_autofree char *reason = NULL;
@@ -88,7 +87,8 @@ static const FakeHost no_flags = { TRUE, FALSE, FLAGS_NONE };
 static const FakeHost no_cpuinfo = { TRUE, FALSE, NULL };
 
 #define KVM_OK "/dev/kvm opens read-write, kvm_pvm is not loaded and the CPU has vmx or svm"
-#define PVM "/dev/kvm is PVM nested virtualization (kvm_pvm loaded), which hangs stock guest kernels"
+#define PVM \
+    "/dev/kvm is PVM nested virtualization (kvm_pvm loaded), which hangs stock guest kernels"
 
 static void test_auto_kvm(void)
 {
@@ -114,16 +114,13 @@ static void test_auto_no_flags(void)
 {
     assert_choice(&no_flags, "auto", NUBE_ACCEL_TCG,
                   "the CPU flags in /proc/cpuinfo have neither vmx nor svm: using TCG");
-    assert_choice(&no_cpuinfo, "auto", NUBE_ACCEL_TCG,
-                  "/proc/cpuinfo cannot be read: using TCG");
+    assert_choice(&no_cpuinfo, "auto", NUBE_ACCEL_TCG, "/proc/cpuinfo cannot be read: using TCG");
 }
 
 static void test_tcg(void)
 {
-    assert_choice(&good_vmx, "tcg", NUBE_ACCEL_TCG,
-                  "accelerator set to 'tcg': using TCG");
-    assert_choice(&pvm, "tcg", NUBE_ACCEL_TCG,
-                  "accelerator set to 'tcg': using TCG");
+    assert_choice(&good_vmx, "tcg", NUBE_ACCEL_TCG, "accelerator set to 'tcg': using TCG");
+    assert_choice(&pvm, "tcg", NUBE_ACCEL_TCG, "accelerator set to 'tcg': using TCG");
 }
 
 static void test_kvm_works(void)
@@ -137,8 +134,7 @@ static void assert_kvm_refused(const FakeHost *host, const char *why)
     NubeAccel accel;
     g_autofree char *reason = NULL;
     g_autoptr(NubeError) err = NULL;
-    g_assert_cmpint(choose_on(host, "kvm", &accel, &reason, &err), ==,
-                    -ENODEV);
+    g_assert_cmpint(choose_on(host, "kvm", &accel, &reason, &err), ==, -ENODEV);
     g_assert_nonnull(err);
     g_assert_cmpint(err->errnum, ==, ENODEV);
     g_assert_null(err->code);
@@ -158,8 +154,7 @@ static void test_bad_setting(void)
     NubeAccel accel;
     g_autofree char *reason = NULL;
     g_autoptr(NubeError) err = NULL;
-    g_assert_cmpint(choose_on(&good_vmx, "hvf", &accel, &reason, &err), ==,
-                    -EINVAL);
+    g_assert_cmpint(choose_on(&good_vmx, "hvf", &accel, &reason, &err), ==, -EINVAL);
     g_assert_nonnull(err);
     g_assert_cmpstr(nube_error_code(err), ==, "InvalidParameterValue");
     g_assert_nonnull(strstr(err->message, "'hvf'"));

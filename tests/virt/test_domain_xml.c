@@ -32,8 +32,10 @@ static NubeDomainSpec spec_base(NubeAccel accel, gboolean kernel)
         .n_forwards = G_N_ELEMENTS(forwards),
     };
     if (kernel) {
-        spec.kernel = "/var/lib/nube/blobs/1111111111111111111111111111111111111111111111111111111111111111";
-        spec.initrd = "/var/lib/nube/blobs/2222222222222222222222222222222222222222222222222222222222222222";
+        spec.kernel =
+            "/var/lib/nube/blobs/1111111111111111111111111111111111111111111111111111111111111111";
+        spec.initrd =
+            "/var/lib/nube/blobs/2222222222222222222222222222222222222222222222222222222222222222";
         spec.cmdline = "root=/dev/vda console=ttyS0 ds=nocloud";
     }
     return spec;
@@ -130,14 +132,13 @@ static void test_derived_uuid(void)
 }
 
 /* Markup characters in values come out escaped and read back unchanged. */
-#define NASTY_DISK "/srv/a&b/<c>/'d'/\"e\"/]]>/caf\xc3\xa9.qcow2"
+#define NASTY_DISK    "/srv/a&b/<c>/'d'/\"e\"/]]>/caf\xc3\xa9.qcow2"
 #define NASTY_CMDLINE "root=/dev/vda init=\"/bin/sh -c 'echo <&>'\""
 
 static char *xpath_string(xmlDocPtr doc, const char *expr)
 {
     xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
-    xmlXPathRegisterNs(ctx, BAD_CAST "qemu",
-                       BAD_CAST "http://libvirt.org/schemas/domain/qemu/1.0");
+    xmlXPathRegisterNs(ctx, BAD_CAST "qemu", BAD_CAST "http://libvirt.org/schemas/domain/qemu/1.0");
     xmlXPathObjectPtr obj = xmlXPathEvalExpression(BAD_CAST expr, ctx);
     xmlChar *s = xmlXPathCastToString(obj);
     char *out = g_strdup((const char *) s);
@@ -157,12 +158,12 @@ static void test_escaping(void)
     g_autoptr(NubeError) err = NULL;
     g_autofree char *xml = nube_domain_xml(&spec, &err);
     g_assert_nonnull(xml);
-    xmlDocPtr doc = xmlReadMemory(xml, strlen(xml), "domain.xml", NULL,
-                                  XML_PARSE_NONET);
+    xmlDocPtr doc = xmlReadMemory(xml, strlen(xml), "domain.xml", NULL, XML_PARSE_NONET);
     g_assert_nonnull(doc);
     g_autofree char *disk = xpath_string(doc, "string(/domain/devices/disk[1]/source/@file)");
     g_autofree char *cmdline = xpath_string(doc, "string(/domain/os/cmdline)");
-    g_autofree char *netdev = xpath_string(doc, "string(/domain/qemu:commandline/qemu:arg[2]/@value)");
+    g_autofree char *netdev =
+        xpath_string(doc, "string(/domain/qemu:commandline/qemu:arg[2]/@value)");
     xmlFreeDoc(doc);
     g_assert_cmpstr(disk, ==, NASTY_DISK);
     g_assert_cmpstr(cmdline, ==, NASTY_CMDLINE);

@@ -37,16 +37,14 @@ static NubeDomainState state_of(NubeHypervisor *hv, const char *name)
 static void check_ok(int r, NubeError **err)
 {
     if (r < 0)
-        g_error("unexpected error %d: %s", r,
-                *err != NULL ? (*err)->message : "?");
+        g_error("unexpected error %d: %s", r, *err != NULL ? (*err)->message : "?");
 }
 
 static void test_lifecycle(void)
 {
     g_autoptr(GAsyncQueue) q = g_async_queue_new_full(g_free);
     g_autoptr(NubeError) err = NULL;
-    g_autoptr(NubeHypervisor) hv = nube_hypervisor_open(URI, events_push, q,
-                                                        &err);
+    g_autoptr(NubeHypervisor) hv = nube_hypervisor_open(URI, events_push, q, &err);
     check_ok(hv != NULL ? 0 : -1, &err);
     g_assert_cmpstr(nube_hypervisor_uri(hv), ==, URI);
 
@@ -88,8 +86,7 @@ static void test_redefine(void)
     check_ok(nube_hypervisor_define(hv, xml, &err), &err);
 
     g_autofree char *uuid = g_uuid_string_random();
-    NubeDomainSpec other = { .name = name, .uuid = uuid, .vcpus = 1,
-                             .memory_mib = 128 };
+    NubeDomainSpec other = { .name = name, .uuid = uuid, .vcpus = 1, .memory_mib = 128 };
     g_autofree char *other_xml = nube_domain_xml(&other, &err);
     g_assert_cmpint(nube_hypervisor_define(hv, other_xml, &err), <, 0);
     g_assert_nonnull(strstr(err->message, "already exists with uuid"));
@@ -119,9 +116,9 @@ static void test_errors(void)
     check_ok(nube_hypervisor_define(hv, xml, &err), &err);
     check_ok(nube_hypervisor_start(hv, name, &err), &err);
     g_autofree char *reply = NULL;
-    g_assert_cmpint(nube_hypervisor_monitor(hv, name, "info status", &reply, &err),
-                    <, 0);
-    g_assert_nonnull(strstr(err->message, "monitor command 'info status' on domain 'nube-unit-2': "));
+    g_assert_cmpint(nube_hypervisor_monitor(hv, name, "info status", &reply, &err), <, 0);
+    g_assert_nonnull(
+        strstr(err->message, "monitor command 'info status' on domain 'nube-unit-2': "));
     g_assert_null(reply);
     g_clear_pointer(&err, nube_error_free);
 
@@ -132,8 +129,7 @@ static void test_errors(void)
 static void test_open_fails(void)
 {
     g_autoptr(NubeError) err = NULL;
-    NubeHypervisor *hv = nube_hypervisor_open("nosuchdriver:///", NULL, NULL,
-                                              &err);
+    NubeHypervisor *hv = nube_hypervisor_open("nosuchdriver:///", NULL, NULL, &err);
     g_assert_null(hv);
     g_assert_nonnull(err);
     g_assert_true(g_str_has_prefix(err->message, "connect to 'nosuchdriver:///': "));
@@ -143,7 +139,8 @@ static void test_open_fails(void)
  * libvirt sees it. */
 static void test_root_too_long(void)
 {
-    g_autofree char *state = g_strdup_printf("/tmp/%s", "nube-state-directory-with-a-rather-long-name");
+    g_autofree char *state =
+        g_strdup_printf("/tmp/%s", "nube-state-directory-with-a-rather-long-name");
     g_autofree char *uri = nube_hypervisor_default_uri(state);
     g_autoptr(NubeError) err = NULL;
     NubeHypervisor *hv = nube_hypervisor_open(uri, NULL, NULL, &err);
@@ -167,8 +164,7 @@ static void test_reopen(void)
     nube_hypervisor_close(b);
     nube_hypervisor_close(NULL);
 
-    g_autoptr(NubeHypervisor) c = nube_hypervisor_open(URI, events_push, q,
-                                                       &err);
+    g_autoptr(NubeHypervisor) c = nube_hypervisor_open(URI, events_push, q, &err);
     check_ok(c != NULL ? 0 : -1, &err);
     const char *name = "nube-unit-3";
     g_autofree char *xml = minimal_xml(name);
@@ -190,8 +186,7 @@ static void test_default_uri(void)
     /* Relative state directories become absolute. */
     g_autofree char *c = nube_hypervisor_default_uri("state");
     g_autofree char *cwd = g_get_current_dir();
-    g_autofree char *want = g_strdup_printf("qemu:///embed?root=%s/state/libvirt",
-                                            cwd);
+    g_autofree char *want = g_strdup_printf("qemu:///embed?root=%s/state/libvirt", cwd);
     if (strpbrk(cwd, " %&#?") == NULL)
         g_assert_cmpstr(c, ==, want);
 }

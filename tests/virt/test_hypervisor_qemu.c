@@ -35,8 +35,7 @@ typedef struct {
 static guint16 free_port(void)
 {
     _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET,
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t len = sizeof(sa);
     g_assert_cmpint(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), ==, 0);
     g_assert_cmpint(getsockname(fd, (struct sockaddr *) &sa, &len), ==, 0);
@@ -99,8 +98,7 @@ static char *monitor(Ctx *c, const char *hmp)
 {
     g_autoptr(NubeError) err = NULL;
     char *reply = NULL;
-    if (!ok(nube_hypervisor_monitor(c->hv, c->name, hmp, &reply, &err), &err,
-            hmp))
+    if (!ok(nube_hypervisor_monitor(c->hv, c->name, hmp, &reply, &err), &err, hmp))
         return g_strdup("");
     g_test_message("%s -> %s", hmp, reply);
     return reply;
@@ -151,10 +149,10 @@ static void check_monitor(Ctx *c)
 
     /* A forward added and removed on the running guest. */
     guint16 extra = free_port();
-    g_autofree char *add = g_strdup_printf("hostfwd_add " NUBE_DOMAIN_NETDEV
-                                           " tcp:127.0.0.1:%u-:22", extra);
-    g_autofree char *remove = g_strdup_printf("hostfwd_remove " NUBE_DOMAIN_NETDEV
-                                              " tcp:127.0.0.1:%u", extra);
+    g_autofree char *add =
+        g_strdup_printf("hostfwd_add " NUBE_DOMAIN_NETDEV " tcp:127.0.0.1:%u-:22", extra);
+    g_autofree char *remove =
+        g_strdup_printf("hostfwd_remove " NUBE_DOMAIN_NETDEV " tcp:127.0.0.1:%u", extra);
     g_autofree char *add_reply = monitor(c, add);
     g_assert_cmpstr(add_reply, ==, "");
     g_assert_true(port_accepts(extra));
@@ -164,8 +162,8 @@ static void check_monitor(Ctx *c)
 
     /* HMP reports a failed command only in its reply text: the call
      * itself succeeds.  Callers must read the reply. */
-    g_autofree char *busy = g_strdup_printf("hostfwd_add " NUBE_DOMAIN_NETDEV
-                                            " tcp:127.0.0.1:%u-:22", c->port);
+    g_autofree char *busy =
+        g_strdup_printf("hostfwd_add " NUBE_DOMAIN_NETDEV " tcp:127.0.0.1:%u-:22", c->port);
     g_autofree char *busy_reply = monitor(c, busy);
     g_assert_nonnull(strstr(busy_reply, "Could not set up host forwarding rule"));
 }
@@ -188,8 +186,7 @@ static void check_files(Ctx *c)
 {
     g_assert_true(g_file_test(c->console, G_FILE_TEST_IS_REGULAR));
     /* Without virtlogd QEMU's stderr goes to ROOT/log/qemu/NAME.log. */
-    g_autofree char *log = g_strdup_printf("%s/libvirt/log/qemu/%s.log",
-                                           c->root, c->name);
+    g_autofree char *log = g_strdup_printf("%s/libvirt/log/qemu/%s.log", c->root, c->name);
     g_assert_true(g_file_test(log, G_FILE_TEST_IS_REGULAR));
 }
 

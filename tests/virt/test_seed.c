@@ -43,12 +43,11 @@ static guint count_lines(const char *s)
  */
 static char *pyyaml_get(const char *doc, const char *key)
 {
-    static const char script[] =
-        "import sys, yaml\n"
-        "d = yaml.safe_load(sys.argv[1])\n"
-        "for k in sys.argv[2].split('/'):\n"
-        "    d = d[k]\n"
-        "sys.stdout.buffer.write(str(d).encode('utf-8'))\n";
+    static const char script[] = "import sys, yaml\n"
+                                 "d = yaml.safe_load(sys.argv[1])\n"
+                                 "for k in sys.argv[2].split('/'):\n"
+                                 "    d = d[k]\n"
+                                 "sys.stdout.buffer.write(str(d).encode('utf-8'))\n";
     const char *probe[] = { "python3", "-c", "import yaml", NULL };
     if (nube_spawn(probe, NULL, NULL, NULL) < 0)
         return NULL;
@@ -60,8 +59,7 @@ static char *pyyaml_get(const char *doc, const char *key)
     return out;
 }
 
-static void assert_reads_back(const char *doc, const char *key,
-                              const char *want)
+static void assert_reads_back(const char *doc, const char *key, const char *want)
 {
     g_autofree char *got = pyyaml_get(doc, key);
     if (got == NULL) {
@@ -114,11 +112,10 @@ static void test_refused(void)
     NubeSeedSpec spec = { .instance_id = "i-1", .hostname = "h" };
     assert_refused(&spec, "MAC address is missing");
 
-    spec = (NubeSeedSpec) { .instance_id = "", .hostname = "h", .mac = "m" };
+    spec = (NubeSeedSpec){ .instance_id = "", .hostname = "h", .mac = "m" };
     assert_refused(&spec, "instance id is missing");
 
-    spec = (NubeSeedSpec) { .instance_id = "i-1", .hostname = "\xff",
-                            .mac = "m" };
+    spec = (NubeSeedSpec){ .instance_id = "i-1", .hostname = "\xff", .mac = "m" };
     assert_refused(&spec, "hostname is not UTF-8");
 }
 

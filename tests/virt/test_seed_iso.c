@@ -169,16 +169,14 @@ static void test_bad_spec(Fixture *fx, gconstpointer data)
 static void test_no_directory(void)
 {
     g_autoptr(NubeError) err = NULL;
-    g_assert_cmpint(nube_seed_write(&base_spec, "/nonexistent/nube/seed.iso", &err),
-                    ==, -ENOENT);
+    g_assert_cmpint(nube_seed_write(&base_spec, "/nonexistent/nube/seed.iso", &err), ==, -ENOENT);
     g_assert_nonnull(err);
 }
 
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-#define ADD(path, fn) \
-    g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+#define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
     ADD("/seed/iso/write", test_write);
     ADD("/seed/iso/default-user-data", test_default_user_data);
     ADD("/seed/iso/rewrite", test_rewrite);
