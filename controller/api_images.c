@@ -309,6 +309,26 @@ static void build_job(gpointer data)
     nube_build_result_clear(&res);
 }
 
+/* A new AMI of ROOT_TYPE for the disk of SAME, an available image of the
+ * same recipe with the other root device type: nothing to build again. */
+static int register_same_disk(NubeApiRequest *req, const NubeImage *same, NubeImage *img,
+                              NubeError **err)
+{
+    if (nube_image_insert(req->d->db, img, err) < 0)
+        return -EINVAL;
+    return nube_image_set_available(req->d->db, img->id, same->base_sha256, same->virtual_size,
+                                    same->kernel_sha256, same->ramdisk_sha256,
+                                    same->kernel_cmdline, err);
+}
+
+static void start_build(NubeApiRequest *req, const char *image_id)
+{
+    BuildJob *job = g_new0(BuildJob, 1);
+    job->d = req->d;
+    job->image_id = g_strdup(image_id);
+    nube_jobs_push(req->d->jobs, build_job, job, build_job_free);
+}
+
 int nube_api_build_default_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
 {
     NubeBuildRecipe recipe;
@@ -316,14 +336,20 @@ int nube_api_build_default_image(NubeApiRequest *req, xmlNodePtr resp, NubeError
     g_autofree char *digest = nube_build_recipe_digest(&recipe, err);
     if (digest == NULL)
         return -EIO;
+    const char *rdt = nube_query_get(req->q, "RootDeviceType");
+    if (rdt != NULL && check_root_type(rdt, err) < 0)
+        return -EINVAL;
+    gboolean ephemeral = rdt != NULL && g_str_equal(rdt, "instance-store");
 
-    g_autoptr(NubeImage) existing = nube_image_find_recipe(req->d->db, digest);
+    g_autoptr(NubeImage) existing = nube_image_find_recipe(req->d->db, digest,
+                                                           ephemeral ? "instance-store" : "ebs");
     if (existing != NULL) {
         nube_xml_add(resp, "imageId", existing->id);
         nube_xml_add_bool(resp, "reused", TRUE);
         return 0;
     }
-    g_autofree char *def_name = g_strdup_printf("nube-debian-12-%.12s", digest);
+    g_autofree char *def_name = g_strdup_printf("nube-debian-12-%.12s%s", digest,
+                                                ephemeral ? "-instance-store" : "");
     const char *name = nube_query_get(req->q, "Name") ? nube_query_get(req->q, "Name") : def_name;
     if (check_common(req, name, err) < 0)
         return -EINVAL;
@@ -332,13 +358,16 @@ int nube_api_build_default_image(NubeApiRequest *req, xmlNodePtr resp, NubeError
     img->state_reason = g_strdup("queued");
     if (img->description == NULL)
         img->description = g_strdup("Debian 12 (bookworm) with cloud-init, built by nube");
-    if (nube_image_insert(req->d->db, img, err) < 0)
-        return -EINVAL;
 
-    BuildJob *job = g_new0(BuildJob, 1);
-    job->d = req->d;
-    job->image_id = g_strdup(img->id);
-    nube_jobs_push(req->d->jobs, build_job, job, build_job_free);
+    g_autoptr(NubeImage) same = nube_image_find_recipe(req->d->db, digest, NULL);
+    if (same != NULL && g_str_equal(same->state, "available")) {
+        if (register_same_disk(req, same, img, err) < 0)
+            return -EINVAL;
+    } else {
+        if (nube_image_insert(req->d->db, img, err) < 0)
+            return -EINVAL;
+        start_build(req, img->id);
+    }
     nube_xml_add(resp, "imageId", img->id);
     nube_xml_add_bool(resp, "reused", FALSE);
     return 0;

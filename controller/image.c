@@ -153,12 +153,20 @@ GPtrArray *nube_image_list(NubeDb *db, NubeError **err)
     return image_query(db, "WHERE state != 'deregistered' ORDER BY created_at, id", NULL, err);
 }
 
-NubeImage *nube_image_find_recipe(NubeDb *db, const char *recipe_digest)
+NubeImage *nube_image_find_recipe(NubeDb *db, const char *recipe_digest,
+                                  const char *root_device_type)
 {
-    return image_query_one(db,
-                           "WHERE recipe_digest = ?1 AND state IN ('pending', 'available') "
-                           "ORDER BY created_at DESC",
-                           recipe_digest, NULL);
+    g_autoptr(GPtrArray) all = image_query(db,
+                                           "WHERE recipe_digest = ?1 AND state IN ('pending', "
+                                           "'available') ORDER BY state = 'available' DESC, "
+                                           "created_at DESC",
+                                           recipe_digest, NULL);
+    for (guint i = 0; all != NULL && i < all->len; i++) {
+        const NubeImage *img = all->pdata[i];
+        if (root_device_type == NULL || g_str_equal(img->root_device_type, root_device_type))
+            return g_ptr_array_steal_index(all, i);
+    }
+    return NULL;
 }
 
 int nube_image_set_available(NubeDb *db, const char *id, const char *base_sha256,

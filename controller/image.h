@@ -46,8 +46,10 @@ NubeImage *nube_image_get(NubeDb *db, const char *id, NubeError **err);
 /* Live (not deregistered) images, oldest first (array of NubeImage). */
 GPtrArray *nube_image_list(NubeDb *db, NubeError **err);
 
-/* The live image built from RECIPE_DIGEST that is pending or available. */
-NubeImage *nube_image_find_recipe(NubeDb *db, const char *recipe_digest);
+/* The live image built from RECIPE_DIGEST that is available (else pending)
+ * and has ROOT_DEVICE_TYPE (NULL: any), or NULL. */
+NubeImage *nube_image_find_recipe(NubeDb *db, const char *recipe_digest,
+                                  const char *root_device_type);
 
 /* Records the finished disk of ID and marks it available. */
 int nube_image_set_available(NubeDb *db, const char *id, const char *base_sha256,
