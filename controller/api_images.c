@@ -317,8 +317,8 @@ static int register_same_disk(NubeApiRequest *req, const NubeImage *same, NubeIm
     if (nube_image_insert(req->d->db, img, err) < 0)
         return -EINVAL;
     return nube_image_set_available(req->d->db, img->id, same->base_sha256, same->virtual_size,
-                                    same->kernel_sha256, same->ramdisk_sha256,
-                                    same->kernel_cmdline, err);
+                                    same->kernel_sha256, same->ramdisk_sha256, same->kernel_cmdline,
+                                    err);
 }
 
 static void start_build(NubeApiRequest *req, const char *image_id)
@@ -341,15 +341,15 @@ int nube_api_build_default_image(NubeApiRequest *req, xmlNodePtr resp, NubeError
         return -EINVAL;
     gboolean ephemeral = rdt != NULL && g_str_equal(rdt, "instance-store");
 
-    g_autoptr(NubeImage) existing = nube_image_find_recipe(req->d->db, digest,
-                                                           ephemeral ? "instance-store" : "ebs");
+    g_autoptr(NubeImage) existing =
+        nube_image_find_recipe(req->d->db, digest, ephemeral ? "instance-store" : "ebs");
     if (existing != NULL) {
         nube_xml_add(resp, "imageId", existing->id);
         nube_xml_add_bool(resp, "reused", TRUE);
         return 0;
     }
-    g_autofree char *def_name = g_strdup_printf("nube-debian-12-%.12s%s", digest,
-                                                ephemeral ? "-instance-store" : "");
+    g_autofree char *def_name =
+        g_strdup_printf("nube-debian-12-%.12s%s", digest, ephemeral ? "-instance-store" : "");
     const char *name = nube_query_get(req->q, "Name") ? nube_query_get(req->q, "Name") : def_name;
     if (check_common(req, name, err) < 0)
         return -EINVAL;

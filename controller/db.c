@@ -111,6 +111,28 @@ int nube_db_exec(NubeDb *db, NubeError **err, const char *sql, const char *fmt, 
     return r;
 }
 
+GPtrArray *nube_db_select(NubeDb *db, NubeError **err, NubeDbRowFn row, GDestroyNotify free_fn,
+                          const char *sql, const char *fmt, ...)
+{
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(free_fn);
+    nube_db_lock(db);
+    _cleanup_stmt_ sqlite3_stmt *stmt = nube_db_prepare(db, sql, err);
+    int r = stmt ? 0 : -EIO;
+    if (stmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        if (bind_va(stmt, fmt, ap) != SQLITE_OK)
+            r = nube_db_error(db, "bind", err);
+        va_end(ap);
+    }
+    while (r == 0 && (r = nube_db_step(db, stmt, err)) == 1) {
+        g_ptr_array_add(out, row(stmt));
+        r = 0;
+    }
+    nube_db_unlock(db);
+    return r < 0 ? NULL : g_steal_pointer(&out);
+}
+
 char *nube_db_col_str(sqlite3_stmt *stmt, int col)
 {
     const unsigned char *s = sqlite3_column_text(stmt, col);

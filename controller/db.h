@@ -49,6 +49,17 @@ int nube_db_bind(NubeDb *db, sqlite3_stmt *stmt, const char *fmt, ...);
  */
 int nube_db_exec(NubeDb *db, NubeError **err, const char *sql, const char *fmt, ...);
 
+/* Makes one record of the current row of STMT (a new object). */
+typedef gpointer (*NubeDbRowFn)(sqlite3_stmt *stmt);
+
+/*
+ * Runs the query SQL with parameters bound per FMT (as nube_db_bind()) and
+ * returns one record per row made by ROW (an array freeing them with
+ * FREE_FN), or NULL with ERR.
+ */
+GPtrArray *nube_db_select(NubeDb *db, NubeError **err, NubeDbRowFn row, GDestroyNotify free_fn,
+                          const char *sql, const char *fmt, ...);
+
 /* Steps STMT: 1 for a row, 0 when done, -errno with ERR on error. */
 int nube_db_step(NubeDb *db, sqlite3_stmt *stmt, NubeError **err);
 

@@ -46,7 +46,7 @@ void nube_image_free(NubeImage *img)
     g_free(img);
 }
 
-static NubeImage *image_from_row(sqlite3_stmt *stmt)
+static gpointer image_from_row(sqlite3_stmt *stmt)
 {
     NubeImage *img = nube_image_new();
     img->id = nube_db_col_str(stmt, 0);
@@ -76,21 +76,16 @@ static NubeImage *image_from_row(sqlite3_stmt *stmt)
 static GPtrArray *image_query(NubeDb *db, const char *where_sql, const char *arg, NubeError **err)
 {
     g_autofree char *sql = g_strdup_printf("SELECT " IMAGE_COLUMNS " FROM images %s", where_sql);
-    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) nube_image_free);
-
     nube_db_lock(db);
-    _cleanup_stmt_ sqlite3_stmt *stmt = nube_db_prepare(db, sql, err);
-    int r = stmt ? 0 : -EIO;
-    if (stmt != NULL && arg != NULL)
-        nube_db_bind(db, stmt, "s", arg);
-    while (r == 0 && (r = nube_db_step(db, stmt, err)) == 1) {
-        NubeImage *img = image_from_row(stmt);
-        g_ptr_array_add(out, img);
-        img->tags = nube_tags_get(db, img->id, err);
-        r = img->tags ? 0 : -EIO;
+    g_autoptr(GPtrArray) out = nube_db_select(
+        db, err, image_from_row, (GDestroyNotify) nube_image_free, sql, arg ? "s" : "", arg);
+    for (guint i = 0; out != NULL && i < out->len; i++) {
+        NubeImage *img = out->pdata[i];
+        if ((img->tags = nube_tags_get(db, img->id, err)) == NULL)
+            g_clear_pointer(&out, g_ptr_array_unref);
     }
     nube_db_unlock(db);
-    return r < 0 ? NULL : g_steal_pointer(&out);
+    return g_steal_pointer(&out);
 }
 
 static NubeImage *image_query_one(NubeDb *db, const char *where_sql, const char *arg,

@@ -57,7 +57,7 @@ void nube_instance_free(NubeInstance *inst)
     g_free(inst);
 }
 
-static NubeInstance *instance_from_row(sqlite3_stmt *stmt)
+static gpointer instance_from_row(sqlite3_stmt *stmt)
 {
     NubeInstance *inst = nube_instance_new();
     inst->id = nube_db_col_str(stmt, 0);
@@ -106,34 +106,39 @@ static GArray *forwards_get(NubeDb *db, const char *id, NubeError **err)
     return r < 0 ? NULL : g_steal_pointer(&fwds);
 }
 
+/* Tags, forwards and root volume of INST.  0 or -EIO with ERR. */
+static int instance_complete(NubeDb *db, NubeInstance *inst, NubeError **err)
+{
+    inst->tags = nube_tags_get(db, inst->id, err);
+    inst->forwards = inst->tags ? forwards_get(db, inst->id, err) : NULL;
+    if (inst->forwards == NULL)
+        return -EIO;
+    g_autoptr(NubeVolume) vol = nube_volume_of_instance(db, inst->id);
+    if (vol != NULL) {
+        inst->root_volume_id = g_strdup(vol->id);
+        inst->root_delete_on_termination = vol->delete_on_termination;
+    }
+    return 0;
+}
+
+/* SELECT INSTANCE_COLUMNS … WHERE_SQL with ARG bound if not NULL, else
+ * IARG.  The instances, complete, or NULL with ERR. */
 static GPtrArray *instance_query(NubeDb *db, const char *where_sql, const char *arg, gint64 iarg,
                                  NubeError **err)
 {
     g_autofree char *sql =
         g_strdup_printf("SELECT " INSTANCE_COLUMNS " FROM instances %s", where_sql);
-    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) nube_instance_free);
-
     nube_db_lock(db);
-    _cleanup_stmt_ sqlite3_stmt *stmt = nube_db_prepare(db, sql, err);
-    int r = stmt ? 0 : -EIO;
-    if (stmt != NULL && arg != NULL)
-        nube_db_bind(db, stmt, "s", arg);
-    else if (stmt != NULL)
-        nube_db_bind(db, stmt, "i", iarg);
-    while (r == 0 && (r = nube_db_step(db, stmt, err)) == 1) {
-        NubeInstance *inst = instance_from_row(stmt);
-        g_ptr_array_add(out, inst);
-        inst->tags = nube_tags_get(db, inst->id, err);
-        inst->forwards = inst->tags ? forwards_get(db, inst->id, err) : NULL;
-        r = inst->forwards ? 0 : -EIO;
-        g_autoptr(NubeVolume) vol = nube_volume_of_instance(db, inst->id);
-        if (vol != NULL) {
-            inst->root_volume_id = g_strdup(vol->id);
-            inst->root_delete_on_termination = vol->delete_on_termination;
-        }
-    }
+    g_autoptr(GPtrArray) out =
+        arg ? nube_db_select(db, err, instance_from_row, (GDestroyNotify) nube_instance_free, sql,
+                             "s", arg)
+            : nube_db_select(db, err, instance_from_row, (GDestroyNotify) nube_instance_free, sql,
+                             "i", iarg);
+    for (guint i = 0; out != NULL && i < out->len; i++)
+        if (instance_complete(db, out->pdata[i], err) < 0)
+            g_clear_pointer(&out, g_ptr_array_unref);
     nube_db_unlock(db);
-    return r < 0 ? NULL : g_steal_pointer(&out);
+    return g_steal_pointer(&out);
 }
 
 int nube_instance_insert(NubeDb *db, const NubeInstance *i, NubeError **err)

@@ -22,7 +22,7 @@ void nube_volume_free(NubeVolume *vol)
     g_free(vol);
 }
 
-static NubeVolume *volume_from_row(sqlite3_stmt *stmt)
+static gpointer volume_from_row(sqlite3_stmt *stmt)
 {
     NubeVolume *vol = g_new0(NubeVolume, 1);
     vol->id = nube_db_col_str(stmt, 0);
@@ -40,20 +40,16 @@ static NubeVolume *volume_from_row(sqlite3_stmt *stmt)
 static GPtrArray *volume_query(NubeDb *db, const char *where_sql, const char *arg, NubeError **err)
 {
     g_autofree char *sql = g_strdup_printf("SELECT " VOLUME_COLUMNS " FROM volumes %s", where_sql);
-    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) nube_volume_free);
     nube_db_lock(db);
-    _cleanup_stmt_ sqlite3_stmt *stmt = nube_db_prepare(db, sql, err);
-    int r = stmt ? 0 : -EIO;
-    if (stmt != NULL && arg != NULL)
-        nube_db_bind(db, stmt, "s", arg);
-    while (r == 0 && (r = nube_db_step(db, stmt, err)) == 1) {
-        NubeVolume *vol = volume_from_row(stmt);
-        g_ptr_array_add(out, vol);
-        vol->tags = nube_tags_get(db, vol->id, err);
-        r = vol->tags ? 0 : -EIO;
+    g_autoptr(GPtrArray) out = nube_db_select(
+        db, err, volume_from_row, (GDestroyNotify) nube_volume_free, sql, arg ? "s" : "", arg);
+    for (guint i = 0; out != NULL && i < out->len; i++) {
+        NubeVolume *vol = out->pdata[i];
+        if ((vol->tags = nube_tags_get(db, vol->id, err)) == NULL)
+            g_clear_pointer(&out, g_ptr_array_unref);
     }
     nube_db_unlock(db);
-    return r < 0 ? NULL : g_steal_pointer(&out);
+    return g_steal_pointer(&out);
 }
 
 int nube_volume_insert(NubeDb *db, const NubeVolume *v, NubeError **err)
