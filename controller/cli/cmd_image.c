@@ -79,6 +79,23 @@ static char *answer_image_id(NubeReply *reply, const char *action, NubeError **e
     return id;
 }
 
+/* Calls ACTION, which answers a new imageId, then waits for the image if
+ * WAIT and prints it. */
+static int image_action(NubeCli *cli, const char *action, const NubeParams *params, gboolean wait,
+                        NubeError **err)
+{
+    NubeClient *client = nube_cli_client(cli, err);
+    if (client == NULL)
+        return -EIO;
+    g_autoptr(NubeReply) reply = nube_client_call(client, action, params, err);
+    if (reply == NULL)
+        return -EIO;
+    g_autofree char *id = answer_image_id(reply, action, err);
+    if (id == NULL)
+        return -EPROTO;
+    return image_finish(cli, client, id, wait, NULL, err);
+}
+
 static int check_root_type(const char *root_type, NubeError **err)
 {
     if (root_type && strcmp(root_type, "ebs") != 0 && strcmp(root_type, "instance-store") != 0)
@@ -240,17 +257,8 @@ static int import_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **arg
     if (import_check(&o, err) < 0)
         return -EINVAL;
 
-    NubeClient *client = nube_cli_client(cli, err);
-    if (client == NULL)
-        return -EIO;
     g_autoptr(NubeParams) params = import_params(&o, argv[1]);
-    g_autoptr(NubeReply) reply = nube_client_call(client, "NubeImportImage", params, err);
-    if (reply == NULL)
-        return -EIO;
-    g_autofree char *id = answer_image_id(reply, "NubeImportImage", err);
-    if (id == NULL)
-        return -EPROTO;
-    return image_finish(cli, client, id, !o.no_wait, NULL, err);
+    return image_action(cli, "NubeImportImage", params, !o.no_wait, err);
 }
 
 const NubeCommand nube_cmd_image_import = {
@@ -308,9 +316,6 @@ static int create_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **arg
     if (check_root_type(o.root_type, err) < 0)
         return -EINVAL;
 
-    NubeClient *client = nube_cli_client(cli, err);
-    if (client == NULL)
-        return -EIO;
     g_autoptr(NubeParams) params = nube_params_new();
     nube_params_add(params, "InstanceId", argv[1]);
     nube_params_add(params, "Name", o.name);
@@ -318,13 +323,7 @@ static int create_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **arg
     add_optional(params, "RootDeviceType", o.root_type, FALSE);
     if (o.no_reboot)
         nube_params_add(params, "NoReboot", "true");
-    g_autoptr(NubeReply) reply = nube_client_call(client, "CreateImage", params, err);
-    if (reply == NULL)
-        return -EIO;
-    g_autofree char *id = answer_image_id(reply, "CreateImage", err);
-    if (id == NULL)
-        return -EPROTO;
-    return image_finish(cli, client, id, !o.no_wait, NULL, err);
+    return image_action(cli, "CreateImage", params, !o.no_wait, err);
 }
 
 const NubeCommand nube_cmd_image_create = {
