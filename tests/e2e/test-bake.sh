@@ -35,7 +35,8 @@ d=json.load(sys.stdin); print(next(f['HostPort'] for f in d['NubePortForwards'] 
 page_is() { [ "$(curl -s -m 5 "http://127.0.0.1:$1/")" = "$2" ]; }
 machine_id() { nube console "$1" | sed -n 's/.*NUBE-MACHINE-ID \([0-9a-f]\{32\}\).*/\1/p' | tail -1; }
 has_machine_id() { [ -n "$(machine_id "$1")" ]; }
-host_keys() { nube console "$1" | sed -n '/BEGIN SSH HOST KEY FINGERPRINTS/,/END SSH HOST KEY FINGERPRINTS/p' | grep -Eo 'SHA256:[A-Za-z0-9+/]+' | sort; }
+host_keys() { nube console "$1" | sed -n '/BEGIN SSH HOST KEY FINGERPRINTS/,/END SSH HOST KEY FINGERPRINTS/p' | { grep -Eo 'SHA256:[A-Za-z0-9+/]+' || true; } | sort; }
+has_host_keys() { [ -n "$(host_keys "$1")" ]; }
 
 PAGE="nube e2e page $(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 UD_A=$(mktemp)
@@ -96,6 +97,9 @@ if console_has "$B" "apt-get|Setting up apache2|Unpacking"; then fail "B ran apt
 MA=$(machine_id "$A"); MB=$(machine_id "$B"); MC=$(machine_id "$C")
 log "machine-ids: A $MA B $MB C $MC"
 [ "$MB" != "$MC" ] && [ "$MB" != "$MA" ] && [ "$MC" != "$MA" ] || fail "machine-ids are not all different"
+# cloud-init prints the host key fingerprints after the user scripts.
+both_keys() { has_host_keys "$B" && has_host_keys "$C"; }
+wait_for 120 "B's and C's SSH host key fingerprints on their consoles" both_keys
 KB=$(host_keys "$B"); KC=$(host_keys "$C")
 [ -n "$KB" ] && [ -n "$KC" ] || fail "no SSH host key fingerprints on the consoles"
 [ -z "$(comm -12 <(echo "$KB") <(echo "$KC"))" ] || fail "B and C share an SSH host key"
