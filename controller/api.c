@@ -38,6 +38,7 @@ static const struct {
     { "DeregisterImage", nube_api_deregister_image },
     { "RunInstances", nube_api_run_instances },
     { "DescribeInstances", nube_api_describe_instances },
+    { "DescribeInstanceStatus", nube_api_describe_instance_status },
     { "StartInstances", nube_api_start_instances },
     { "StopInstances", nube_api_stop_instances },
     { "RebootInstances", nube_api_reboot_instances },

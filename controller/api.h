@@ -91,7 +91,13 @@ int nube_api_add_packages(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
 int nube_api_describe_volumes(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_delete_volume(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_describe_host(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_describe_instance_status(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 
 /* Renderers, shared by actions and golden tests. */
 void nube_api_render_instance(xmlNodePtr item, const char *region, const NubeInstance *inst);
+/* The agent's report on INST (nubeAgent, nubeUserData). */
+void nube_api_render_agent(xmlNodePtr item, const NubeInstance *inst);
+/* What the user data of INST did: none, pending, unknown, running,
+ * succeeded, failed. */
+const char *nube_api_userdata_state(const NubeInstance *inst);
 void nube_api_render_image(xmlNodePtr item, const NubeImage *img);

@@ -6,6 +6,8 @@
 #include "api_xml.h"
 #include "bake.h"
 #include "build.h"
+#include "capture.h"
+#include "config.h"
 #include "fsutil.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -79,6 +81,7 @@ void nube_api_render_image(xmlNodePtr item, const NubeImage *img)
     }
     if (img->parent_image != NULL)
         nube_xml_add(item, "nubeParentImageId", img->parent_image);
+    nube_xml_add_bool(item, "nubeHasAgent", img->has_agent);
     if (img->capture_ms > 0) {
         char secs[32];
         g_ascii_formatd(secs, sizeof(secs), "%.1f", img->capture_ms / 1e3);
@@ -261,11 +264,28 @@ static int check_common(const NubeApiRequest *req, const char *name, NubeError *
     return 0;
 }
 
+/* The guest agent binary nubed puts into images (caller frees), or NULL
+ * with ERR if it is not there. */
+static char *agent_binary(NubeError **err)
+{
+    g_autofree char *path = nube_config_agent_path();
+    if (!g_file_test(path, G_FILE_TEST_IS_REGULAR) || access(path, X_OK) < 0) {
+        nube_error_set(
+            err, ENOENT,
+            "the guest agent binary '%s' is missing: build nube (agent/nube-agent) or set NUBE_AGENT_PATH",
+            path);
+        return NULL;
+    }
+    return g_steal_pointer(&path);
+}
+
 /* ---- NubeBuildDefaultImage ------------------------------------------------ */
 
 typedef struct {
     NubeDaemon *d;
     char *image_id;
+    gboolean cloud_init; /* the recipe's, so the job builds what was digested */
+    char *agent_path;
     gint64 started;
 } BuildJob;
 
@@ -273,6 +293,7 @@ static void build_job_free(gpointer p)
 {
     BuildJob *job = p;
     g_free(job->image_id);
+    g_free(job->agent_path);
     g_free(job);
 }
 
@@ -294,6 +315,8 @@ static void build_job(gpointer data)
 
     job->started = g_get_monotonic_time();
     nube_build_recipe_default(&recipe);
+    recipe.cloud_init = job->cloud_init;
+    recipe.agent_path = job->agent_path;
     if (nube_build_default_image(job->d->store, &recipe, build_progress, job, &res, &err) < 0 ||
         nube_image_set_available(job->d->db, job->image_id, res.base.sha256,
                                  (gint64) res.base.virtual_size, res.kernel_sha256,
@@ -321,25 +344,50 @@ static int register_same_disk(NubeApiRequest *req, const NubeImage *same, NubeIm
                                     err);
 }
 
-static void start_build(NubeApiRequest *req, const char *image_id)
+static void start_build(NubeApiRequest *req, const char *image_id, const NubeBuildRecipe *recipe)
 {
     BuildJob *job = g_new0(BuildJob, 1);
     job->d = req->d;
     job->image_id = g_strdup(image_id);
+    job->cloud_init = recipe->cloud_init;
+    job->agent_path = g_strdup(recipe->agent_path);
     nube_jobs_push(req->d->jobs, build_job, job, build_job_free);
+}
+
+/* Default name and description of a built image. */
+static char *build_default_name(const char *digest, gboolean cloud_init, gboolean ephemeral)
+{
+    return g_strdup_printf("nube-debian-12-%s%.12s%s", cloud_init ? "" : "nocloudinit-", digest,
+                           ephemeral ? "-instance-store" : "");
+}
+
+static const char *build_default_description(gboolean cloud_init)
+{
+    return cloud_init
+               ? "Debian 12 (bookworm) with cloud-init, built by nube"
+               : "Debian 12 (bookworm) without cloud-init (user data run by nube-agent), built by nube";
 }
 
 int nube_api_build_default_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
 {
-    NubeBuildRecipe recipe;
-    nube_build_recipe_default(&recipe);
-    g_autofree char *digest = nube_build_recipe_digest(&recipe, err);
-    if (digest == NULL)
-        return -EIO;
+    gboolean cloud_init = TRUE;
+    if (nube_query_bool(req->q, "NubeCloudInit", TRUE, &cloud_init, err) < 0)
+        return -EINVAL;
     const char *rdt = nube_query_get(req->q, "RootDeviceType");
     if (rdt != NULL && check_root_type(rdt, err) < 0)
         return -EINVAL;
     gboolean ephemeral = rdt != NULL && g_str_equal(rdt, "instance-store");
+    g_autofree char *agent = agent_binary(err);
+    if (agent == NULL)
+        return -ENOENT;
+
+    NubeBuildRecipe recipe;
+    nube_build_recipe_default(&recipe);
+    recipe.cloud_init = cloud_init;
+    recipe.agent_path = agent;
+    g_autofree char *digest = nube_build_recipe_digest(&recipe, err);
+    if (digest == NULL)
+        return -EIO;
 
     g_autoptr(NubeImage) existing =
         nube_image_find_recipe(req->d->db, digest, ephemeral ? "instance-store" : "ebs");
@@ -348,16 +396,16 @@ int nube_api_build_default_image(NubeApiRequest *req, xmlNodePtr resp, NubeError
         nube_xml_add_bool(resp, "reused", TRUE);
         return 0;
     }
-    g_autofree char *def_name =
-        g_strdup_printf("nube-debian-12-%.12s%s", digest, ephemeral ? "-instance-store" : "");
+    g_autofree char *def_name = build_default_name(digest, cloud_init, ephemeral);
     const char *name = nube_query_get(req->q, "Name") ? nube_query_get(req->q, "Name") : def_name;
     if (check_common(req, name, err) < 0)
         return -EINVAL;
     g_autoptr(NubeImage) img = image_record(req, name, "build");
     img->recipe_digest = g_strdup(digest);
     img->state_reason = g_strdup("queued");
+    img->has_agent = TRUE;
     if (img->description == NULL)
-        img->description = g_strdup("Debian 12 (bookworm) with cloud-init, built by nube");
+        img->description = g_strdup(build_default_description(cloud_init));
 
     g_autoptr(NubeImage) same = nube_image_find_recipe(req->d->db, digest, NULL);
     if (same != NULL && g_str_equal(same->state, "available")) {
@@ -366,7 +414,7 @@ int nube_api_build_default_image(NubeApiRequest *req, xmlNodePtr resp, NubeError
     } else {
         if (nube_image_insert(req->d->db, img, err) < 0)
             return -EINVAL;
-        start_build(req, img->id);
+        start_build(req, img->id, &recipe);
     }
     nube_xml_add(resp, "imageId", img->id);
     nube_xml_add_bool(resp, "reused", FALSE);
@@ -386,14 +434,39 @@ static int import_blob(NubeDaemon *d, const char *key, const char *path, char sh
     return nube_store_add_blob(d->store, path, sha, err);
 }
 
-static int import_files(NubeApiRequest *req, const char *path, NubeBase *base, char kernel[65],
-                        char ramdisk[65], NubeError **err)
+typedef struct {
+    const char *agent;
+    NubeGeneralizeOptions opts;
+} AgentEdit;
+
+/* nube_store_import_edit()'s edit: the agent goes into the working copy. */
+static int add_agent(const char *qcow2, void *opaque, NubeError **err)
+{
+    const AgentEdit *edit = opaque;
+    return nube_capture_add_agent(qcow2, edit->agent, &edit->opts, err);
+}
+
+/* Imports PATH into the store, with the guest agent added if AGENT. */
+static int import_base(NubeApiRequest *req, const char *path, const char *format, const char *agent,
+                       NubeBase *base, NubeError **err)
+{
+    if (agent == NULL)
+        return nube_store_import(req->d->store, path, format, base, err);
+    AgentEdit edit = {
+        .agent = agent,
+        .opts = { .tcg = req->d->accel == NUBE_ACCEL_TCG },
+    };
+    return nube_store_import_edit(req->d->store, path, format, add_agent, &edit, base, err);
+}
+
+static int import_files(NubeApiRequest *req, const char *path, const char *agent, NubeBase *base,
+                        char kernel[65], char ramdisk[65], NubeError **err)
 {
     const char *format = nube_query_get(req->q, "Format");
     if (format != NULL && !g_str_equal(format, "raw") && !g_str_equal(format, "qcow2"))
         return nube_error_setc(err, EINVAL, "InvalidParameterValue",
                                "Format '%s' is not 'raw' or 'qcow2'.", format);
-    if (nube_store_import(req->d->store, path, format, base, err) < 0)
+    if (import_base(req, path, format, agent, base, err) < 0)
         return -EINVAL;
     if (import_blob(req->d, "KernelPath", nube_query_get(req->q, "KernelPath"), kernel, err) < 0 ||
         import_blob(req->d, "RamdiskPath", nube_query_get(req->q, "RamdiskPath"), ramdisk, err) < 0)
@@ -415,13 +488,19 @@ int nube_api_import_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
                                "Architecture '%s' is not supported (x86_64 only).", arch);
     g_autofree char *base_name = g_path_get_basename(path);
     const char *name = nube_query_get(req->q, "Name") ? nube_query_get(req->q, "Name") : base_name;
-    if (check_common(req, name, err) < 0)
+    gboolean with_agent = FALSE;
+    if (check_common(req, name, err) < 0 ||
+        nube_query_bool(req->q, "NubeWithAgent", FALSE, &with_agent, err) < 0)
         return -EINVAL;
+    g_autofree char *agent = with_agent ? agent_binary(err) : NULL;
+    if (with_agent && agent == NULL)
+        return -ENOENT;
 
     NubeBase base = { 0 };
     char kernel[65] = "", ramdisk[65] = "";
     g_autoptr(NubeImage) img = image_record(req, name, "import");
-    int r = import_files(req, path, &base, kernel, ramdisk, err);
+    img->has_agent = with_agent;
+    int r = import_files(req, path, agent, &base, kernel, ramdisk, err);
     if (r == 0)
         r = nube_image_insert(req->d->db, img, err);
     if (r == 0)
@@ -493,6 +572,9 @@ int nube_api_create_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
     }
     img->source_instance = g_strdup(inst->id);
     img->parent_image = g_strdup(inst->image_id);
+    /* The disk is the instance's: it runs the agent if its image did. */
+    g_autoptr(NubeImage) parent = nube_image_get(req->d->db, inst->image_id, NULL);
+    img->has_agent = parent != NULL && parent->has_agent;
     img->state_reason = g_strdup("queued");
     g_ptr_array_unref(img->tags);
     img->tags = g_steal_pointer(&tags);

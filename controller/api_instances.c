@@ -113,6 +113,7 @@ void nube_api_render_instance(xmlNodePtr item, const char *region, const NubeIns
     nube_xml_add_int(cpu, "threadsPerCore", 1);
     render_forwards(item, inst);
     nube_xml_add(item, "nubeAccelerator", inst->accelerator);
+    nube_api_render_agent(item, inst);
 }
 
 /* ---- ids and filters ------------------------------------------------------ */

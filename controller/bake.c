@@ -76,12 +76,58 @@ static int capture_stopped(BakeJob *job, const char *dest, gboolean *stopped, Nu
     return nube_capture_flatten(overlay, dest, err);
 }
 
+/* Seconds the guest's file systems may stay frozen: the agent thaws them
+ * by itself after this, whatever happens to nubed. */
+#define FREEZE_LIMIT_S 60
+
+/* Asks the guest agent to flush and freeze the file systems.  TRUE if
+ * they are frozen (the copy will be consistent); FALSE (logged) if there
+ * is no agent or it could not, and the copy is only crash-consistent. */
+static gboolean freeze_guest(BakeJob *job)
+{
+    NubeMsg cmd, reply;
+    g_autoptr(NubeError) err = NULL;
+    nube_msg_init(&cmd);
+    nube_msg_init(&reply);
+    cmd.type = NUBE_MSG_PREPARE_IMAGE;
+    cmd.freeze = TRUE;
+    cmd.generalize = FALSE; /* done offline on the copy: the instance stays as it is */
+    cmd.thaw_after = FREEZE_LIMIT_S;
+    int r = nube_agentlink_call(job->d->agents, job->instance_id, &cmd, 30 * 1000, &reply, &err);
+    if (r == 0)
+        nube_info("%s: guest agent froze %d file system(s)", job->instance_id, reply.frozen);
+    else
+        nube_warn("%s: no consistent copy (%s); copying crash-consistently", job->instance_id,
+                  err->message);
+    nube_msg_clear(&reply);
+    return r == 0;
+}
+
+static void thaw_guest(gpointer data)
+{
+    BakeJob *job = data;
+    NubeMsg cmd, reply;
+    g_autoptr(NubeError) err = NULL;
+    nube_msg_init(&cmd);
+    nube_msg_init(&reply);
+    cmd.type = NUBE_MSG_THAW;
+    if (nube_agentlink_call(job->d->agents, job->instance_id, &cmd, 30 * 1000, &reply, &err) == 0)
+        nube_info("%s: guest agent thawed %d file system(s)", job->instance_id, reply.thawed);
+    else
+        nube_warn("%s: thaw: %s (the agent thaws by itself after %d s)", job->instance_id,
+                  err->message, FREEZE_LIMIT_S);
+    nube_msg_clear(&reply);
+}
+
 static int capture_running(BakeJob *job, const char *dest, NubeError **err)
 {
     static const char *const skip[] = { "vdb", NULL };
     job->capture_started = g_get_monotonic_time();
-    progress(job, "copying the running disk");
-    return nube_hypervisor_backup_disk(job->d->hv, job->instance_id, "vda", dest, skip, err);
+    gboolean frozen = freeze_guest(job);
+    progress(job, frozen ? "copying the running disk (file systems frozen by the guest agent)"
+                         : "copying the running disk (crash-consistent: no guest agent)");
+    return nube_hypervisor_backup_disk(job->d->hv, job->instance_id, "vda", dest, skip,
+                                       frozen ? thaw_guest : NULL, job, err);
 }
 
 static int generalize_and_store(BakeJob *job, const char *tmp, NubeBase *base, NubeError **err)

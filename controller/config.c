@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include "nube-config.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -103,4 +105,32 @@ int nube_config_validate(const NubeConfig *cfg, NubeError **err)
         return nube_error_set(err, EINVAL, "state directory '%s' is not an absolute path",
                               cfg->state_dir ? cfg->state_dir : "");
     return 0;
+}
+
+/* BUILDDIR/agent/nube-agent when this program is BUILDDIR/<dir>/<name>,
+ * or NULL. */
+static char *build_tree_agent(void)
+{
+    g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+    if (exe == NULL)
+        return NULL;
+    g_autofree char *dir = g_path_get_dirname(exe);
+    g_autofree char *rel = g_build_filename(dir, "..", "agent", "nube-agent", NULL);
+    char *path = g_canonicalize_filename(rel, NULL);
+    if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+        g_free(path);
+        return NULL;
+    }
+    return path;
+}
+
+char *nube_config_agent_path(void)
+{
+    const char *env = g_getenv("NUBE_AGENT_PATH");
+    if (env != NULL && env[0] != '\0')
+        return g_strdup(env);
+    char *built = build_tree_agent();
+    if (built != NULL)
+        return built;
+    return g_build_filename(NUBE_LIBEXECDIR, "nube-agent", NULL);
 }

@@ -44,3 +44,12 @@ int nube_config_set_listen(NubeConfig *cfg, const char *listen, NubeError **err)
 
 /* Checks the values (accelerator word, region name).  0 or -EINVAL. */
 int nube_config_validate(const NubeConfig *cfg, NubeError **err);
+
+/*
+ * Path of the guest agent binary nubed puts into images (caller frees):
+ * $NUBE_AGENT_PATH if set; else agent/nube-agent of the meson build tree
+ * nubed runs from (BUILDDIR/controller/nubed), if that file exists; else
+ * NUBE_LIBEXECDIR/nube-agent.  Looked up at each call, so an agent built
+ * after nubed started is found.  Never NULL; the file may not exist.
+ */
+char *nube_config_agent_path(void);

@@ -6,6 +6,7 @@
 
 #include "accel.h"
 #include "account.h"
+#include "agentlink.h"
 #include "config.h"
 #include "db.h"
 #include "hypervisor.h"
@@ -26,6 +27,7 @@ typedef struct {
     NubeAccount admin;
     NubeJobs *jobs;
     NubePkgRepo *repo; /* packages for guests, served on 127.0.0.1 */
+    NubeAgentLink *agents; /* the guest agents' channels */
     gint64 started_at;
     GThread *resync_thread; /* periodic nube_lifecycle_resync() */
     GMutex resync_lock;

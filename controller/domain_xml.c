@@ -8,6 +8,7 @@
  */
 #include "domain_xml.h"
 #include "fsutil.h"
+#include "proto.h"
 
 #include <libxml/tree.h>
 #include <libxml/xmlsave.h>
@@ -83,7 +84,8 @@ static int check_spec(const NubeDomainSpec *spec, NubeError **err)
         (r = check_text("cmdline", spec->cmdline, FALSE, err)) < 0 ||
         (r = check_text("disk path", spec->disk_path, FALSE, err)) < 0 ||
         (r = check_text("seed path", spec->seed_path, FALSE, err)) < 0 ||
-        (r = check_text("console path", spec->console_path, FALSE, err)) < 0)
+        (r = check_text("console path", spec->console_path, FALSE, err)) < 0 ||
+        (r = check_text("agent socket", spec->agent_socket, FALSE, err)) < 0)
         return r;
     if (spec->uuid != NULL && !g_uuid_string_is_valid(spec->uuid))
         return nube_error_set(err, EINVAL, "domain XML: bad UUID '%s'", spec->uuid);
@@ -211,6 +213,19 @@ static void add_devices(xmlNodePtr dom, const NubeDomainSpec *spec)
     if (spec->console_path != NULL) {
         add_console(devices, "serial", spec->console_path, NULL);
         add_console(devices, "console", spec->console_path, "serial");
+    }
+
+    /* The guest agent's port (agent/proto.h): QEMU listens on the socket,
+     * nubed connects to it, again after either restarts. */
+    if (spec->agent_socket != NULL) {
+        xmlNodePtr chan = child(devices, "channel", NULL);
+        prop(chan, "type", "unix");
+        xmlNodePtr source = child(chan, "source", NULL);
+        prop(source, "mode", "bind");
+        prop(source, "path", spec->agent_socket);
+        xmlNodePtr target = child(chan, "target", NULL);
+        prop(target, "type", "virtio");
+        prop(target, "name", NUBE_AGENT_PORT_NAME);
     }
 
     xmlNodePtr rng = child(devices, "rng", NULL);

@@ -27,6 +27,8 @@ typedef struct {
     const char *disk_path;           /* qcow2 overlay (vda); NULL: no disk */
     const char *seed_path;           /* NoCloud seed ISO, read-only vdb; NULL: none */
     const char *console_path;        /* serial console log (appended); NULL: none */
+    const char *agent_socket;        /* unix socket QEMU listens on for the guest
+                                      * agent's virtio-serial port; NULL: none */
     const char *mac;                 /* "52:54:00:xx:xx:xx"; NULL: no NIC */
     const NubePortForward *forwards; /* hostfwd on the user-mode NIC */
     size_t n_forwards;

@@ -622,14 +622,19 @@ static int backup_wait(virDomainPtr dom, const char *name, NubeError **err)
 }
 
 int nube_hypervisor_backup_disk(NubeHypervisor *hv, const char *name, const char *target,
-                                const char *dest, const char *const *skip, NubeError **err)
+                                const char *dest, const char *const *skip,
+                                void (*started)(gpointer opaque), gpointer opaque,
+                                NubeError **err)
 {
     _cleanup_domain_ virDomainPtr dom = NULL;
     int r = domain_get(hv, name, &dom, err);
     if (r < 0)
         return r;
     g_autofree char *xml = backup_xml(target, dest, skip);
-    if (virDomainBackupBegin(dom, xml, NULL, 0) < 0)
+    int begun = virDomainBackupBegin(dom, xml, NULL, 0);
+    if (started != NULL)
+        started(opaque);
+    if (begun < 0)
         return virt_error(err, "start disk copy of domain '%s'", name);
     return backup_wait(dom, name, err);
 }

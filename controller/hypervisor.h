@@ -104,7 +104,11 @@ int nube_hypervisor_monitor(NubeHypervisor *hv, const char *name, const char *hm
  * instant (with its whole backing chain) to the new standalone qcow2 DEST,
  * while the guest keeps running (libvirt push-mode backup); the disks named
  * in SKIP (NULL-terminated, may be NULL) are left out.  Blocks until the
- * copy is complete.  The copy is crash-consistent.  0 or -errno.
+ * copy is complete.  The copy is crash-consistent; STARTED (may be NULL)
+ * is called with OPAQUE as soon as the instant of the copy is fixed, so a
+ * caller that froze the guest's file systems can thaw them.  0 or -errno.
  */
 int nube_hypervisor_backup_disk(NubeHypervisor *hv, const char *name, const char *target,
-                                const char *dest, const char *const *skip, NubeError **err);
+                                const char *dest, const char *const *skip,
+                                void (*started)(gpointer opaque), gpointer opaque,
+                                NubeError **err);

@@ -10,7 +10,7 @@
     "id, owner_id, name, description, state, state_reason, architecture, "               \
     "root_device_type, base_sha256, virtual_size, kernel_sha256, ramdisk_sha256, "       \
     "kernel_cmdline, source, recipe_digest, source_instance, parent_image, created_at, " \
-    "capture_ms"
+    "capture_ms, has_agent"
 
 NubeImage *nube_image_new(void)
 {
@@ -68,6 +68,7 @@ static gpointer image_from_row(sqlite3_stmt *stmt)
     img->parent_image = nube_db_col_str(stmt, 16);
     img->created_at = sqlite3_column_int64(stmt, 17);
     img->capture_ms = sqlite3_column_int64(stmt, 18);
+    img->has_agent = sqlite3_column_int(stmt, 19) != 0;
     return img;
 }
 
@@ -107,12 +108,12 @@ int nube_image_insert(NubeDb *db, const NubeImage *img, NubeError **err)
             db, &e,
             "INSERT INTO images (id, owner_id, name, description, state, "
             "state_reason, architecture, root_device_type, source, "
-            "recipe_digest, source_instance, parent_image, created_at) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            "ssssssssssssi", img->id, img->owner_id, img->name, img->description, img->state,
+            "recipe_digest, source_instance, parent_image, created_at, has_agent) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            "ssssssssssssii", img->id, img->owner_id, img->name, img->description, img->state,
             img->state_reason, img->architecture ? img->architecture : "x86_64",
             img->root_device_type ? img->root_device_type : "ebs", img->source, img->recipe_digest,
-            img->source_instance, img->parent_image, img->created_at);
+            img->source_instance, img->parent_image, img->created_at, (gint64) img->has_agent);
     if (r == -EEXIST) {
         g_clear_pointer(&e, nube_error_free);
         r = nube_error_setc(&e, EEXIST, "InvalidAMIName.Duplicate",

@@ -28,7 +28,8 @@ typedef struct {
     gint64 created_at; /* Unix seconds */
     gint64 capture_ms; /* CreateImage: capture time after the guest
                         * was down, 0 if not made from an instance */
-    GPtrArray *tags;   /* NubeTag; filled by get/list */
+    gboolean has_agent; /* its guest runs nube-agent */
+    GPtrArray *tags;    /* NubeTag; filled by get/list */
 } NubeImage;
 
 NubeImage *nube_image_new(void);

@@ -12,6 +12,9 @@
     "state_reason, state_changed_at, root_device_type, base_sha256, user_data, "   \
     "mac, private_ip, hostname, ssh_host_port, vcpus, memory_mib, accelerator, "   \
     "launch_time, terminated_at"
+/* What is read: the columns and whether the image has the agent. */
+#define INSTANCE_SELECT \
+    INSTANCE_COLUMNS ", (SELECT has_agent FROM images WHERE images.id = instances.image_id)"
 
 static const struct {
     const char *name;
@@ -54,6 +57,7 @@ void nube_instance_free(NubeInstance *inst)
     if (inst->forwards != NULL)
         g_array_unref(inst->forwards);
     g_free(inst->root_volume_id);
+    nube_agent_status_free(inst->agent);
     g_free(inst);
 }
 
@@ -83,6 +87,7 @@ static gpointer instance_from_row(sqlite3_stmt *stmt)
     inst->accelerator = nube_db_col_str(stmt, 18);
     inst->launch_time = sqlite3_column_int64(stmt, 19);
     inst->terminated_at = sqlite3_column_int64(stmt, 20);
+    inst->has_agent = sqlite3_column_int(stmt, 21) != 0;
     return inst;
 }
 
@@ -118,6 +123,7 @@ static int instance_complete(NubeDb *db, NubeInstance *inst, NubeError **err)
         inst->root_volume_id = g_strdup(vol->id);
         inst->root_delete_on_termination = vol->delete_on_termination;
     }
+    inst->agent = nube_agent_status_get(db, inst->id);
     return 0;
 }
 
@@ -127,7 +133,7 @@ static GPtrArray *instance_query(NubeDb *db, const char *where_sql, const char *
                                  NubeError **err)
 {
     g_autofree char *sql =
-        g_strdup_printf("SELECT " INSTANCE_COLUMNS " FROM instances %s", where_sql);
+        g_strdup_printf("SELECT " INSTANCE_SELECT " FROM instances %s", where_sql);
     nube_db_lock(db);
     g_autoptr(GPtrArray) out =
         arg ? nube_db_select(db, err, instance_from_row, (GDestroyNotify) nube_instance_free, sql,

@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include "agentstatus.h"
 #include "db.h"
 #include "domain_xml.h"
 
@@ -37,6 +38,8 @@ typedef struct {
     GArray *forwards;     /* NubePortForward: guest ports besides SSH */
     char *root_volume_id; /* ebs root: its volume, NULL otherwise */
     gboolean root_delete_on_termination;
+    gboolean has_agent;      /* its image's guest runs nube-agent */
+    NubeAgentStatus *agent;  /* what the agent reported, NULL if nothing */
 } NubeInstance;
 
 NubeInstance *nube_instance_new(void);

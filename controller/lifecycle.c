@@ -3,6 +3,7 @@
  * lifecycle.h).
  */
 #include "lifecycle.h"
+#include "agentstatus.h"
 #include "domain_xml.h"
 #include "fsutil.h"
 #include "log.h"
@@ -237,6 +238,7 @@ static char *domain_xml_for(NubeDaemon *d, const NubeInstance *inst, const NubeI
     g_autofree char *disk = g_build_filename(dir, "root.qcow2", NULL);
     g_autofree char *seed = g_build_filename(dir, "seed.iso", NULL);
     g_autofree char *console = g_build_filename(dir, "console.log", NULL);
+    g_autofree char *agent = g_build_filename(dir, NUBE_AGENT_SOCKET, NULL);
     g_autoptr(GArray) fwds = g_array_new(FALSE, TRUE, sizeof(NubePortForward));
     NubePortForward ssh = { .host_port = (guint16) inst->ssh_host_port, .guest_port = 22 };
     if (inst->ssh_host_port > 0)
@@ -259,6 +261,7 @@ static char *domain_xml_for(NubeDaemon *d, const NubeInstance *inst, const NubeI
         .disk_path = disk,
         .seed_path = seed,
         .console_path = console,
+        .agent_socket = agent,
         .mac = inst->mac,
         .forwards = (const NubePortForward *) fwds->data,
         .n_forwards = fwds->len,
@@ -284,7 +287,11 @@ static int boot_instance(NubeDaemon *d, const char *id, NubeError **err)
         return -EIO;
     if (nube_hypervisor_define(d->hv, xml, err) < 0)
         return -EIO;
-    return nube_hypervisor_start(d->hv, id, err);
+    nube_agent_status_new_boot(d->db, id);
+    if (nube_hypervisor_start(d->hv, id, err) < 0)
+        return -EIO;
+    nube_agentlink_kick(d->agents);
+    return 0;
 }
 
 static void launch_job(gpointer data)
@@ -307,12 +314,35 @@ static void launch_job(gpointer data)
 
 /* ---- stop, start, reboot, terminate --------------------------------------- */
 
+/* Asks the guest agent, if one is connected, to power the guest off.  TRUE
+ * if it agreed (the guest is shutting down). */
+static gboolean agent_shutdown(NubeDaemon *d, const char *id)
+{
+    NubeMsg cmd, reply;
+    g_autoptr(NubeError) err = NULL;
+    if (!nube_agentlink_ready(d->agents, id))
+        return FALSE;
+    nube_msg_init(&cmd);
+    nube_msg_init(&reply);
+    cmd.type = NUBE_MSG_SHUTDOWN;
+    cmd.mode = strdup("poweroff");
+    int r = nube_agentlink_call(d->agents, id, &cmd, 10 * 1000, &reply, &err);
+    nube_msg_clear(&cmd);
+    nube_msg_clear(&reply);
+    if (r < 0)
+        nube_warn("%s: %s; using the ACPI power button", id, err->message);
+    else
+        nube_info("%s: shutting down through the guest agent", id);
+    return r == 0;
+}
+
 static void stop_job(gpointer data)
 {
     InstanceJob *job = data;
     g_autoptr(NubeError) err = NULL;
 
-    if (job->force || nube_hypervisor_shutdown(job->d->hv, job->id, &err) < 0) {
+    if (job->force ||
+        (!agent_shutdown(job->d, job->id) && nube_hypervisor_shutdown(job->d->hv, job->id, &err) < 0)) {
         if (err != NULL)
             nube_warn("%s: clean shutdown failed (%s), powering off", job->id, err->message);
         nube_hypervisor_destroy(job->d->hv, job->id, NULL);
@@ -386,6 +416,7 @@ int nube_lifecycle_reboot(NubeDaemon *d, const char *id, NubeError **err)
         return nube_error_setc(err, EBUSY, "IncorrectInstanceState",
                                "The instance '%s' is not in the 'running' state (it is '%s').", id,
                                inst->state);
+    nube_agent_status_new_boot(d->db, id);
     return nube_hypervisor_reboot(d->hv, id, err);
 }
 

@@ -14,8 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define DEFAULT_USER_DATA "#cloud-config\n{}\n"
-
 /*
  * Characters a quoted scalar may carry literally: YAML's printable set
  * without NEL, LS and PS, which YAML 1.1 (PyYAML, so cloud-init) reads as
@@ -116,12 +114,10 @@ static int write_documents(const NubeSeedSpec *spec, const char *dir, NubeError 
     if (r < 0)
         return r;
 
-    const void *user = spec->user_data;
-    size_t user_len = spec->user_data_len;
-    if (user == NULL || user_len == 0) {
-        user = DEFAULT_USER_DATA;
-        user_len = strlen(DEFAULT_USER_DATA);
-    }
+    /* No user data: an empty file (NoCloud needs one; cloud-init and
+     * nube-agent both read it as "nothing to run"). */
+    const void *user = spec->user_data ? spec->user_data : "";
+    size_t user_len = spec->user_data ? spec->user_data_len : 0;
     if ((r = write_file(dir, "user-data", user, user_len, err)) < 0 ||
         (r = write_file(dir, "meta-data", meta, strlen(meta), err)) < 0 ||
         (r = write_file(dir, "network-config", net, strlen(net), err)) < 0)

@@ -13,7 +13,7 @@ typedef struct {
     const char *instance_id;
     const char *hostname;
     const char *mac;       /* the guest NIC's MAC, for network-config */
-    const void *user_data; /* verbatim; NULL or empty: "#cloud-config\n{}\n" */
+    const void *user_data; /* verbatim; NULL or empty: an empty user-data */
     size_t user_data_len;
 } NubeSeedSpec;
 

@@ -6,7 +6,9 @@
  *      reduced to the Debian entries of the recipe's suite, as deb822;
  *   2. mmdebstrap --mode=unshare into a directory (root: correct ownership,
  *      and its /proc, /sys, /dev mounts live in a private mount namespace so
- *      none can outlive it), with hooks that make the tree a cloud guest;
+ *      none can outlive it), with hooks that make the tree a cloud guest,
+ *      the last of which runs the guest agent's own `install --root` from a
+ *      copy of the binary in the work directory;
  *   3. mkfs.ext4 -d on a sparse raw file (whole-disk ext4, no partition
  *      table), with the UUID and directory hash seed derived from the recipe
  *      digest and a pinned mke2fs.conf;
@@ -34,7 +36,7 @@
  * version is part of the recipe digest, so a new builder never reuses an
  * AMI made by an old one.
  */
-#define BUILD_VERSION "nube-build-1"
+#define BUILD_VERSION "nube-build-2"
 
 /* SOURCE_DATE_EPOCH of the build (2025-01-01T00:00:00Z) and the creation
  * time of the file system; bumped with BUILD_VERSION when wanted. */
@@ -219,6 +221,8 @@ static gboolean debian_name_valid(const char *name, gboolean plus_ok)
 
 static int recipe_check(const NubeBuildRecipe *r, NubeError **err)
 {
+    if (r->agent_path != NULL && !g_path_is_absolute(r->agent_path))
+        return nube_error_set(err, EINVAL, "guest agent path '%s' is not absolute", r->agent_path);
     if (!debian_name_valid(r->suite, FALSE))
         return nube_error_setc(err, EINVAL, "InvalidParameterValue", "invalid suite '%s'",
                                r->suite ? r->suite : "");
@@ -261,10 +265,62 @@ static GPtrArray *recipe_packages(const NubeBuildRecipe *r)
     return all;
 }
 
-static char *customize_hook(const NubeBuildRecipe *r)
+/*
+ * The customize hook of R, with AGENT as the path the hook runs the agent
+ * from (ignored when R has no agent).  The digest is taken with a fixed
+ * AGENT and the agent's sha256, so where the binary lies does not matter,
+ * only what it is.
+ */
+static char *customize_hook(const NubeBuildRecipe *r, const char *agent)
 {
+    g_autofree char *install = NULL;
+    if (r->agent_path != NULL) {
+        g_autofree char *quoted = g_shell_quote(agent);
+        install = g_strdup_printf("%s install --root \"$1\"\n", quoted);
+    }
     return g_strconcat(customize_hook_common,
-                       r->cloud_init ? customize_hook_cloud_init : customize_hook_plain, NULL);
+                       r->cloud_init ? customize_hook_cloud_init : customize_hook_plain,
+                       install ? install : "", NULL);
+}
+
+/* ---- the agent ------------------------------------------------------------ */
+
+/* The agent path as the digest's hook text names it. */
+#define DIGEST_AGENT_PATH "nube-agent"
+
+static int agent_error(const char *path, GError *gerr, NubeError **err)
+{
+    return nube_error_set(err, gerr->code == G_FILE_ERROR_NOENT ? ENOENT : EIO,
+                          "read guest agent '%s': %s", path, gerr->message);
+}
+
+/* sha256 of the agent binary of R into HEX ("none" without one). */
+static int agent_sha256(const NubeBuildRecipe *r, char hex[65], NubeError **err)
+{
+    if (r->agent_path == NULL) {
+        g_strlcpy(hex, "none", 65);
+        return 0;
+    }
+    int ret = nube_file_sha256(r->agent_path, hex, err);
+    if (ret < 0)
+        return nube_error_prefix(err, "guest agent '%s'", r->agent_path);
+    return 0;
+}
+
+/* Copies the agent binary PATH to DST (mode 0755) and puts the sha256 of
+ * the copied bytes into HEX, so the digest names what the image gets even
+ * if PATH is rebuilt meanwhile.  0 or -errno. */
+static int agent_copy(const char *path, const char *dst, char hex[65], NubeError **err)
+{
+    g_autoptr(GError) gerr = NULL;
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(path, &data, &len, &gerr))
+        return agent_error(path, gerr, err);
+    if (len == 0)
+        return nube_error_set(err, EINVAL, "guest agent '%s' is empty", path);
+    nube_sha256_hex(data, len, hex);
+    return nube_file_write_atomic(dst, data, len, 0755, err);
 }
 
 /* ---- apt sources --------------------------------------------------------- */
@@ -637,14 +693,16 @@ static int sources_text(const NubeBuildRecipe *r, char **out, NubeError **err)
 
 /* ---- digest --------------------------------------------------------------- */
 
-/* The canonical text of everything that determines the image. */
-static char *recipe_canonical_text(const NubeBuildRecipe *r, const char *sources)
+/* The canonical text of everything that determines the image; AGENT_SHA
+ * is the sha256 of the agent binary, or "none". */
+static char *recipe_canonical_text(const NubeBuildRecipe *r, const char *sources,
+                                   const char *agent_sha)
 {
     g_autoptr(GPtrArray) pkgs = recipe_packages(r);
     g_ptr_array_add(pkgs, NULL);
     g_autofree char *pkglist = g_strjoinv(",", (char **) pkgs->pdata);
     g_autofree char *dpkgopts = g_strjoinv("\n", (char **) dpkg_options);
-    g_autofree char *customize = customize_hook(r);
+    g_autofree char *customize = customize_hook(r, DIGEST_AGENT_PATH);
 
     return g_strdup_printf("builder: %s\n"
                            "epoch: %s\n"
@@ -653,19 +711,22 @@ static char *recipe_canonical_text(const NubeBuildRecipe *r, const char *sources
                            "packages: %s\n"
                            "disk-size: %" G_GUINT64_FORMAT "\n"
                            "cmdline: %s\n"
+                           "cloud-init: %s\n"
+                           "agent: %s\n"
                            "--- dpkg options\n%s\n"
                            "--- essential hook\n%s"
                            "--- customize hook\n%s"
                            "--- mke2fs.conf\n%s"
                            "--- apt sources\n%s",
                            BUILD_VERSION, BUILD_EPOCH, r->suite, pkglist, recipe_disk_size(r),
-                           BUILD_CMDLINE, dpkgopts, essential_hook, customize, mke2fs_conf,
-                           sources);
+                           BUILD_CMDLINE, r->cloud_init ? "yes" : "no", agent_sha, dpkgopts,
+                           essential_hook, customize, mke2fs_conf, sources);
 }
 
-static char *recipe_digest_with(const NubeBuildRecipe *r, const char *sources)
+static char *recipe_digest_with(const NubeBuildRecipe *r, const char *sources,
+                                const char *agent_sha)
 {
-    g_autofree char *text = recipe_canonical_text(r, sources);
+    g_autofree char *text = recipe_canonical_text(r, sources, agent_sha);
     char hex[65];
     nube_sha256_hex(text, strlen(text), hex);
     return g_strdup(hex);
@@ -674,9 +735,11 @@ static char *recipe_digest_with(const NubeBuildRecipe *r, const char *sources)
 char *nube_build_recipe_digest(const NubeBuildRecipe *r, NubeError **err)
 {
     g_autofree char *sources = NULL;
-    if (recipe_check(r, err) < 0 || sources_text(r, &sources, err) < 0)
+    char agent_sha[65];
+    if (recipe_check(r, err) < 0 || sources_text(r, &sources, err) < 0 ||
+        agent_sha256(r, agent_sha, err) < 0)
         return NULL;
-    return recipe_digest_with(r, sources);
+    return recipe_digest_with(r, sources, agent_sha);
 }
 
 /* A UUID (version 4 layout) derived from DIGEST and a PURPOSE. */
@@ -705,6 +768,7 @@ typedef struct {
     char *kernel;   /* <work>/vmlinuz */
     char *initrd;   /* <work>/initrd.img */
     char *log_path; /* <work>/build.log */
+    char *agent;    /* <work>/nube-agent, the copy the hook runs; NULL: none */
     int log_fd;
     gint64 t0;
 } Build;
@@ -759,6 +823,7 @@ static void build_clear(Build *b)
     g_free(b->kernel);
     g_free(b->initrd);
     g_free(b->log_path);
+    g_free(b->agent);
 }
 
 static void build_step(Build *b, const char *message)
@@ -781,7 +846,6 @@ static int build_prepare(Build *b, NubeError **err)
     r = sources_text(b->recipe, &sources, err);
     if (r < 0)
         return r;
-    b->digest = recipe_digest_with(b->recipe, sources);
 
     g_autofree char *tmpl = g_build_filename(nube_store_tmp_dir(b->store), "build-XXXXXX", NULL);
     if (g_mkdtemp_full(tmpl, 0700) == NULL)
@@ -793,6 +857,15 @@ static int build_prepare(Build *b, NubeError **err)
     b->kernel = g_build_filename(b->work, "vmlinuz", NULL);
     b->initrd = g_build_filename(b->work, "initrd.img", NULL);
     b->log_path = g_build_filename(b->work, "build.log", NULL);
+
+    char agent_sha[65] = "none";
+    if (b->recipe->agent_path != NULL) {
+        b->agent = g_build_filename(b->work, "nube-agent", NULL);
+        r = agent_copy(b->recipe->agent_path, b->agent, agent_sha, err);
+        if (r < 0)
+            return r;
+    }
+    b->digest = recipe_digest_with(b->recipe, sources, agent_sha);
 
     /* The name becomes the image's /etc/apt/sources.list.d/0000debian.sources */
     g_autofree char *src_path = g_build_filename(b->work, "debian.sources", NULL);
@@ -821,9 +894,10 @@ static int step_bootstrap(Build *b, NubeError **err)
     g_ptr_array_add(argv, g_strconcat("--include=", include, NULL));
     for (size_t i = 0; dpkg_options[i] != NULL; i++)
         g_ptr_array_add(argv, g_strconcat("--dpkgopt=", dpkg_options[i], NULL));
-    /* Inline hooks run under sh with the tree as $1: no path quoting. */
+    /* Inline hooks run under sh with the tree as $1 (the agent's path is
+     * quoted by customize_hook()). */
     g_ptr_array_add(argv, g_strconcat("--essential-hook=", essential_hook, NULL));
-    g_autofree char *customize = customize_hook(r);
+    g_autofree char *customize = customize_hook(r, b->agent);
     g_ptr_array_add(argv, g_strconcat("--customize-hook=", customize, NULL));
     g_ptr_array_add(argv, g_strdup("--"));
     g_ptr_array_add(argv, g_strdup(r->suite));

@@ -1,8 +1,9 @@
 /*
- * build.h: the default AMI: Debian with a cloud kernel and cloud-init, built
- * from the Debian mirror in the host's own apt configuration with
- * mmdebstrap, turned into a qcow2 without root mounts or loop devices
- * (mkfs.ext4 -d, qemu-img convert), booted by direct kernel boot.
+ * build.h: the default AMI: Debian with a cloud kernel, cloud-init (or not)
+ * and nube's guest agent, built from the Debian mirror in the host's own apt
+ * configuration with mmdebstrap, turned into a qcow2 without root mounts or
+ * loop devices (mkfs.ext4 -d, qemu-img convert), booted by direct kernel
+ * boot.
  */
 #pragma once
 
@@ -15,18 +16,24 @@ typedef struct {
     const char *suite;           /* "bookworm" */
     const char *const *packages; /* extra packages, NULL-terminated or NULL */
     const char *sources_path;    /* apt sources for mmdebstrap; NULL: the host's */
-    gboolean cloud_init;         /* include and configure cloud-init */
+    gboolean cloud_init;         /* include and configure cloud-init; FALSE:
+                                  * DHCP by ifupdown, SSH host keys made by a
+                                  * unit, user data run by the agent */
+    const char *agent_path;      /* nube-agent binary, installed into the
+                                  * image with `install --root`; NULL: none */
     guint64 disk_size;           /* root disk bytes; 0: 4 GiB */
 } NubeBuildRecipe;
 
-/* Fills R with the default recipe (bookworm, cloud-init, host sources). */
+/* Fills R with the default recipe (bookworm, cloud-init, host sources, no
+ * agent). */
 void nube_build_recipe_default(NubeBuildRecipe *r);
 
 /*
  * sha256 (hex, caller frees) of everything that determines the image: the
- * recipe, the content of the apt sources used and the builder's own version.
- * Building again with the same digest may reuse the existing AMI.  NULL
- * with ERR if the sources cannot be read.
+ * recipe, the content of the apt sources used, the sha256 of the agent
+ * binary (not its path) and the builder's own version.  Building again with
+ * the same digest may reuse the existing AMI.  NULL with ERR if the sources
+ * or the agent cannot be read.
  */
 char *nube_build_recipe_digest(const NubeBuildRecipe *r, NubeError **err);
 

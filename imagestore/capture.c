@@ -5,8 +5,9 @@
  * edits the flattened copy with the libguestfs C API in a single appliance
  * launch (~20 s under TCG, so everything is batched into it): mount the
  * root, apply clean_rules[], fstrim so freed blocks leave the qcow2, shut
- * down.  libguestfs errors become NubeErrors in gfs_error() only; its own
- * printing to stderr is switched off.
+ * down.  Adding the guest agent to an imported disk uses the same handle
+ * and mounting, in one launch too.  libguestfs errors become NubeErrors in
+ * gfs_error() only; its own printing to stderr is switched off.
  */
 #include "capture.h"
 #include "fsutil.h"
@@ -96,6 +97,11 @@ static const CleanRule clean_rules[] = {
     { "/var/lib/cloud/instances", CLEAN_REMOVE },
     { "/var/lib/cloud/data", CLEAN_REMOVE },
     { "/var/lib/cloud/sem", CLEAN_REMOVE },
+    /* nube-agent's per-instance state (it runs user data once per
+     * instance id) and that run's output: before /var/log, which would
+     * only empty it */
+    { "/var/lib/nube-agent", CLEAN_REMOVE },
+    { "/var/log/nube-agent-userdata.log", CLEAN_REMOVE_FILE },
     { "/var/log", CLEAN_LOGS },
     { "/var/lib/dhcp/*.leases", CLEAN_REMOVE_FILE },
     { "/var/lib/dhclient/*.leases", CLEAN_REMOVE_FILE },
@@ -499,5 +505,137 @@ int nube_capture_generalize(const char *qcow2_path, const NubeGeneralizeOptions 
         *report = rep;
         memset(&rep, 0, sizeof(rep));
     }
+    return 0;
+}
+
+/* ---- adding the guest agent ------------------------------------------- */
+
+#define INVALID "InvalidParameterValue"
+
+/* Where systemd's manager lives: the agent is a systemd service. */
+static const char *const systemd_paths[] = { "/usr/lib/systemd/systemd", "/lib/systemd/systemd" };
+
+/* What `nube-agent install --root /` must have made. */
+static const char *const agent_files[] = { "/usr/sbin/nube-agent",
+                                           "/etc/systemd/system/nube-agent.service" };
+
+/* Mounts the one Linux root that inspection finds, with its other file
+ * systems; anything else is the caller's image's fault. */
+static int mount_linux_root(Session *s, char **root_device, NubeError **err)
+{
+    g_auto(GStrv) roots = guestfs_inspect_os(s->g);
+    if (roots == NULL)
+        return gfs_error(s->g, err, "inspect the disk");
+    guint n = g_strv_length(roots);
+    if (n == 0)
+        return nube_error_setc(
+            err, EINVAL, INVALID,
+            "no operating system found on the disk: the guest agent needs a Linux root file system");
+    if (n > 1)
+        return nube_error_setc(err, EINVAL, INVALID, "the disk holds %u operating systems, not one",
+                               n);
+    g_autofree char *type = guestfs_inspect_get_type(s->g, roots[0]);
+    if (type == NULL)
+        return gfs_error(s->g, err, "type of '%s'", roots[0]);
+    if (!g_str_equal(type, "linux"))
+        return nube_error_setc(
+            err, EINVAL, INVALID,
+            "the disk's operating system is '%s', not Linux: the guest agent runs on Linux only",
+            type);
+    *root_device = g_strdup(roots[0]);
+    return mount_inspected_root(s, roots[0], err);
+}
+
+/* TRUE if PATH is a regular file, following symlinks (inside the guest). */
+static int guest_is_file(Session *s, const char *path, NubeError **err)
+{
+    int r = guestfs_is_file_opts(s->g, path, GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 1, -1);
+    if (r < 0)
+        return gfs_error(s->g, err, "stat '%s'", path);
+    return r;
+}
+
+static int check_systemd(Session *s, NubeError **err)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(systemd_paths); i++) {
+        int r = guest_is_file(s, systemd_paths[i], err);
+        if (r != 0)
+            return MIN(r, 0);
+    }
+    return nube_error_setc(
+        err, ENOENT, INVALID,
+        "the guest has no systemd (no /usr/lib/systemd/systemd or /lib/systemd/systemd): the guest agent is a systemd service");
+}
+
+/* Uploads AGENT into a temporary directory of the guest, runs its own
+ * installer there (chrooted into the guest by libguestfs, so the guest's
+ * layout decides, as at build time), removes the directory and checks
+ * what the installer made. */
+static int install_agent(Session *s, const char *agent, NubeError **err)
+{
+    g_autofree char *dir = guestfs_mkdtemp(s->g, "/.nube-agent-XXXXXX");
+    if (dir == NULL)
+        return gfs_error(s->g, err, "make a temporary directory in the guest");
+    g_autofree char *tmp = g_build_filename(dir, "nube-agent", NULL);
+    if (guestfs_upload(s->g, agent, tmp) < 0)
+        return gfs_error(s->g, err, "upload '%s'", agent);
+    if (guestfs_chmod(s->g, 0755, tmp) < 0)
+        return gfs_error(s->g, err, "chmod '%s'", tmp);
+
+    char *argv[] = { tmp, (char *) "install", (char *) "--root", (char *) "/", NULL };
+    g_autofree char *out = guestfs_command(s->g, argv);
+    if (out == NULL)
+        return gfs_error(s->g, err, "run 'nube-agent install --root /' in the guest");
+    nube_debug("capture: nube-agent install: %s", out);
+    if (guestfs_rm_rf(s->g, dir) < 0)
+        return gfs_error(s->g, err, "remove '%s'", dir);
+
+    for (guint i = 0; i < G_N_ELEMENTS(agent_files); i++) {
+        int r = guest_is_file(s, agent_files[i], err);
+        if (r == 0)
+            return nube_error_set(err, ENOENT, "'nube-agent install' made no '%s'", agent_files[i]);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int add_agent(guestfs_h *g, const char *agent, char **root_device, NubeError **err)
+{
+    g_autoptr(GPtrArray) mounts = g_ptr_array_new_with_free_func(g_free);
+    Session s = { .g = g, .mounts = mounts };
+
+    if (guestfs_launch(g) < 0)
+        return gfs_error(g, err, "launch the libguestfs appliance");
+    int r = mount_linux_root(&s, root_device, err);
+    if (r == 0)
+        r = check_systemd(&s, err);
+    if (r == 0)
+        r = install_agent(&s, agent, err);
+    if (r == 0)
+        trim_all(&s);
+    if (r == 0)
+        r = finish(&s, err);
+    return r;
+}
+
+int nube_capture_add_agent(const char *qcow2_path, const char *agent_path,
+                           const NubeGeneralizeOptions *opts, NubeError **err)
+{
+    static const NubeGeneralizeOptions defaults = { 0 };
+    gint64 start = g_get_monotonic_time();
+    g_autofree char *path = g_canonicalize_filename(qcow2_path, NULL);
+    g_autofree char *agent = g_canonicalize_filename(agent_path, NULL);
+    g_autofree char *root = NULL;
+
+    g_autoptr(guestfs_h) g = handle_new(path, opts ? opts : &defaults, err);
+    int r = g != NULL ? add_agent(g, agent, &root, err) : -EIO;
+    g_clear_pointer(&g, guestfs_close); /* reaps QEMU */
+    if (r == 0)
+        r = fsync_path(path, O_NOFOLLOW, err);
+    if (r < 0)
+        return nube_error_prefix(err, "add the guest agent");
+    nube_debug("capture: added '%s' to '%s' (root %s) in %.1f s", agent, qcow2_path, root,
+               (g_get_monotonic_time() - start) / 1e6);
     return 0;
 }

@@ -67,3 +67,20 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(NubeGeneralizeReport, nube_generalize_report_cl
  */
 int nube_capture_generalize(const char *qcow2_path, const NubeGeneralizeOptions *opts,
                             NubeGeneralizeReport *report, NubeError **err);
+
+/*
+ * Puts nube's guest agent into the standalone qcow2 QCOW2_PATH in place, in
+ * one libguestfs appliance launch (OPTS as for nube_capture_generalize()):
+ * finds the one Linux root by OS inspection and mounts its file systems,
+ * checks for systemd, uploads AGENT_PATH (a static binary) to a temporary
+ * directory of the guest, runs it there as `nube-agent install --root /`
+ * (it copies itself to /usr/sbin/nube-agent and enables
+ * /etc/systemd/system/nube-agent.service), removes the temporary copy,
+ * fstrims and shuts down; the file is fsynced.  Meant for an imported
+ * disk's working copy before it is stored.  0 or a negative errno; a disk
+ * without exactly one Linux root or without systemd gives code
+ * "InvalidParameterValue".  On failure the image may be half changed: drop
+ * it.
+ */
+int nube_capture_add_agent(const char *qcow2_path, const char *agent_path,
+                           const NubeGeneralizeOptions *opts, NubeError **err);

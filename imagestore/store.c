@@ -546,6 +546,12 @@ static int validate_claim(const char *path, const char *format, NubeError **err)
 int nube_store_import(NubeStore *store, const char *path, const char *format, NubeBase *out,
                       NubeError **err)
 {
+    return nube_store_import_edit(store, path, format, NULL, NULL, out, err);
+}
+
+int nube_store_import_edit(NubeStore *store, const char *path, const char *format,
+                           NubeStoreEditFn edit, void *opaque, NubeBase *out, NubeError **err)
+{
     int r = validate_claim(path, format, err);
     if (r < 0)
         return r;
@@ -570,6 +576,8 @@ int nube_store_import(NubeStore *store, const char *path, const char *format, Nu
     r = nube_qemuimg_convert(source, found, image, err);
     if (r == 0 && unlink(source) < 0) /* free the space early */
         r = nube_error_set(err, errno, "unlink '%s'", source);
+    if (r == 0 && edit != NULL)
+        r = edit(image, opaque, err);
     if (r == 0)
         r = store_base(store, image, path, out, err);
     if (r < 0)

@@ -53,6 +53,22 @@ int nube_store_import(NubeStore *store, const char *path, const char *format, Nu
                       NubeError **err);
 
 /*
+ * Changes the standalone qcow2 QCOW2 (a private work file) in place; 0 or
+ * a negative errno with ERR.
+ */
+typedef int (*NubeStoreEditFn)(const char *qcow2, void *opaque, NubeError **err);
+
+/*
+ * nube_store_import() that calls EDIT (with OPAQUE) on the converted work
+ * copy after every check and before the copy is hashed and stored, so the
+ * stored base is the edited image (e.g. with the guest agent added).  The
+ * edited copy goes through the same qcow2 checks as any other.  An EDIT
+ * error ends the import with nothing stored or left behind.
+ */
+int nube_store_import_edit(NubeStore *store, const char *path, const char *format,
+                           NubeStoreEditFn edit, void *opaque, NubeBase *out, NubeError **err);
+
+/*
  * Moves TMP_QCOW2, a standalone qcow2 that nube made itself inside
  * nube_store_tmp_dir(), into the store under its sha256 (after the same
  * header checks as an import) and fills OUT (caller clears).  On success

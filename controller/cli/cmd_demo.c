@@ -503,6 +503,8 @@ static void print_json(const Demo *d, const DemoFigures *f, gint64 others)
     json_object_set_object_member(obj, "InstanceB", instance_json(&d->b));
     json_object_set_int_member(obj, "OtherInstancesRunning", others);
     json_object_set_boolean_member(obj, "Kept", d->keep);
+    if (d->a.page.userdata != NULL && g_str_equal(d->a.page.userdata, "succeeded"))
+        json_object_set_double_member(obj, "UserDataSecondsA", d->a.page.userdata_s);
     nube_output_json_object(stdout, obj);
 }
 
@@ -570,6 +572,9 @@ static void print_table(const Demo *d, const DemoFigures *f, gint64 others)
     nube_output_table(stdout, rows, figure_columns);
     printf("\n" LABEL "%.1f %%\n", "relaunch / first boot (B/A):", f->percent);
     print_image_by(d, f);
+    if (d->a.page.userdata != NULL && g_str_equal(d->a.page.userdata, "succeeded"))
+        printf(LABEL "%.1f s on A (measured in the guest, run by %s)\n", "user data (apt install):",
+               d->a.page.userdata_s, d->a.page.runner ? d->a.page.runner : "?");
     printf(LABEL "%s%s%s%s\n", "accelerator:", d->accelerator, d->accelerator_reason ? " (" : "",
            d->accelerator_reason ? d->accelerator_reason : "", d->accelerator_reason ? ")" : "");
     if (others > 0)

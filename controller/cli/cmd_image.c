@@ -40,6 +40,7 @@ static const NubeColumn image_fields[] = {
     { "Size", NULL, cell_size },
     { "Created", "CreationDate", NULL },
     { "Source", "NubeSource", NULL },
+    { "Guest agent", "NubeHasAgent", NULL },
     { "Base sha256", "NubeBaseSha256", NULL },
     { NULL, NULL, NULL },
 };
@@ -131,13 +132,15 @@ static int build_default_run(NubeCli *cli, const NubeCommand *cmd, int argc, cha
     g_autofree char *name = NULL;
     g_autofree char *description = NULL;
     g_autofree char *root_type = NULL;
-    gboolean wait = FALSE, no_wait = FALSE;
+    gboolean wait = FALSE, no_wait = FALSE, no_cloud_init = FALSE;
     const GOptionEntry options[] = {
         { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Name of the new image", "NAME" },
         { "description", 0, 0, G_OPTION_ARG_STRING, &description, "Description of the new image",
           "TEXT" },
         { "root-device-type", 0, 0, G_OPTION_ARG_STRING, &root_type,
           "Root device type of its instances (default: ebs)", "ebs|instance-store" },
+        { "no-cloud-init", 0, 0, G_OPTION_ARG_NONE, &no_cloud_init,
+          "Build without cloud-init: nube-agent runs the user data", NULL },
         { "wait", 0, 0, G_OPTION_ARG_NONE, &wait, "Wait until the image is available (default)",
           NULL },
         { "no-wait", 0, 0, G_OPTION_ARG_NONE, &no_wait, "Print the image id at once", NULL },
@@ -155,6 +158,8 @@ static int build_default_run(NubeCli *cli, const NubeCommand *cmd, int argc, cha
     add_optional(params, "Name", name, FALSE);
     add_optional(params, "Description", description, FALSE);
     add_optional(params, "RootDeviceType", root_type, FALSE);
+    if (no_cloud_init)
+        nube_params_add(params, "NubeCloudInit", "false");
 
     NubeClient *client = nube_cli_client(cli, err);
     if (client == NULL)
@@ -173,10 +178,14 @@ const NubeCommand nube_cmd_image_build_default = {
     .name = "image build-default",
     .summary = "Build the default Debian image (or reuse it)",
     .description = "Asks nubed to build the default Debian image with mmdebstrap (extension\n"
-                   "action NubeBuildDefaultImage).  An image built from the same recipe is\n"
-                   "reused.  Unless --no-wait is given, waits until the image is available and\n"
-                   "prints the build's progress on stderr as \"[ 35s] message\".  Prints the\n"
-                   "AMI id (with --output json: the image).  Exits 1 if the build fails.\n",
+                   "action NubeBuildDefaultImage), with cloud-init and the guest agent\n"
+                   "nube-agent.  With --no-cloud-init the image has no cloud-init: it gets its\n"
+                   "address by DHCP, makes its SSH host keys at first boot, and nube-agent runs\n"
+                   "a \"#!\" user data script.  An image built from the same recipe (and the\n"
+                   "same agent binary) is reused.  Unless --no-wait is given, waits until the\n"
+                   "image is available and prints the build's progress on stderr as\n"
+                   "\"[ 35s] message\".  Prints the AMI id (with --output json: the image).\n"
+                   "Exits 1 if the build fails.\n",
     .min_args = 0,
     .max_args = 0,
     .run = build_default_run,
@@ -190,6 +199,7 @@ typedef struct {
     char *initrd;
     char *cmdline;
     char *root_type;
+    gboolean with_agent;
     gboolean no_wait;
 } ImportOptions;
 
@@ -227,6 +237,8 @@ static NubeParams *import_params(const ImportOptions *o, const char *path)
     add_optional(params, "RamdiskPath", o->initrd, TRUE);
     add_optional(params, "KernelCmdline", o->cmdline, FALSE);
     add_optional(params, "RootDeviceType", o->root_type, FALSE);
+    if (o->with_agent)
+        nube_params_add(params, "NubeWithAgent", "true");
     return params;
 }
 
@@ -247,6 +259,8 @@ static int import_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **arg
           "TEXT" },
         { "root-device-type", 0, 0, G_OPTION_ARG_STRING, &o.root_type,
           "Root device type of its instances", "ebs|instance-store" },
+        { "with-agent", 0, 0, G_OPTION_ARG_NONE, &o.with_agent,
+          "Install nube-agent into the image (Linux with systemd only)", NULL },
         { "no-wait", 0, 0, G_OPTION_ARG_NONE, &o.no_wait,
           "Do not wait until the image is available", NULL },
         G_OPTION_ENTRY_NULL
@@ -269,6 +283,9 @@ const NubeCommand nube_cmd_image_import = {
                    "NubeImportImage; paths are made absolute here).  nubed checks the file\n"
                    "with the given format, never probing it, and refuses backing files.\n"
                    "With --kernel (and --initrd, --cmdline) instances boot that kernel directly.\n"
+                   "With --with-agent nubed installs the guest agent nube-agent into the stored\n"
+                   "image (its own copy; PATH is never changed); an image with no Linux root or\n"
+                   "no systemd is refused.  This takes an appliance start (~15 s under TCG).\n"
                    "Waits until the image is available unless --no-wait is given; prints its\n"
                    "AMI id (with --output json: the image).\n",
     .min_args = 1,

@@ -39,6 +39,9 @@ static const NubeColumn describe_fields[] = {
     { "SSH", NULL, nube_instance_ssh },
     { "Ports", NULL, nube_instance_ports },
     { "Tags", NULL, nube_instance_tags },
+    { "Agent", NULL, nube_instance_agent_text },
+    { "User data", NULL, nube_instance_userdata_text },
+    { "User data log", "NubeUserData.LogTail", NULL },
     { NULL, NULL, NULL },
 };
 
@@ -289,7 +292,8 @@ const NubeCommand nube_cmd_describe = {
     .args = "ID",
     .summary = "Show everything about an instance (or an AMI)",
     .description = "Shows one instance (DescribeInstances): state and its reason, type, image,\n"
-                   "root device type, launch time, private IP, forwarded ports and tags.\n"
+                   "root device type, launch time, private IP, forwarded ports, tags, and\n"
+                   "what its guest agent reported: boot, and the user data's result and log.\n"
                    "Given an ami-… id, shows that image (DescribeImages).\n",
     .min_args = 1,
     .max_args = 1,

@@ -184,6 +184,31 @@ const NubeCommand nube_cmd_reboot = {
 };
 
 /*
+ * Whether running INSTANCE is ready: its agent reported the boot complete
+ * and the user data (if any) succeeded.  1 ready, 0 not yet, -errno with
+ * ERR (the guest's error and log) when it never will be.
+ */
+static int ready_check(JsonObject *instance, const char *id, NubeError **err)
+{
+    g_autofree char *ud = nube_json_lookup(instance, "NubeUserData.State");
+    g_autofree char *complete = nube_json_lookup(instance, "NubeAgent.BootCompleteTime");
+    if (g_strcmp0(ud, "failed") == 0) {
+        g_autofree char *text = nube_instance_userdata_text(instance);
+        g_autofree char *log = nube_json_lookup(instance, "NubeUserData.LogTail");
+        return nube_error_set(err, EIO, "instance '%s': user data %s%s%s", id, text,
+                              log ? "\nlast lines of its log:\n" : "", log ? log : "");
+    }
+    if (g_strcmp0(ud, "unknown") == 0)
+        return nube_error_set(err, ENOTSUP,
+                              "instance '%s' has no guest agent to report its user data; wait "
+                              "for 'running' instead",
+                              id);
+    if (complete == NULL)
+        return 0;
+    return g_strcmp0(ud, "succeeded") == 0 || g_strcmp0(ud, "none") == 0;
+}
+
+/*
  * Looks at instance ID once.  Returns 1 when it reached TARGET (*FOUND set),
  * 0 to keep waiting, or -errno with ERR set when it never will.
  */
@@ -202,6 +227,14 @@ static int wait_check(NubeClient *client, const char *id, const char *target, Js
 
     g_free(*state);
     *state = nube_json_lookup(instance, "State.Name");
+    if (strcmp(target, "ready") == 0 && g_strcmp0(*state, "running") == 0) {
+        int r = ready_check(instance, id, err);
+        if (r > 0)
+            *found = g_steal_pointer(&instance);
+        return r;
+    }
+    if (strcmp(target, "ready") == 0 && g_strcmp0(*state, "pending") != 0)
+        return nube_error_set(err, ECANCELED, "instance '%s' is %s, not ready", id, *state);
     if (g_strcmp0(*state, target) == 0) {
         *found = g_steal_pointer(&instance);
         return 1;
@@ -250,9 +283,9 @@ static int wait_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv,
         return MIN(r, 0);
     const char *target = argv[2];
     if (strcmp(target, "running") != 0 && strcmp(target, "stopped") != 0 &&
-        strcmp(target, "terminated") != 0)
-        return nube_cli_usage(err, "cannot wait for state '%s' (running, stopped or terminated)",
-                              target);
+        strcmp(target, "terminated") != 0 && strcmp(target, "ready") != 0)
+        return nube_cli_usage(
+            err, "cannot wait for state '%s' (running, ready, stopped or terminated)", target);
     if (timeout < 0)
         return nube_cli_usage(err, "--timeout must not be negative");
 
@@ -264,11 +297,15 @@ static int wait_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv,
 
 const NubeCommand nube_cmd_wait = {
     .name = "wait",
-    .args = "ID running|stopped|terminated",
+    .args = "ID running|ready|stopped|terminated",
     .summary = "Wait until an instance reaches a state",
     .description = "Polls instance ID every 2 s (DescribeInstances) until it is in the state.\n"
                    "Exits 1, naming the state it is in, when --timeout passes first or when it\n"
-                   "is terminated while waiting for another state.\n",
+                   "is terminated while waiting for another state.\n"
+                   "'ready' means running, with the guest agent reporting the boot complete\n"
+                   "and the user data (if any) succeeded; it fails at once, with the guest's\n"
+                   "error and the last lines of the user data's log, when the user data failed,\n"
+                   "and when the image has no agent.\n",
     .min_args = 2,
     .max_args = 2,
     .run = wait_run,

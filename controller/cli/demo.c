@@ -366,6 +366,8 @@ static char *console_last_line(NubeClient *client, const char *id)
 void nube_demo_page_clear(NubeDemoPage *page)
 {
     g_free(page->url);
+    g_free(page->userdata);
+    g_free(page->runner);
     *page = (NubeDemoPage){ 0 };
 }
 
@@ -376,6 +378,8 @@ typedef struct {
     const char *marker;
     NubeDemoPage *page;
     char *state;             /* last state seen */
+    char *userdata;          /* last user-data state the agent reported */
+    gboolean booted;         /* the agent reported the boot complete */
     char *last_try;          /* outcome of the last probe */
     char *console;           /* last console line (live only) */
     gint64 console_at;       /* when it was read */
@@ -385,6 +389,7 @@ typedef struct {
 static void page_watch_clear(PageWatch *pw)
 {
     g_free(pw->state);
+    g_free(pw->userdata);
     g_free(pw->last_try);
     g_free(pw->console);
 }
@@ -464,6 +469,49 @@ static int page_find_url(PageWatch *pw, JsonObject *instance, NubeError **err)
     return 0;
 }
 
+/*
+ * Follows the guest agent's report.  Returns 1 when the page may be probed
+ * (user data done, or no agent to tell), 0 to wait, or -errno with ERR
+ * when the user data failed.
+ */
+static int page_check_agent(PageWatch *pw, JsonObject *instance, NubeError **err)
+{
+    g_autofree char *ud = nube_json_lookup(instance, "NubeUserData.State");
+    g_autofree char *complete = nube_json_lookup(instance, "NubeAgent.BootCompleteTime");
+
+    if (complete != NULL && !pw->booted) {
+        g_autofree char *sys = nube_json_lookup(instance, "NubeAgent.SystemState");
+        nube_demo_progress_note(pw->w->progress, "%s: the guest agent reports the boot complete (%s)",
+                                pw->name, sys ? sys : "?");
+        pw->booted = TRUE;
+    }
+    if (ud != NULL && g_strcmp0(ud, pw->userdata) != 0) {
+        g_autofree char *text = nube_instance_userdata_text(instance);
+        if (g_strcmp0(ud, "pending") != 0)
+            nube_demo_progress_note(pw->w->progress, "%s: user data %s", pw->name, text);
+        g_free(pw->userdata);
+        pw->userdata = g_strdup(ud);
+    }
+    if (g_strcmp0(ud, "failed") == 0) {
+        g_autofree char *text = nube_instance_userdata_text(instance);
+        g_autofree char *log = nube_json_lookup(instance, "NubeUserData.LogTail");
+        return nube_error_set(err, EIO, "the user data of %s (%s) %s%s%s", pw->name, pw->id, text,
+                              log ? "\nlast lines of its log:\n" : "", log ? log : "");
+    }
+    if (g_strcmp0(ud, "succeeded") == 0 && pw->page->userdata == NULL) {
+        g_autofree char *duration = nube_json_lookup(instance, "NubeUserData.Duration");
+        pw->page->userdata = g_strdup(ud);
+        pw->page->userdata_s = duration ? g_ascii_strtod(duration, NULL) : 0;
+        pw->page->runner = nube_json_lookup(instance, "NubeUserData.Runner");
+    } else if (pw->page->userdata == NULL && ud != NULL && g_strcmp0(ud, "none") == 0) {
+        pw->page->userdata = g_strdup(ud);
+    }
+    /* No agent (an image without one): probe blindly, as before agents. */
+    if (ud == NULL || g_strcmp0(ud, "unknown") == 0)
+        return 1;
+    return g_strcmp0(ud, "succeeded") == 0 || (g_strcmp0(ud, "none") == 0 && pw->booted);
+}
+
 /* Probes the page.  1 when it is served, 0 otherwise. */
 static int page_probe(PageWatch *pw)
 {
@@ -510,6 +558,16 @@ static int page_poll(PageWatch *pw, NubeError **err)
         return -EIO;
     if (page_check_state(pw, instance, err) < 0 || page_find_url(pw, instance, err) < 0)
         return -ECANCELED;
+    int ready = page_check_agent(pw, instance, err);
+    if (ready < 0)
+        return ready;
+    if (ready == 0) {
+        g_free(pw->last_try);
+        pw->last_try = g_strdup_printf("waiting for the guest agent (user data %s)",
+                                       pw->userdata ? pw->userdata : "not reported yet");
+        page_status(pw);
+        return 0;
+    }
     int r = page_probe(pw);
     page_status(pw);
     return r;

@@ -94,6 +94,9 @@ typedef struct {
     char *url;         /* http://127.0.0.1:PORT/ forwarded to the guest's port 80 */
     gint64 running_at; /* monotonic µs when it was first seen running, or 0 */
     gint64 served_at;  /* monotonic µs of the HTTP 200 with the marker */
+    char *userdata;    /* what the guest agent reported: "succeeded", "none" … */
+    double userdata_s; /* how long the user data ran, as the guest measured */
+    char *runner;      /* who ran it: "cloud-init" or "agent" */
 } NubeDemoPage;
 
 /* Frees what PAGE holds and zeroes it. */
@@ -104,7 +107,10 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(NubeDemoPage, nube_demo_page_clear)
  * Every second, until the page with MARKER answers HTTP 200 at the host
  * port forwarded to instance ID's port 80: looks at the instance
  * (DescribeInstances), notes its state changes as "NAME (ID) is STATE" and
- * probes the page.  RESTARTING: the instance may still be stopping or
+ * what its guest agent reports (boot complete, user data started and
+ * finished), and probes the page once the agent reported the user data
+ * done (at once for an image without an agent).  User data that failed
+ * ends the wait with the guest's error and log.  RESTARTING: the instance may still be stopping or
  * stopped during the first 30 s (as right after CreateImage, which starts
  * it again).  Returns 0 with PAGE filled, or a negative errno with ERR set
  * when the instance leaves pending/running, has no forward of port 80 once

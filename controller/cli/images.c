@@ -25,6 +25,7 @@ static const NubeReplyField image_fields[] = {
     { "NubeVirtualSize", "ec2:nubeVirtualSize", NUBE_FIELD_INT },
     { "NubeSource", "ec2:nubeSource", NUBE_FIELD_STRING },
     { "NubeBaseSha256", "ec2:nubeBaseSha256", NUBE_FIELD_STRING },
+    { "NubeHasAgent", "ec2:nubeHasAgent", NUBE_FIELD_BOOL },
     { NULL, NULL, 0 },
 };
 

@@ -48,6 +48,31 @@ static const NubeReplyField forward_fields[] = {
     { NULL, NULL, 0 },
 };
 
+static const NubeReplyField agent_fields[] = {
+    { "Expected", "ec2:expected", NUBE_FIELD_BOOL },
+    { "Version", "ec2:version", NUBE_FIELD_STRING },
+    { "BootId", "ec2:bootId", NUBE_FIELD_STRING },
+    { "Kernel", "ec2:kernel", NUBE_FIELD_STRING },
+    { "CloudInit", "ec2:cloudInit", NUBE_FIELD_BOOL },
+    { "HelloTime", "ec2:helloTime", NUBE_FIELD_STRING },
+    { "LastSeenTime", "ec2:lastSeenTime", NUBE_FIELD_STRING },
+    { "BootCompleteTime", "ec2:bootCompleteTime", NUBE_FIELD_STRING },
+    { "SystemState", "ec2:systemState", NUBE_FIELD_STRING },
+    { NULL, NULL, 0 },
+};
+
+static const NubeReplyField userdata_fields[] = {
+    { "State", "ec2:state", NUBE_FIELD_STRING },
+    { "Runner", "ec2:runner", NUBE_FIELD_STRING },
+    { "StartTime", "ec2:startTime", NUBE_FIELD_STRING },
+    { "EndTime", "ec2:endTime", NUBE_FIELD_STRING },
+    { "Duration", "ec2:duration", NUBE_FIELD_STRING },
+    { "ExitCode", "ec2:exitCode", NUBE_FIELD_INT },
+    { "Error", "ec2:error", NUBE_FIELD_STRING },
+    { "LogTail", "ec2:logTail", NUBE_FIELD_STRING },
+    { NULL, NULL, 0 },
+};
+
 JsonObject *nube_instance_from_node(NubeReply *reply, xmlNode *item)
 {
     JsonObject *obj = json_object_new();
@@ -58,6 +83,8 @@ JsonObject *nube_instance_from_node(NubeReply *reply, xmlNode *item)
     nube_reply_set_array(reply, obj, "Tags", item, "ec2:tagSet/ec2:item", tag_fields);
     nube_reply_set_array(reply, obj, "NubePortForwards", item, "ec2:nubePortForwardSet/ec2:item",
                          forward_fields);
+    nube_reply_set_object(reply, obj, "NubeAgent", item, "ec2:nubeAgent", agent_fields);
+    nube_reply_set_object(reply, obj, "NubeUserData", item, "ec2:nubeUserData", userdata_fields);
     return obj;
 }
 
@@ -154,5 +181,40 @@ char *nube_instance_tags(JsonObject *instance)
                                json_object_get_string_member_with_default(tag, "Key", ""),
                                json_object_get_string_member_with_default(tag, "Value", ""));
     }
+    return g_string_free(text, FALSE);
+}
+
+char *nube_instance_agent_text(JsonObject *instance)
+{
+    g_autofree char *version = nube_json_lookup(instance, "NubeAgent.Version");
+    g_autofree char *expected = nube_json_lookup(instance, "NubeAgent.Expected");
+    if (version == NULL)
+        return g_strdup(g_strcmp0(expected, "true") == 0 ? "not connected yet" : "none in the image");
+    g_autofree char *complete = nube_json_lookup(instance, "NubeAgent.BootCompleteTime");
+    g_autofree char *sys = nube_json_lookup(instance, "NubeAgent.SystemState");
+    g_autofree char *seen = nube_json_lookup(instance, "NubeAgent.LastSeenTime");
+    return g_strdup_printf("nube-agent %s, %s%s%s, last heard %s", version,
+                           complete ? "boot complete (" : "booting",
+                           complete ? sys : "", complete ? ")" : "", seen ? seen : "?");
+}
+
+char *nube_instance_userdata_text(JsonObject *instance)
+{
+    g_autofree char *state = nube_json_lookup(instance, "NubeUserData.State");
+    if (state == NULL)
+        return NULL;
+    g_autofree char *runner = nube_json_lookup(instance, "NubeUserData.Runner");
+    g_autofree char *duration = nube_json_lookup(instance, "NubeUserData.Duration");
+    g_autofree char *exit_code = nube_json_lookup(instance, "NubeUserData.ExitCode");
+    g_autofree char *error = nube_json_lookup(instance, "NubeUserData.Error");
+    GString *text = g_string_new(state);
+    if (runner != NULL)
+        g_string_append_printf(text, " (run by %s)", runner);
+    if (duration != NULL)
+        g_string_append_printf(text, " in %s s", duration);
+    if (exit_code != NULL)
+        g_string_append_printf(text, ", exit code %s", exit_code);
+    if (error != NULL)
+        g_string_append_printf(text, ": %s", error);
     return g_string_free(text, FALSE);
 }

@@ -2,7 +2,8 @@
  * instances.h: instances as nube shows them: EC2 instance elements turned
  * into JSON objects with AWS CLI member names (InstanceId, State.Name,
  * Tags[].Key, …) plus NubePortForwards[] {Protocol, HostIp, HostPort,
- * GuestPort}.
+ * GuestPort}, NubeAgent {Version, BootId, …} and NubeUserData {State,
+ * Runner, Duration, ExitCode, Error, LogTail}.
  */
 #pragma once
 
@@ -41,3 +42,11 @@ char *nube_instance_ports(JsonObject *instance);
 
 /* Every tag as "K=V", comma-separated (new string), or NULL. */
 char *nube_instance_tags(JsonObject *instance);
+
+/* The guest agent's report as one line ("nube-agent 0.1.0, boot complete
+ * (running), last heard …"), new string. */
+char *nube_instance_agent_text(JsonObject *instance);
+
+/* What the user data did ("succeeded (run by cloud-init) in 41.2 s"), new
+ * string, or NULL. */
+char *nube_instance_userdata_text(JsonObject *instance);

@@ -3,6 +3,7 @@
  * files, EC2 error codes for bad input, filters and pagination, and that
  * refused requests write nothing.
  */
+#include "agentstatus.h"
 #include "api.h"
 #include "api_xml.h"
 #include "catalog.h"
@@ -296,6 +297,10 @@ static const struct {
     { "Action=NubeImportImage&Path=/x.img&Name=ab", "InvalidAMIName.Malformed" },
     { "Action=NubeImportImage&Path=/x.img&Name=bad%21name", "InvalidAMIName.Malformed" },
     { "Action=NubeImportImage&Path=/x.img&Architecture=arm64", "InvalidParameterValue" },
+    { "Action=NubeImportImage&Path=/x.img&NubeWithAgent=maybe", "InvalidParameterValue" },
+    { "Action=NubeBuildDefaultImage&NubeCloudInit=maybe", "InvalidParameterValue" },
+    { "Action=DescribeInstanceStatus&InstanceId.1=i-nope", "InvalidInstanceID.Malformed" },
+    { "Action=DescribeInstanceStatus&IncludeAllInstances=perhaps", "InvalidParameterValue" },
     { "Action=NubeImportImage&Path=/x.img&RootDeviceType=floppy", "InvalidParameterValue" },
 };
 
@@ -405,13 +410,167 @@ static void test_pagination(Fixture *f, gconstpointer data)
 
 static void test_migrations(Fixture *f, gconstpointer data)
 {
-    g_assert_cmpint(nube_db_schema_version(f->d.db), ==, 3);
+    g_assert_cmpint(nube_db_schema_version(f->d.db), ==, 4);
     g_autofree char *path = g_build_filename(f->dir, "nube.db", NULL);
     g_autoptr(NubeError) err = NULL;
     NubeDb *again = nube_db_open(path, &err);
     g_assert_nonnull(again);
-    g_assert_cmpint(nube_db_schema_version(again), ==, 3);
+    g_assert_cmpint(nube_db_schema_version(again), ==, 4);
     nube_db_close(again);
+}
+
+/* ---- DescribeInstanceStatus and the agent's report ---------------------- */
+
+#define INST "i-0abcdef0123456789"
+#define BOOT "0f0e0d0c-0b0a-4908-8706-050403020100"
+
+static void record(Fixture *f, NubeMsg *m, gint64 now_ms)
+{
+    g_autoptr(NubeError) err = NULL;
+    g_assert_cmpint(nube_agent_status_record(f->d.db, INST, m, now_ms, &err), ==, 0);
+}
+
+static void record_hello(Fixture *f, const char *boot, gint64 now_ms)
+{
+    NubeMsg m;
+    nube_msg_init(&m);
+    m.type = NUBE_MSG_HELLO;
+    m.agent_version = strdup("0.1.0");
+    m.boot_id = strdup(boot);
+    m.kernel = strdup("6.1.0-test");
+    m.cloud_init = TRUE;
+    m.uptime = 3.5;
+    record(f, &m, now_ms);
+    nube_msg_clear(&m);
+}
+
+static void record_userdata(Fixture *f, const char *status, gint64 now_ms)
+{
+    NubeMsg m;
+    nube_msg_init(&m);
+    m.type = NUBE_MSG_USERDATA;
+    m.runner = strdup("cloud-init");
+    m.phase = status ? NUBE_USERDATA_FINISHED : NUBE_USERDATA_STARTED;
+    if (status != NULL) {
+        m.status = strdup(status);
+        m.duration = 12.25;
+        m.log = strdup("line one\nboom <&>");
+        if (g_str_equal(status, "failed"))
+            m.error = strdup("('scripts_user', RuntimeError('Runparts: 1 failures'))");
+    }
+    record(f, &m, now_ms);
+    nube_msg_clear(&m);
+}
+
+/* "SYSTEM INSTANCE" status of INST from DescribeInstanceStatus. */
+static char *status_of(Fixture *f)
+{
+    g_autofree char *code = NULL;
+    g_autofree char *xml = call(f, "Action=DescribeInstanceStatus&InstanceId.1=" INST, &code);
+    g_assert_nonnull(xml);
+    g_autoptr(GRegex) re = g_regex_new(
+        "<systemStatus>\\s*<status>([a-z-]+)</status>.*<instanceStatus>\\s*<status>([a-z-]+)</status>",
+        G_REGEX_DOTALL, 0, NULL);
+    g_autoptr(GMatchInfo) mi = NULL;
+    if (!g_regex_match(re, xml, 0, &mi))
+        return g_strdup(xml);
+    g_autofree char *a = g_match_info_fetch(mi, 1);
+    g_autofree char *b = g_match_info_fetch(mi, 2);
+    return g_strdup_printf("%s %s", a, b);
+}
+
+static void test_instance_status(Fixture *f, gconstpointer data)
+{
+    g_autoptr(NubeError) err = NULL;
+    gint64 now = g_get_real_time() / 1000;
+    char *s;
+
+    /* The image is not recorded as having an agent. */
+    s = status_of(f);
+    g_assert_cmpstr(s, ==, "ok insufficient-data");
+    g_free(s);
+    g_assert_cmpint(nube_db_exec(f->d.db, &err, "UPDATE images SET has_agent = 1", ""), ==, 1);
+    s = status_of(f);
+    g_assert_cmpstr(s, ==, "initializing initializing");
+    g_free(s);
+
+    record_hello(f, BOOT, now);
+    s = status_of(f);
+    g_assert_cmpstr(s, ==, "ok ok");
+    g_free(s);
+
+    record_userdata(f, NULL, now);
+    record_userdata(f, "failed", now);
+    s = status_of(f);
+    g_assert_cmpstr(s, ==, "ok impaired");
+    g_free(s);
+    g_autofree char *code = NULL;
+    g_autofree char *xml = call(f, "Action=DescribeInstances&InstanceId.1=" INST, &code);
+    g_assert_nonnull(strstr(xml, "<state>failed</state>"));
+    g_assert_nonnull(strstr(xml, "<runner>cloud-init</runner>"));
+    g_assert_nonnull(strstr(xml, "<duration>12.250</duration>"));
+    g_assert_nonnull(strstr(xml, "boom &lt;&amp;&gt;"));
+
+    /* A replayed "started" after a reconnect does not undo the result. */
+    record_userdata(f, NULL, now);
+    g_autoptr(NubeAgentStatus) st = nube_agent_status_get(f->d.db, INST);
+    g_assert_cmpstr(st->userdata_state, ==, "failed");
+
+    /* A new boot forgets the boot, not the user data. */
+    nube_agent_status_new_boot(f->d.db, INST);
+    s = status_of(f);
+    g_assert_cmpstr(s, ==, "initializing initializing");
+    g_free(s);
+    record_hello(f, "1f0e0d0c-0b0a-4908-8706-050403020100", now);
+    s = status_of(f);
+    g_assert_cmpstr(s, ==, "ok impaired");
+    g_free(s);
+
+    /* Not running: not listed unless asked for, then not-applicable. */
+    g_free(xml);
+    g_clear_pointer(&code, g_free);
+    xml = call(f, "Action=DescribeInstanceStatus&InstanceId.1=i-0000000000000000a", &code);
+    g_assert_null(xml);
+    g_assert_cmpstr(code, ==, "InvalidInstanceID.NotFound");
+    g_clear_pointer(&code, g_free);
+    xml = call(f, "Action=DescribeInstanceStatus&Filter.1.Name=instance-status.status"
+                  "&Filter.1.Value.1=impaired",
+               &code);
+    g_assert_nonnull(strstr(xml, INST));
+    g_assert_null(strstr(xml, "i-0000000000000000b"));
+    g_free(xml);
+    xml = call(f, "Action=DescribeInstanceStatus&InstanceId.1=i-0000000000000000b&IncludeAllInstances=true",
+               &code);
+    g_assert_nonnull(xml);
+    g_assert_nonnull(strstr(xml, "<status>initializing</status>"));
+    g_free(xml);
+    xml = call(f, "Action=DescribeInstanceStatus&InstanceId.1=i-bad", &code);
+    g_assert_null(xml);
+    g_assert_cmpstr(code, ==, "InvalidInstanceID.Malformed");
+    g_clear_pointer(&code, g_free);
+    xml = call(f, "Action=DescribeInstanceStatus&Filter.1.Name=no-such&Filter.1.Value.1=x", &code);
+    g_assert_null(xml);
+    g_assert_cmpstr(code, ==, "InvalidParameterValue");
+}
+
+static void test_status_checks(void)
+{
+    NubeAgentStatus a = { .hello_at = 1000, .last_seen_at = 1000 };
+    NubeCheck sys, ins;
+
+    nube_agent_status_checks("stopped", TRUE, &a, 2000, &sys, &ins);
+    g_assert_cmpint(sys.status, ==, NUBE_CHECK_NOT_APPLICABLE);
+    g_assert_cmpint(ins.status, ==, NUBE_CHECK_NOT_APPLICABLE);
+    nube_agent_status_checks("running", TRUE, NULL, 2000, &sys, &ins);
+    g_assert_cmpint(ins.status, ==, NUBE_CHECK_INITIALIZING);
+    nube_agent_status_checks("running", TRUE, &a, 1000 + NUBE_AGENT_STALE_MS, &sys, &ins);
+    g_assert_cmpint(ins.status, ==, NUBE_CHECK_OK);
+    /* Heartbeats stopped. */
+    nube_agent_status_checks("running", TRUE, &a, 1001 + NUBE_AGENT_STALE_MS, &sys, &ins);
+    g_assert_cmpint(sys.status, ==, NUBE_CHECK_OK);
+    g_assert_cmpint(ins.status, ==, NUBE_CHECK_IMPAIRED);
+    g_assert_cmpint(ins.impaired_since, ==, 1000 + NUBE_AGENT_STALE_MS);
+    g_assert_cmpstr(nube_check_detail_name(ins.status), ==, "failed");
 }
 
 int main(int argc, char **argv)
@@ -427,6 +586,8 @@ int main(int argc, char **argv)
     ADD("/api/filters", test_filters);
     ADD("/api/pagination", test_pagination);
     ADD("/api/migrations", test_migrations);
+    ADD("/api/instance-status", test_instance_status);
+    g_test_add_func("/api/status-checks", test_status_checks);
 #undef ADD
     return g_test_run();
 }

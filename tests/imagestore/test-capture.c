@@ -52,6 +52,9 @@ static const Item guest_tree[] = {
     { "var/lib/cloud/data/instance-id", "i-123\n", NULL, GONE },
     { "var/lib/cloud/sem/config_scripts_per_once.once", "ran\n", NULL, GONE },
     { "var/lib/cloud/scripts/per-boot/keep.sh", "#!/bin/sh\necho keep\n", NULL, SAME },
+    { "var/lib/nube-agent/userdata-done", "i-123\n", NULL, GONE },
+    { "var/log/nube-agent-userdata.log", "user data ran\n", NULL, GONE },
+    { "etc/systemd/system/nube-agent.service", "[Service]\n", NULL, SAME },
     { "var/log/syslog", "Nov 27 old-host kernel: booted\n", NULL, EMPTY },
     { "var/log/syslog.1.gz", "\037\213gzipped\n", NULL, GONE },
     { "var/log/dpkg.log.1", "old dpkg lines\n", NULL, GONE },
@@ -345,11 +348,12 @@ static void test_flatten_generalize(Fixture *f, gconstpointer data)
     for (guint i = 0; i < G_N_ELEMENTS(guest_tree); i++)
         check_item(g, &guest_tree[i]);
     g_assert_false(guest_exists(g, "/var/lib/cloud/instances"));
+    g_assert_false(guest_exists(g, "/var/lib/nube-agent"));
     g_assert_cmpint(guestfs_is_dir(g, "/var/log/journal"), ==, 1);
-    /* 3 host keys, dbus machine-id, 4 cloud-init entries, 3 old logs,
-     * 2 leases, 2 histories, 3 tmp entries, random seed; emptied:
-     * machine-id and 2 live logs */
-    g_assert_cmpuint(rep.removed, ==, 3 + 1 + 4 + 3 + 2 + 2 + 3 + 1);
+    /* 3 host keys, dbus machine-id, 4 cloud-init entries, the agent's
+     * state and user data log, 3 old logs, 2 leases, 2 histories, 3 tmp
+     * entries, random seed; emptied: machine-id and 2 live logs */
+    g_assert_cmpuint(rep.removed, ==, 3 + 1 + 4 + 2 + 3 + 2 + 2 + 3 + 1);
     g_assert_cmpuint(rep.truncated, ==, 3);
 }
 

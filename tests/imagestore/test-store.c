@@ -425,6 +425,82 @@ static void test_other_file_system(Fixture *f, gconstpointer data)
     scratch_free(g_steal_pointer(&dir));
 }
 
+/* ---- nube_store_import_edit() ---- */
+
+/* Edits: write 64 KiB of 0x5a at offset 0; fail as the user's error; give
+ * the work copy a backing file (which the store must still refuse). */
+static int edit_write(const char *qcow2, void *opaque, NubeError **err)
+{
+    g_free(run(
+        (const char *[]){ "qemu-io", "-f", "qcow2", "-c", "write -q -P 0x5a 0 64k", qcow2, NULL }));
+    *(char **) opaque = g_strdup(qcow2);
+    return 0;
+}
+
+static int edit_fail(const char *qcow2, void *opaque, NubeError **err)
+{
+    return nube_error_setc(err, EINVAL, "InvalidParameterValue", "no Linux in the image");
+}
+
+static int edit_add_backing(const char *qcow2, void *opaque, NubeError **err)
+{
+    g_free(run((const char *[]){ "qemu-img", "rebase", "-u", "-f", "qcow2", "-F", "raw", "-b",
+                                 "/etc/passwd", qcow2, NULL }));
+    return 0;
+}
+
+static void test_import_edit(Fixture *f, gconstpointer data)
+{
+    g_autofree char *raw = scratch_path(f, "disk.raw");
+    write_pattern(raw, MiB);
+    g_autofree char *raw_sha = file_sha256(raw);
+
+    NubeBase plain = { 0 }, edited = { 0 };
+    g_autofree char *work = NULL;
+    g_autoptr(NubeError) err = NULL;
+    import_ok(f, raw, "raw", &plain);
+    if (nube_store_import_edit(f->store, raw, "raw", edit_write, &work, &edited, &err) < 0)
+        g_error("import with edit: %s", err->message);
+
+    /* the edit ran on a work copy inside the store's tmp/, now gone */
+    g_assert_true(g_str_has_prefix(work, nube_store_tmp_dir(f->store)));
+    g_assert_false(g_file_test(work, G_FILE_TEST_EXISTS));
+    g_assert_cmpuint(count_sub(f, "tmp"), ==, 0);
+    /* the base is the edited image, named by its content; the user's file
+     * and the plain import are untouched */
+    g_assert_cmpstr(edited.sha256, !=, plain.sha256);
+    g_assert_cmpuint(count_sub(f, "bases"), ==, 2);
+    g_autofree char *sha = file_sha256(edited.path);
+    g_assert_cmpstr(sha, ==, edited.sha256);
+    g_autofree char *user_sha = file_sha256(raw);
+    g_assert_cmpstr(user_sha, ==, raw_sha);
+    g_autofree char *read = run((const char *[]){ "qemu-io", "-r", "-f", "qcow2", "-c",
+                                                  "read -P 0x5a 0 64k", edited.path, NULL });
+    g_assert_null(strstr(read, "Pattern verification failed"));
+    nube_base_clear(&plain);
+    nube_base_clear(&edited);
+}
+
+static void test_import_edit_refused(Fixture *f, gconstpointer data)
+{
+    g_autofree char *raw = scratch_path(f, "disk.raw");
+    write_pattern(raw, MiB);
+    const NubeStoreEditFn edits[] = { edit_fail, edit_add_backing };
+    const char *const whats[] = { "no Linux in the image", "backing file" };
+
+    for (guint i = 0; i < G_N_ELEMENTS(edits); i++) {
+        NubeBase base = { 0 };
+        g_autoptr(NubeError) err = NULL;
+        g_assert_cmpint(nube_store_import_edit(f->store, raw, "raw", edits[i], NULL, &base, &err),
+                        <, 0);
+        g_test_message("refused as expected: %s", err->message);
+        g_assert_cmpstr(nube_error_code(err), ==, "InvalidParameterValue");
+        g_assert_nonnull(strstr(err->message, whats[i]));
+        g_assert_null(base.path);
+        assert_store_empty(f);
+    }
+}
+
 #define ADD(name, fn) \
     g_test_add("/imagestore/store/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 
@@ -448,5 +524,7 @@ int main(int argc, char **argv)
     ADD("blobs", test_blobs);
     ADD("sparse", test_sparse);
     ADD("other-file-system", test_other_file_system);
+    ADD("import-edit", test_import_edit);
+    ADD("import-edit-refused", test_import_edit_refused);
     return g_test_run();
 }

@@ -27,6 +27,7 @@ static NubeDomainSpec spec_base(NubeAccel accel, gboolean kernel)
         .disk_path = "/var/lib/nube/instances/i-0123456789abcdef0/disk.qcow2",
         .seed_path = "/var/lib/nube/instances/i-0123456789abcdef0/seed.iso",
         .console_path = "/var/lib/nube/instances/i-0123456789abcdef0/console.log",
+        .agent_socket = "/var/lib/nube/instances/i-0123456789abcdef0/agent.sock",
         .mac = "52:54:00:12:34:56",
         .forwards = forwards,
         .n_forwards = G_N_ELEMENTS(forwards),

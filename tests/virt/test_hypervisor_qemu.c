@@ -26,6 +26,7 @@ typedef struct {
     char *root;
     char *name;
     char *console;
+    char *agent; /* the agent channel's socket, QEMU listening */
     GAsyncQueue *events;
     NubeHypervisor *hv;
     guint16 port;
@@ -119,6 +120,7 @@ static gboolean define_and_start(Ctx *c)
         .vcpus = 1,
         .memory_mib = 128,
         .console_path = c->console,
+        .agent_socket = c->agent,
         .mac = "52:54:00:4e:75:01",
         .forwards = &fwd,
         .n_forwards = 1,
@@ -138,6 +140,9 @@ static gboolean define_and_start(Ctx *c)
 
 static void check_monitor(Ctx *c)
 {
+    /* QEMU listens on the agent channel's socket (nubed connects). */
+    g_assert_true(g_file_test(c->agent, G_FILE_TEST_EXISTS));
+
     g_autofree char *status = monitor(c, "info status");
     g_assert_nonnull(strstr(status, "VM status: running"));
 
@@ -233,6 +238,7 @@ static void cleanup(Ctx *c)
     g_free(c->root);
     g_free(c->name);
     g_free(c->console);
+    g_free(c->agent);
     g_async_queue_unref(c->events);
 }
 
@@ -249,6 +255,7 @@ static void test_lifecycle(void)
     };
     g_assert_nonnull(c.root);
     c.console = g_build_filename(c.root, "console.log", NULL);
+    c.agent = g_build_filename(c.root, "agent.sock", NULL);
 
     g_autofree char *uri = nube_hypervisor_default_uri(c.root);
     c.hv = nube_hypervisor_open(uri, events_push, c.events, &err);

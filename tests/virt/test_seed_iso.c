@@ -111,8 +111,11 @@ static void test_default_user_data(Fixture *fx, gconstpointer data)
     g_autoptr(NubeError) err = NULL;
     if (nube_seed_write(&base_spec, fx->iso, &err) < 0)
         g_error("nube_seed_write: %s", err->message);
+    /* Present but empty: nothing for cloud-init or nube-agent to run. */
+    g_autofree char *listing = isoinfo(fx->iso, "-R", "-l");
+    g_assert_nonnull(strstr(listing, " user-data"));
     g_autofree char *got = iso_file(fx->iso, "/user-data");
-    g_assert_cmpstr(got, ==, "#cloud-config\n{}\n");
+    g_assert_cmpstr(got, ==, "");
 }
 
 /* A second write replaces the first whole. */
