@@ -227,7 +227,7 @@ static int step_first_boot(Demo *d, NubeError **err)
     if (script == NULL)
         return -EINVAL;
     if (launch(d, &d->a, d->default_image, "nube-demo-a", script, err) < 0 ||
-        nube_demo_wait_page(&d->wait, "A", d->a.id, d->marker, FALSE, &d->a.page, err) < 0)
+        nube_demo_wait_page(&d->wait, "A", d->a.id, d->marker, FALSE, TRUE, &d->a.page, err) < 0)
         return -EIO;
     set_result(d, "HTTP 200 with the page from %s", d->a.page.url);
     return 0;
@@ -294,7 +294,7 @@ static int step_a_again(Demo *d, NubeError **err)
     g_auto(NubeDemoPage) again = { 0 };
 
     d->watching = &d->a;
-    if (nube_demo_wait_page(&d->wait, "A", d->a.id, d->marker, TRUE, &again, err) < 0)
+    if (nube_demo_wait_page(&d->wait, "A", d->a.id, d->marker, TRUE, FALSE, &again, err) < 0)
         return -EIO;
     g_free(d->a.page.url);
     d->a.page.url = g_steal_pointer(&again.url);
@@ -305,7 +305,7 @@ static int step_a_again(Demo *d, NubeError **err)
 static int step_relaunch(Demo *d, NubeError **err)
 {
     if (launch(d, &d->b, d->image_id, "nube-demo-b", nube_demo_relaunch_script(), err) < 0 ||
-        nube_demo_wait_page(&d->wait, "B", d->b.id, d->marker, FALSE, &d->b.page, err) < 0)
+        nube_demo_wait_page(&d->wait, "B", d->b.id, d->marker, FALSE, FALSE, &d->b.page, err) < 0)
         return -EIO;
     set_result(d, "HTTP 200 with the same page from %s, nothing installed", d->b.page.url);
     return 0;
@@ -680,8 +680,9 @@ const NubeCommand nube_cmd_demo = {
         "  2. adds apache2 to nubed's package repository for guests (NubeAddPackages);\n"
         "  3. launches instance A with user data that installs apache2 from that\n"
         "     repository and writes a page with a unique marker, port 80 forwarded from\n"
-        "     127.0.0.1 (NubeForwardPort), and waits until this machine gets HTTP 200\n"
-        "     with the page;\n"
+        "     127.0.0.1 (NubeForwardPort), follows what A's guest agent reports (boot\n"
+        "     complete, user data started, finished or failed with its error), then\n"
+        "     waits until this machine gets HTTP 200 with the page;\n"
         "  4. makes an AMI of A (CreateImage) and waits until it is available;\n"
         "  5. terminates A, so that B has the CPUs to itself (--keep: waits until A\n"
         "     serves the page again instead);\n"
@@ -689,9 +690,11 @@ const NubeCommand nube_cmd_demo = {
         "     HTTP 200 with the same page;\n"
         "  7. terminates B (--keep: keeps A and B and prints their URLs).\n"
         "Then prints the time of the first boot until HTTP 200, of the image and of\n"
-        "the relaunch until HTTP 200, the relaunch as a share of the first boot and\n"
-        "the accelerator.  With --output json: FirstBootMs, ImageCreationMs and\n"
-        "ImageCreationMeasuredBy, RelaunchMs, RelaunchPercent, Accelerator, the ids\n"
+        "the relaunch until HTTP 200, the relaunch as a share of the first boot, the\n"
+        "user data's run time on A as its guest agent measured it, and the\n"
+        "accelerator.  With --output json: FirstBootMs, ImageCreationMs and\n"
+        "ImageCreationMeasuredBy, RelaunchMs, RelaunchPercent, UserDataSecondsA,\n"
+        "Accelerator, the ids\n"
         "and URLs (see bench/bake-relaunch).  Image creation is nubed's figure without\n"
         "A's shutdown when nubed reports one, else CreateImage call to available as\n"
         "measured here.  The AMI is kept.  Progress goes to stderr: a line per\n"

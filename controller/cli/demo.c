@@ -378,6 +378,7 @@ typedef struct {
     const char *marker;
     NubeDemoPage *page;
     char *state;             /* last state seen */
+    gboolean after_userdata; /* probe only once the user data is done */
     char *userdata;          /* last user-data state the agent reported */
     gboolean booted;         /* the agent reported the boot complete */
     char *last_try;          /* outcome of the last probe */
@@ -506,8 +507,8 @@ static int page_check_agent(PageWatch *pw, JsonObject *instance, NubeError **err
     } else if (pw->page->userdata == NULL && ud != NULL && g_strcmp0(ud, "none") == 0) {
         pw->page->userdata = g_strdup(ud);
     }
-    /* No agent (an image without one): probe blindly, as before agents. */
-    if (ud == NULL || g_strcmp0(ud, "unknown") == 0)
+    /* The page does not depend on the user data, or no agent can tell. */
+    if (!pw->after_userdata || ud == NULL || g_strcmp0(ud, "unknown") == 0)
         return 1;
     return g_strcmp0(ud, "succeeded") == 0 || (g_strcmp0(ud, "none") == 0 && pw->booted);
 }
@@ -592,10 +593,16 @@ static int poll_pause(const NubeDemoWait *w, gint64 tick, gint64 deadline, const
 }
 
 int nube_demo_wait_page(const NubeDemoWait *w, const char *name, const char *id, const char *marker,
-                        gboolean restarting, NubeDemoPage *page, NubeError **err)
+                        gboolean restarting, gboolean after_userdata, NubeDemoPage *page,
+                        NubeError **err)
 {
     gint64 start = g_get_monotonic_time();
-    g_auto(PageWatch) pw = { .w = w, .name = name, .id = id, .marker = marker, .page = page };
+    g_auto(PageWatch) pw = { .w = w,
+                             .name = name,
+                             .id = id,
+                             .marker = marker,
+                             .page = page,
+                             .after_userdata = after_userdata };
     gint64 deadline = start + (gint64) w->timeout_s * G_USEC_PER_SEC;
     g_autofree char *what = g_strdup_printf("HTTP 200 with the demo page from %s", name);
 

@@ -108,16 +108,18 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(NubeDemoPage, nube_demo_page_clear)
  * port forwarded to instance ID's port 80: looks at the instance
  * (DescribeInstances), notes its state changes as "NAME (ID) is STATE" and
  * what its guest agent reports (boot complete, user data started and
- * finished), and probes the page once the agent reported the user data
- * done (at once for an image without an agent).  User data that failed
- * ends the wait with the guest's error and log.  RESTARTING: the instance may still be stopping or
+ * finished), and probes the page.  AFTER_USERDATA: the user data makes the
+ * page, so the page is probed only once the agent reported it done (at
+ * once for an image without an agent).  User data that failed ends the
+ * wait with the guest's error and log.  RESTARTING: the instance may still be stopping or
  * stopped during the first 30 s (as right after CreateImage, which starts
  * it again).  Returns 0 with PAGE filled, or a negative errno with ERR set
  * when the instance leaves pending/running, has no forward of port 80 once
  * running, the timeout passes or the wait is interrupted.
  */
 int nube_demo_wait_page(const NubeDemoWait *w, const char *name, const char *id, const char *marker,
-                        gboolean restarting, NubeDemoPage *page, NubeError **err);
+                        gboolean restarting, gboolean after_userdata, NubeDemoPage *page,
+                        NubeError **err);
 
 /*
  * Terminates instance ID (TerminateInstances) and waits, every second, until
