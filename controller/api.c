@@ -46,9 +46,23 @@ static const struct {
     { "GetConsoleOutput", nube_api_get_console_output },
     { "DescribeVolumes", nube_api_describe_volumes },
     { "DeleteVolume", nube_api_delete_volume },
+    { "CreateKeyPair", nube_api_create_key_pair },
+    { "ImportKeyPair", nube_api_import_key_pair },
+    { "DescribeKeyPairs", nube_api_describe_key_pairs },
+    { "DeleteKeyPair", nube_api_delete_key_pair },
+    { "CreateSecurityGroup", nube_api_create_security_group },
+    { "DescribeSecurityGroups", nube_api_describe_security_groups },
+    { "DeleteSecurityGroup", nube_api_delete_security_group },
+    { "AuthorizeSecurityGroupIngress", nube_api_authorize_security_group_ingress },
+    { "RevokeSecurityGroupIngress", nube_api_revoke_security_group_ingress },
     { "DescribeInstanceTypes", nube_api_describe_instance_types },
     { "DescribeRegions", nube_api_describe_regions },
     { "DescribeAvailabilityZones", nube_api_describe_availability_zones },
+    { "CreateTags", nube_api_create_tags },
+    { "DeleteTags", nube_api_delete_tags },
+    { "DescribeTags", nube_api_describe_tags },
+    { "DescribeInstanceAttribute", nube_api_describe_instance_attribute },
+    { "ModifyInstanceAttribute", nube_api_modify_instance_attribute },
     /* nube's own extension actions (docs/API.md) */
     { "NubeBuildDefaultImage", nube_api_build_default_image },
     { "NubeImportImage", nube_api_import_image },
@@ -110,24 +124,108 @@ int nube_api_filter_unknown(const NubeFilter *f, NubeError **err)
                            f->name);
 }
 
-int nube_api_filter_items(const NubeApiRequest *req, GPtrArray *items, NubeApiFilterFn match,
-                          gboolean (*keep)(const NubeApiRequest *req, const void *item),
-                          NubeError **err)
+gboolean nube_api_filter_tags(const NubeFilter *f, const GPtrArray *tags, gboolean *match)
+{
+    gboolean by_key = g_str_equal(f->name, "tag-key");
+    if (g_str_has_prefix(f->name, "tag:")) {
+        *match = nube_api_filter_values_match(f, nube_tags_lookup(tags, f->name + 4));
+        return TRUE;
+    }
+    if (!by_key && !g_str_equal(f->name, "tag-value"))
+        return FALSE;
+    *match = FALSE;
+    for (guint i = 0; tags != NULL && i < tags->len && !*match; i++) {
+        const NubeTag *t = g_ptr_array_index(tags, i);
+        *match = nube_api_filter_values_match(f, by_key ? t->key : t->value);
+    }
+    return TRUE;
+}
+
+/* The value of FIELD for ITEM (new string or NULL). */
+static char *field_value(const NubeApiRequest *req, const NubeApiFilterField *field,
+                         const void *item)
+{
+    if (field->get != NULL)
+        return field->get(req, item);
+    if (field->offset >= 0)
+        return g_strdup(G_STRUCT_MEMBER(const char *, item, field->offset));
+    return g_strdup(field->constant);
+}
+
+int nube_api_filter_fields(const NubeApiRequest *req, const NubeApiFilterField *fields,
+                           const void *item, const GPtrArray *tags, const NubeFilter *f,
+                           gboolean *match, NubeError **err)
+{
+    if (nube_api_filter_tags(f, tags, match))
+        return 0;
+    for (const NubeApiFilterField *field = fields; field->name != NULL; field++) {
+        if (!g_str_equal(field->name, f->name))
+            continue;
+        g_autofree char *v = field_value(req, field, item);
+        *match = nube_api_filter_values_match(f, v);
+        return 0;
+    }
+    return nube_api_filter_unknown(f, err);
+}
+
+/* Keeps in ITEMS those that KEEP (if any) accepts and every filter matches,
+ * by MATCH or (if MATCH is NULL) RMATCH. */
+static int filter_items(const NubeApiRequest *req, GPtrArray *items, NubeApiFilterFn match,
+                        NubeApiRequestFilterFn rmatch,
+                        gboolean (*keep)(const NubeApiRequest *req, const void *item),
+                        NubeError **err)
 {
     g_autoptr(GArray) filters = nube_query_filters(req->q, err);
     if (filters == NULL)
         return -EINVAL;
     for (guint i = 0; i < items->len;) {
         gboolean ok = keep == NULL || keep(req, items->pdata[i]);
-        for (guint f = 0; f < filters->len && ok; f++)
-            if (match(items->pdata[i], &g_array_index(filters, NubeFilter, f), &ok, err) < 0)
+        for (guint n = 0; n < filters->len && ok; n++) {
+            const NubeFilter *f = &g_array_index(filters, NubeFilter, n);
+            int r = match ? match(items->pdata[i], f, &ok, err)
+                          : rmatch(req, items->pdata[i], f, &ok, err);
+            if (r < 0)
                 return -EINVAL;
+        }
         if (ok)
             i++;
         else
             g_ptr_array_remove_index(items, i);
     }
     return 0;
+}
+
+int nube_api_filter_items(const NubeApiRequest *req, GPtrArray *items, NubeApiFilterFn match,
+                          gboolean (*keep)(const NubeApiRequest *req, const void *item),
+                          NubeError **err)
+{
+    return filter_items(req, items, match, NULL, keep, err);
+}
+
+int nube_api_filter_items_req(const NubeApiRequest *req, GPtrArray *items,
+                              NubeApiRequestFilterFn match,
+                              gboolean (*keep)(const NubeApiRequest *req, const void *item),
+                              NubeError **err)
+{
+    return filter_items(req, items, NULL, match, keep, err);
+}
+
+GBytes *nube_api_user_data(const char *b64, NubeError **err)
+{
+    gsize len = 0;
+    for (const char *p = b64; *p; p++)
+        if (!g_ascii_isalnum(*p) && *p != '+' && *p != '/' && *p != '=' && !g_ascii_isspace(*p)) {
+            nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                            "Invalid BASE64 encoding of user data.");
+            return NULL;
+        }
+    g_autofree guchar *raw = g_base64_decode(b64, &len);
+    if (len > NUBE_USER_DATA_MAX) {
+        nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                        "User data is limited to %d bytes (got %zu).", NUBE_USER_DATA_MAX, len);
+        return NULL;
+    }
+    return g_bytes_new_take(g_steal_pointer(&raw), len);
 }
 
 /* Adds the tags TagSpecification.N.Tag.M.{Key,Value} to TAGS. */

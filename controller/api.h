@@ -54,6 +54,15 @@ gboolean nube_api_filter_values_match(const NubeFilter *f, const char *value);
 /* "InvalidParameterValue" for a filter name the action does not know. */
 int nube_api_filter_unknown(const NubeFilter *f, NubeError **err);
 
+/*
+ * The tag filters every Describe action has: tag:KEY (the value of tag KEY
+ * matches one of F's values), tag-key (some tag's key matches), tag-value
+ * (some tag's value matches).  TAGS is an array of NubeTag (may be NULL: no
+ * tags).  Returns TRUE and sets *MATCH if F is one of them, FALSE (MATCH
+ * untouched) for any other filter name.
+ */
+gboolean nube_api_filter_tags(const NubeFilter *f, const GPtrArray *tags, gboolean *match);
+
 /* Whether the filter F matches ITEM (in *MATCH); -EINVAL with ERR for a
  * filter the resource does not have. */
 typedef int (*NubeApiFilterFn)(const void *item, const NubeFilter *f, gboolean *match,
@@ -65,11 +74,59 @@ int nube_api_filter_items(const NubeApiRequest *req, GPtrArray *items, NubeApiFi
                           gboolean (*keep)(const NubeApiRequest *req, const void *item),
                           NubeError **err);
 
+/*
+ * One filter of a Describe action whose value comes from the item: a
+ * function's (a new string, NULL when the item has none), else the string
+ * member at OFFSET, else (OFFSET -1) the constant.  Declare with the macros.
+ */
+typedef struct {
+    const char *name;
+    char *(*get)(const NubeApiRequest *req, const void *item);
+    gssize offset;
+    const char *constant;
+} NubeApiFilterField;
+
+/* clang-format off */
+#define NUBE_FILTER_MEMBER(name, type, member) { name, NULL, G_STRUCT_OFFSET(type, member), NULL }
+#define NUBE_FILTER_FN(name, fn)               { name, fn, -1, NULL }
+#define NUBE_FILTER_CONST(name, value)         { name, NULL, -1, value }
+#define NUBE_FILTER_END                        { NULL, NULL, -1, NULL }
+/* clang-format on */
+
+/*
+ * Whether F matches ITEM (in *MATCH): tag filters on TAGS
+ * (nube_api_filter_tags), then the filters of FIELDS (ended by
+ * NUBE_FILTER_END).  0, or -EINVAL with ERR for a name neither knows.
+ */
+int nube_api_filter_fields(const NubeApiRequest *req, const NubeApiFilterField *fields,
+                           const void *item, const GPtrArray *tags, const NubeFilter *f,
+                           gboolean *match, NubeError **err);
+
+/* As NubeApiFilterFn, for filters whose value depends on the request (the
+ * region's availability zone, a DNS name). */
+typedef int (*NubeApiRequestFilterFn)(const NubeApiRequest *req, const void *item,
+                                      const NubeFilter *f, gboolean *match, NubeError **err);
+
+/* As nube_api_filter_items(), calling MATCH with REQ. */
+int nube_api_filter_items_req(const NubeApiRequest *req, GPtrArray *items,
+                              NubeApiRequestFilterFn match,
+                              gboolean (*keep)(const NubeApiRequest *req, const void *item),
+                              NubeError **err);
+
 /* Tags of TagSpecification.N whose ResourceType is TYPE; specifications for
  * the other ALLOWED types are accepted and ignored, any other type is
  * refused.  A new NubeTag array, NULL with ERR. */
 GPtrArray *nube_api_tag_specs(const NubeApiRequest *req, const char *type,
                               const char *const *allowed, NubeError **err);
+
+/* Largest user data (decoded), as EC2. */
+#define NUBE_USER_DATA_MAX 16384
+
+/* User data sent base64-encoded (RunInstances UserData,
+ * ModifyInstanceAttribute UserData.Value): the decoded bytes (new), or NULL
+ * with ERR "InvalidParameterValue" when B64 is not base64 or decodes to more
+ * than NUBE_USER_DATA_MAX bytes.  B64 must not be NULL. */
+GBytes *nube_api_user_data(const char *b64, NubeError **err);
 
 /* Handlers (one file per resource). */
 int nube_api_describe_images(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
@@ -92,6 +149,32 @@ int nube_api_describe_volumes(NubeApiRequest *req, xmlNodePtr resp, NubeError **
 int nube_api_delete_volume(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_describe_host(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_describe_instance_status(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_create_key_pair(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_import_key_pair(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_describe_key_pairs(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_delete_key_pair(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_create_security_group(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_describe_security_groups(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_delete_security_group(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_authorize_security_group_ingress(NubeApiRequest *req, xmlNodePtr resp,
+                                              NubeError **err);
+int nube_api_revoke_security_group_ingress(NubeApiRequest *req, xmlNodePtr resp,
+                                           NubeError **err);
+
+/*
+ * The requester's security groups named by ID_PREFIX.N (ids, checked for
+ * form) and NAME_PREFIX.N (names), in that order, all of which must exist
+ * ("InvalidGroupId.Malformed", "InvalidGroup.NotFound"); empty when
+ * neither is given.  Makes the requester's default group first if needed.
+ * A new array of NubeSecGroup, NULL with ERR.
+ */
+GPtrArray *nube_api_security_groups(const NubeApiRequest *req, const char *id_prefix,
+                                    const char *name_prefix, NubeError **err);
+int nube_api_create_tags(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_delete_tags(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_describe_tags(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_describe_instance_attribute(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_modify_instance_attribute(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 
 /* Renderers, shared by actions and golden tests. */
 void nube_api_render_instance(xmlNodePtr item, const char *region, const NubeInstance *inst);

@@ -34,25 +34,70 @@ static void render_type(xmlNodePtr item, const NubeInstanceType *t)
     nube_xml_add_bool(item, "burstablePerformanceSupported", t->burstable);
 }
 
-static int type_selected(const NubeApiRequest *req, const NubeInstanceType *t, const char **names,
-                         GArray *filters, gboolean *keep, NubeError **err)
+/* Values of DescribeInstanceTypes' filters (new strings). */
+
+static char *field_bool(gboolean b)
 {
-    *keep = names[0] == NULL || g_strv_contains(names, t->name);
-    for (guint i = 0; i < filters->len && *keep; i++) {
-        const NubeFilter *f = &g_array_index(filters, NubeFilter, i);
-        if (!g_str_equal(f->name, "instance-type"))
-            return nube_api_filter_unknown(f, err);
-        *keep = nube_api_filter_values_match(f, t->name);
+    return g_strdup(b ? "true" : "false");
+}
+
+static char *field_free_tier(const NubeApiRequest *req, const void *item)
+{
+    const NubeInstanceType *t = item;
+    return field_bool(g_str_equal(t->name, "t3.micro"));
+}
+
+static char *field_burstable(const NubeApiRequest *req, const void *item)
+{
+    const NubeInstanceType *t = item;
+    return field_bool(t->burstable);
+}
+
+static char *field_memory(const NubeApiRequest *req, const void *item)
+{
+    const NubeInstanceType *t = item;
+    return g_strdup_printf("%u", t->memory_mib);
+}
+
+static char *field_vcpus(const NubeApiRequest *req, const void *item)
+{
+    const NubeInstanceType *t = item;
+    return g_strdup_printf("%u", t->vcpus);
+}
+
+static const NubeApiFilterField type_filters[] = {
+    NUBE_FILTER_MEMBER("instance-type", NubeInstanceType, name),
+    NUBE_FILTER_FN("free-tier-eligible", field_free_tier),
+    NUBE_FILTER_FN("burstable-performance-supported", field_burstable),
+    NUBE_FILTER_FN("memory-info.size-in-mib", field_memory),
+    NUBE_FILTER_FN("vcpu-info.default-vcpus", field_vcpus),
+    NUBE_FILTER_FN("vcpu-info.default-cores", field_vcpus),
+    NUBE_FILTER_CONST("vcpu-info.default-threads-per-core", "1"),
+    NUBE_FILTER_CONST("current-generation", "true"),
+    NUBE_FILTER_CONST("bare-metal", "false"),
+    NUBE_FILTER_CONST("hypervisor", "nitro"),
+    NUBE_FILTER_CONST("instance-storage-supported", "false"),
+    NUBE_FILTER_CONST("processor-info.supported-architecture", "x86_64"),
+    NUBE_FILTER_CONST("supported-usage-class", "on-demand"),
+    NUBE_FILTER_CONST("supported-virtualization-type", "hvm"),
+    NUBE_FILTER_END,
+};
+
+static int type_filter(const NubeApiRequest *req, const void *item, const NubeFilter *f,
+                       gboolean *match, NubeError **err)
+{
+    /* The one filter with two values: every type boots either root. */
+    if (g_str_equal(f->name, "supported-root-device-type")) {
+        *match = nube_api_filter_values_match(f, "ebs") ||
+                 nube_api_filter_values_match(f, "instance-store");
+        return 0;
     }
-    return 0;
+    return nube_api_filter_fields(req, type_filters, item, NULL, f, match, err);
 }
 
 int nube_api_describe_instance_types(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
 {
     g_autofree const char **names = nube_query_list(req->q, "InstanceType");
-    g_autoptr(GArray) filters = nube_query_filters(req->q, err);
-    if (filters == NULL)
-        return -EINVAL;
     for (size_t i = 0; names[i] != NULL; i++)
         if (nube_catalog_type(names[i], err) == NULL)
             return -EINVAL;
@@ -60,12 +105,12 @@ int nube_api_describe_instance_types(NubeApiRequest *req, xmlNodePtr resp, NubeE
     const GPtrArray *all = nube_catalog_types();
     g_autoptr(GPtrArray) chosen = g_ptr_array_new();
     for (guint i = 0; i < all->len; i++) {
-        gboolean keep = FALSE;
-        if (type_selected(req, all->pdata[i], names, filters, &keep, err) < 0)
-            return -EINVAL;
-        if (keep)
+        const NubeInstanceType *t = all->pdata[i];
+        if (names[0] == NULL || g_strv_contains(names, t->name))
             g_ptr_array_add(chosen, all->pdata[i]);
     }
+    if (nube_api_filter_items_req(req, chosen, type_filter, NULL, err) < 0)
+        return -EINVAL;
     guint start = 0, end = 0;
     g_autofree char *next = NULL;
     if (nube_api_page(req, 5, 100, chosen->len, &start, &end, &next, err) < 0)

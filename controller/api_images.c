@@ -93,38 +93,96 @@ void nube_api_render_image(xmlNodePtr item, const NubeImage *img)
 
 /* ---- DescribeImages ------------------------------------------------------- */
 
-static int image_filter(const void *item, const NubeFilter *f, gboolean *match, NubeError **err)
+/* Values of DescribeImages' filters (new strings, NULL: the image has
+ * none). */
+
+static char *field_creation_date(const NubeApiRequest *req, const void *item)
 {
     const NubeImage *img = item;
-    const char *v = NULL;
-    if (g_str_has_prefix(f->name, "tag:")) {
-        v = nube_tags_lookup(img->tags, f->name + 4);
-    } else if (g_str_equal(f->name, "tag-key")) {
-        *match = FALSE;
-        for (guint i = 0; i < img->tags->len && !*match; i++)
-            *match = nube_api_filter_values_match(f, ((NubeTag *) img->tags->pdata[i])->key);
-        return 0;
-    } else if (g_str_equal(f->name, "image-id")) {
-        v = img->id;
-    } else if (g_str_equal(f->name, "name")) {
-        v = img->name;
-    } else if (g_str_equal(f->name, "state")) {
-        v = img->state;
-    } else if (g_str_equal(f->name, "architecture")) {
-        v = img->architecture;
-    } else if (g_str_equal(f->name, "root-device-type")) {
-        v = img->root_device_type;
-    } else if (g_str_equal(f->name, "owner-id")) {
-        v = img->owner_id;
-    } else if (g_str_equal(f->name, "description")) {
-        v = img->description;
-    } else if (g_str_equal(f->name, "image-type")) {
-        v = "machine";
-    } else {
-        return nube_api_filter_unknown(f, err);
-    }
-    *match = nube_api_filter_values_match(f, v);
-    return 0;
+    return nube_xml_time(img->created_at);
+}
+
+static char *field_reason_code(const NubeApiRequest *req, const void *item)
+{
+    const NubeImage *img = item;
+    if (img->state_reason == NULL)
+        return NULL;
+    return g_strdup(g_str_equal(img->state, "failed") ? "Server.InternalError" : img->state);
+}
+
+/* aki-/ari- ids as rendered: the first 17 hex digits of the blob's hash. */
+static char *blob_id(const char *prefix, const char *sha256)
+{
+    return sha256 ? g_strdup_printf("%s-%.17s", prefix, sha256) : NULL;
+}
+
+static char *field_kernel_id(const NubeApiRequest *req, const void *item)
+{
+    const NubeImage *img = item;
+    return blob_id("aki", img->kernel_sha256);
+}
+
+static char *field_ramdisk_id(const NubeApiRequest *req, const void *item)
+{
+    const NubeImage *img = item;
+    return blob_id("ari", img->ramdisk_sha256);
+}
+
+/* VALUE for an image with an ebs root, else none. */
+static char *field_ebs(const NubeImage *img, const char *value)
+{
+    return g_str_equal(img->root_device_type, "ebs") ? g_strdup(value) : NULL;
+}
+
+static char *field_volume_size(const NubeApiRequest *req, const void *item)
+{
+    const NubeImage *img = item;
+    if (!g_str_equal(img->root_device_type, "ebs"))
+        return NULL;
+    return g_strdup_printf("%" G_GINT64_FORMAT, (img->virtual_size + (1 << 30) - 1) >> 30);
+}
+
+static char *field_volume_type(const NubeApiRequest *req, const void *item)
+{
+    const NubeImage *img = item;
+    return field_ebs(img, "standard");
+}
+
+static char *field_delete_on_termination(const NubeApiRequest *req, const void *item)
+{
+    const NubeImage *img = item;
+    return field_ebs(img, "true");
+}
+
+static const NubeApiFilterField image_filters[] = {
+    NUBE_FILTER_MEMBER("image-id", NubeImage, id),
+    NUBE_FILTER_MEMBER("name", NubeImage, name),
+    NUBE_FILTER_MEMBER("state", NubeImage, state),
+    NUBE_FILTER_MEMBER("architecture", NubeImage, architecture),
+    NUBE_FILTER_MEMBER("root-device-type", NubeImage, root_device_type),
+    NUBE_FILTER_MEMBER("owner-id", NubeImage, owner_id),
+    NUBE_FILTER_MEMBER("description", NubeImage, description),
+    NUBE_FILTER_MEMBER("state-reason-message", NubeImage, state_reason),
+    NUBE_FILTER_FN("creation-date", field_creation_date),
+    NUBE_FILTER_FN("state-reason-code", field_reason_code),
+    NUBE_FILTER_FN("kernel-id", field_kernel_id),
+    NUBE_FILTER_FN("ramdisk-id", field_ramdisk_id),
+    NUBE_FILTER_FN("block-device-mapping.volume-size", field_volume_size),
+    NUBE_FILTER_FN("block-device-mapping.volume-type", field_volume_type),
+    NUBE_FILTER_FN("block-device-mapping.delete-on-termination", field_delete_on_termination),
+    NUBE_FILTER_CONST("block-device-mapping.device-name", "/dev/vda"),
+    NUBE_FILTER_CONST("root-device-name", "/dev/vda"),
+    NUBE_FILTER_CONST("image-type", "machine"),
+    NUBE_FILTER_CONST("is-public", "false"),
+    NUBE_FILTER_CONST("virtualization-type", "hvm"),
+    NUBE_FILTER_END,
+};
+
+static int image_filter(const NubeApiRequest *req, const void *item, const NubeFilter *f,
+                        gboolean *match, NubeError **err)
+{
+    const NubeImage *img = item;
+    return nube_api_filter_fields(req, image_filters, img, img->tags, f, match, err);
 }
 
 static gboolean owner_matches(const NubeApiRequest *req, const void *item)
@@ -171,7 +229,7 @@ int nube_api_describe_images(NubeApiRequest *req, xmlNodePtr resp, NubeError **e
     g_autoptr(GPtrArray) all = select_images(req, err);
     if (all == NULL)
         return -ENOENT;
-    if (nube_api_filter_items(req, all, image_filter, owner_matches, err) < 0)
+    if (nube_api_filter_items_req(req, all, image_filter, owner_matches, err) < 0)
         return -EINVAL;
     guint start = 0, end = 0;
     g_autofree char *next = NULL;

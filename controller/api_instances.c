@@ -6,14 +6,15 @@
 #include "api_xml.h"
 #include "catalog.h"
 #include "fsutil.h"
+#include "keypair.h"
 #include "lifecycle.h"
+#include "secgroup.h"
 #include "tags.h"
 
 #include <string.h>
 
-#define MAX_USER_DATA 16384
-#define MAX_LAUNCH    20
-#define CONSOLE_MAX   (64 * 1024)
+#define MAX_LAUNCH  20
+#define CONSOLE_MAX (64 * 1024)
 
 /* ---- rendering ------------------------------------------------------------ */
 
@@ -54,11 +55,20 @@ static void render_forwards(xmlNodePtr item, const NubeInstance *inst)
     xmlNodePtr set = nube_xml_add(item, "nubePortForwardSet", NULL);
     if (g_str_equal(inst->state, "terminated"))
         return;
-    if (inst->ssh_host_port > 0)
-        render_forward(set, inst->ssh_host_port, 22);
     for (guint i = 0; inst->forwards != NULL && i < inst->forwards->len; i++) {
         const NubePortForward *f = &g_array_index(inst->forwards, NubePortForward, i);
         render_forward(set, f->host_port, f->guest_port);
+    }
+}
+
+static void render_groups(xmlNodePtr item, const NubeInstance *inst)
+{
+    xmlNodePtr set = nube_xml_add(item, "groupSet", NULL);
+    for (guint i = 0; inst->groups != NULL && i < inst->groups->len; i++) {
+        const NubeSecGroup *g = g_ptr_array_index(inst->groups, i);
+        xmlNodePtr gi = nube_xml_add(set, "item", NULL);
+        nube_xml_add(gi, "groupId", g->id);
+        nube_xml_add(gi, "groupName", g->name);
     }
 }
 
@@ -90,6 +100,8 @@ void nube_api_render_instance(xmlNodePtr item, const char *region, const NubeIns
     nube_xml_add(item, "privateDnsName", live ? dns : NULL);
     nube_xml_add(item, "dnsName", NULL);
     render_reason(item, inst->state_reason);
+    if (inst->key_name != NULL)
+        nube_xml_add(item, "keyName", inst->key_name);
     nube_xml_add_int(item, "amiLaunchIndex", inst->launch_index);
     nube_xml_add(item, "productCodes", NULL);
     nube_xml_add(item, "instanceType", inst->instance_type);
@@ -101,7 +113,7 @@ void nube_api_render_instance(xmlNodePtr item, const char *region, const NubeIns
     nube_xml_add(mon, "state", "disabled");
     if (live)
         nube_xml_add(item, "privateIpAddress", inst->private_ip);
-    nube_xml_add(item, "groupSet", NULL);
+    render_groups(item, inst);
     nube_xml_add(item, "architecture", "x86_64");
     render_block_devices(item, inst);
     nube_xml_add(item, "virtualizationType", "hvm");
@@ -162,40 +174,156 @@ static GPtrArray *load_instances(NubeDaemon *d, const char **ids, NubeError **er
     return g_steal_pointer(&out);
 }
 
-static int instance_filter(const void *item, const NubeFilter *f, gboolean *match, NubeError **err)
+/* Values of DescribeInstances' filters (new strings, NULL: the instance has
+ * none, so no value matches). */
+
+static char *field_state_code(const NubeApiRequest *req, const void *item)
 {
     const NubeInstance *inst = item;
-    g_autofree char *code = g_strdup_printf("%d", nube_instance_state_code(inst->state));
-    const char *v = NULL;
+    return g_strdup_printf("%d", nube_instance_state_code(inst->state));
+}
 
-    if (g_str_has_prefix(f->name, "tag:")) {
-        v = nube_tags_lookup(inst->tags, f->name + 4);
-    } else if (g_str_equal(f->name, "tag-key")) {
-        *match = FALSE;
-        for (guint i = 0; i < inst->tags->len && !*match; i++)
-            *match = nube_api_filter_values_match(f, ((NubeTag *) inst->tags->pdata[i])->key);
-        return 0;
-    } else if (g_str_equal(f->name, "instance-id")) {
-        v = inst->id;
-    } else if (g_str_equal(f->name, "instance-state-name")) {
-        v = inst->state;
-    } else if (g_str_equal(f->name, "instance-state-code")) {
-        v = code;
-    } else if (g_str_equal(f->name, "image-id")) {
-        v = inst->image_id;
-    } else if (g_str_equal(f->name, "instance-type")) {
-        v = inst->instance_type;
-    } else if (g_str_equal(f->name, "reservation-id")) {
-        v = inst->reservation_id;
-    } else if (g_str_equal(f->name, "root-device-type")) {
-        v = inst->root_device_type;
-    } else if (g_str_equal(f->name, "private-ip-address")) {
-        v = inst->private_ip;
-    } else {
-        return nube_api_filter_unknown(f, err);
+static char *field_zone(const NubeApiRequest *req, const void *item)
+{
+    return nube_catalog_zone(req->d->cfg.region);
+}
+
+static char *field_private_dns(const NubeApiRequest *req, const void *item)
+{
+    const NubeInstance *inst = item;
+    if (g_str_equal(inst->state, "terminated"))
+        return NULL;
+    return g_strdup_printf("%s.%s.compute.internal", inst->hostname, req->d->cfg.region);
+}
+
+static char *field_private_ip(const NubeApiRequest *req, const void *item)
+{
+    const NubeInstance *inst = item;
+    return g_str_equal(inst->state, "terminated") ? NULL : g_strdup(inst->private_ip);
+}
+
+static char *field_launch_time(const NubeApiRequest *req, const void *item)
+{
+    const NubeInstance *inst = item;
+    return nube_xml_time(inst->launch_time);
+}
+
+static char *field_launch_index(const NubeApiRequest *req, const void *item)
+{
+    const NubeInstance *inst = item;
+    return g_strdup_printf("%" G_GINT64_FORMAT, inst->launch_index);
+}
+
+static char *field_hypervisor(const NubeApiRequest *req, const void *item)
+{
+    const NubeInstance *inst = item;
+    return g_strdup(g_strcmp0(inst->accelerator, "kvm") == 0 ? "kvm" : "qemu");
+}
+
+static char *field_reason_code(const NubeApiRequest *req, const void *item)
+{
+    const NubeInstance *inst = item;
+    const char *colon = inst->state_reason ? strchr(inst->state_reason, ':') : NULL;
+    return colon ? g_strndup(inst->state_reason, colon - inst->state_reason)
+                 : g_strdup(inst->state_reason);
+}
+
+static char *field_root_device(const NubeApiRequest *req, const void *item)
+{
+    const NubeInstance *inst = item;
+    return inst->root_volume_id ? g_strdup("/dev/vda") : NULL;
+}
+
+static char *field_root_status(const NubeApiRequest *req, const void *item)
+{
+    const NubeInstance *inst = item;
+    return inst->root_volume_id ? g_strdup("attached") : NULL;
+}
+
+static char *field_root_dot(const NubeApiRequest *req, const void *item)
+{
+    const NubeInstance *inst = item;
+    if (inst->root_volume_id == NULL)
+        return NULL;
+    return g_strdup(inst->root_delete_on_termination ? "true" : "false");
+}
+
+static char *field_root_attach_time(const NubeApiRequest *req, const void *item)
+{
+    const NubeInstance *inst = item;
+    return inst->root_volume_id ? nube_xml_time(inst->launch_time) : NULL;
+}
+
+static char *field_vcpus(const NubeApiRequest *req, const void *item)
+{
+    const NubeInstance *inst = item;
+    return g_strdup_printf("%" G_GINT64_FORMAT, inst->vcpus);
+}
+
+static const NubeApiFilterField instance_filters[] = {
+    NUBE_FILTER_MEMBER("instance-id", NubeInstance, id),
+    NUBE_FILTER_MEMBER("instance-state-name", NubeInstance, state),
+    NUBE_FILTER_MEMBER("image-id", NubeInstance, image_id),
+    NUBE_FILTER_MEMBER("instance-type", NubeInstance, instance_type),
+    NUBE_FILTER_MEMBER("reservation-id", NubeInstance, reservation_id),
+    NUBE_FILTER_MEMBER("root-device-type", NubeInstance, root_device_type),
+    NUBE_FILTER_MEMBER("owner-id", NubeInstance, owner_id),
+    NUBE_FILTER_MEMBER("key-name", NubeInstance, key_name),
+    NUBE_FILTER_MEMBER("reason", NubeInstance, state_reason),
+    NUBE_FILTER_MEMBER("state-reason-message", NubeInstance, state_reason),
+    NUBE_FILTER_FN("instance-state-code", field_state_code),
+    NUBE_FILTER_FN("availability-zone", field_zone),
+    NUBE_FILTER_FN("placement.availability-zone", field_zone),
+    NUBE_FILTER_FN("private-dns-name", field_private_dns),
+    NUBE_FILTER_FN("private-ip-address", field_private_ip),
+    NUBE_FILTER_FN("launch-time", field_launch_time),
+    NUBE_FILTER_FN("launch-index", field_launch_index),
+    NUBE_FILTER_FN("ami-launch-index", field_launch_index),
+    NUBE_FILTER_FN("hypervisor", field_hypervisor),
+    NUBE_FILTER_FN("state-reason-code", field_reason_code),
+    NUBE_FILTER_FN("block-device-mapping.device-name", field_root_device),
+    NUBE_FILTER_MEMBER("block-device-mapping.volume-id", NubeInstance, root_volume_id),
+    NUBE_FILTER_FN("block-device-mapping.status", field_root_status),
+    NUBE_FILTER_FN("block-device-mapping.delete-on-termination", field_root_dot),
+    NUBE_FILTER_FN("block-device-mapping.attach-time", field_root_attach_time),
+    NUBE_FILTER_FN("cpu-options.core-count", field_vcpus),
+    NUBE_FILTER_CONST("architecture", "x86_64"),
+    NUBE_FILTER_CONST("virtualization-type", "hvm"),
+    NUBE_FILTER_CONST("root-device-name", "/dev/vda"),
+    NUBE_FILTER_CONST("tenancy", "default"),
+    NUBE_FILTER_CONST("placement.tenancy", "default"),
+    NUBE_FILTER_CONST("monitoring-state", "disabled"),
+    NUBE_FILTER_CONST("cpu-options.threads-per-core", "1"),
+    /* No public address: these match nothing. */
+    NUBE_FILTER_CONST("dns-name", NULL),
+    NUBE_FILTER_CONST("ip-address", NULL),
+    NUBE_FILTER_END,
+};
+
+/* instance.group-id / instance.group-name (and EC2-Classic's group-id /
+ * group-name): some security group of the instance matches.  FALSE for
+ * other filters. */
+static gboolean filter_groups(const NubeInstance *inst, const NubeFilter *f, gboolean *match)
+{
+    const char *name = g_str_has_prefix(f->name, "instance.") ? f->name + 9 : f->name;
+    gboolean by_id = g_str_equal(name, "group-id");
+    if (!by_id && !g_str_equal(name, "group-name"))
+        return FALSE;
+    *match = FALSE;
+    for (guint i = 0; inst->groups != NULL && i < inst->groups->len && !*match; i++) {
+        const NubeSecGroup *g = g_ptr_array_index(inst->groups, i);
+        *match = nube_api_filter_values_match(f, by_id ? g->id : g->name);
     }
-    *match = nube_api_filter_values_match(f, v);
-    return 0;
+    return TRUE;
+}
+
+static int instance_filter(const NubeApiRequest *req, const void *item, const NubeFilter *f,
+                           gboolean *match, NubeError **err)
+{
+    const NubeInstance *inst = item;
+    if (filter_groups(inst, f, match))
+        return 0;
+    return nube_api_filter_fields(req, instance_filters, inst, inst->tags, f, match, err);
 }
 
 /* ---- DescribeInstances ---------------------------------------------------- */
@@ -232,7 +360,7 @@ int nube_api_describe_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError 
     gint64 since = g_get_real_time() / G_USEC_PER_SEC - NUBE_TERMINATED_VISIBLE;
     g_autoptr(GPtrArray) all =
         ids[0] ? load_instances(req->d, ids, err) : nube_instance_list(req->d->db, since, err);
-    if (all == NULL || nube_api_filter_items(req, all, instance_filter, NULL, err) < 0)
+    if (all == NULL || nube_api_filter_items_req(req, all, instance_filter, NULL, err) < 0)
         return -EINVAL;
 
     guint start = 0, end = 0;
@@ -249,23 +377,7 @@ int nube_api_describe_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError 
 
 static GBytes *decode_user_data(const char *b64, NubeError **err)
 {
-    if (b64 == NULL)
-        return NULL;
-    gsize len = 0;
-    for (const char *p = b64; *p; p++)
-        if (!g_ascii_isalnum(*p) && *p != '+' && *p != '/' && *p != '=' && !g_ascii_isspace(*p)) {
-            nube_error_setc(err, EINVAL, "InvalidParameterValue",
-                            "Invalid BASE64 encoding of user data.");
-            return NULL;
-        }
-    guchar *raw = g_base64_decode(b64, &len);
-    if (len > MAX_USER_DATA) {
-        g_free(raw);
-        nube_error_setc(err, EINVAL, "InvalidParameterValue",
-                        "User data is limited to %d bytes (got %zu).", MAX_USER_DATA, len);
-        return NULL;
-    }
-    return g_bytes_new_take(raw, len);
+    return b64 ? nube_api_user_data(b64, err) : NULL;
 }
 
 /* Tags of TagSpecification.N for ResourceType=instance (new array). */
@@ -320,7 +432,8 @@ static NubeImage *launchable_image(const NubeApiRequest *req, NubeError **err)
     return g_steal_pointer(&img);
 }
 
-/* nube's extension NubeForwardPort.N: guest TCP ports (not 22) to forward. */
+/* nube's extension NubeForwardPort.N: guest TCP ports (not 22, which
+ * security groups open) to forward whatever the groups say. */
 static GArray *forward_ports(const NubeApiRequest *req, NubeError **err)
 {
     g_autoptr(GArray) ports = g_array_new(FALSE, FALSE, sizeof(guint16));
@@ -331,7 +444,7 @@ static GArray *forward_ports(const NubeApiRequest *req, NubeError **err)
         if (*values[i] == '\0' || *end != '\0' || p < 1 || p > 65535 || p == 22) {
             nube_error_setc(err, EINVAL, "InvalidParameterValue",
                             "NubeForwardPort '%s' is not a TCP port from 1 to 65535 other "
-                            "than 22 (always forwarded).",
+                            "than 22 (open SSH with a security group rule).",
                             values[i]);
             return NULL;
         }
@@ -381,10 +494,50 @@ static int root_mapping(const NubeApiRequest *req, const NubeImage *img, gboolea
     return 0;
 }
 
+/* KeyName: the requester's key pair (NULL without ERR when none is
+ * asked for), whose public key goes to the instances. */
+static NubeKeyPair *launch_key(const NubeApiRequest *req, NubeError **err)
+{
+    const char *name = nube_query_get(req->q, "KeyName");
+    if (name == NULL || *name == '\0')
+        return NULL;
+    return nube_keypair_by_name(req->d->db, req->account->id, name, err);
+}
+
+/* SecurityGroupId.N and SecurityGroup.N (names), each once, or the
+ * default group.  NULL with ERR. */
+static GPtrArray *launch_groups(const NubeApiRequest *req, NubeError **err)
+{
+    g_autoptr(GPtrArray) groups =
+        nube_api_security_groups(req, "SecurityGroupId", "SecurityGroup", err);
+    if (groups == NULL)
+        return NULL;
+    for (guint i = 0; i < groups->len; i++)
+        for (guint j = i + 1; j < groups->len;)
+            if (g_str_equal(((NubeSecGroup *) groups->pdata[i])->id,
+                            ((NubeSecGroup *) groups->pdata[j])->id))
+                g_ptr_array_remove_index(groups, j);
+            else
+                j++;
+    if (groups->len > NUBE_SECGROUP_MAX_PER_INSTANCE) {
+        nube_error_setc(err, EINVAL, "SecurityGroupsPerInterfaceLimitExceeded",
+                        "An instance can have at most %d security groups (got %u).",
+                        NUBE_SECGROUP_MAX_PER_INSTANCE, groups->len);
+        return NULL;
+    }
+    if (groups->len == 0) {
+        NubeSecGroup *def =
+            nube_secgroup_by_name(req->d->db, req->account->id, NUBE_SECGROUP_DEFAULT, err);
+        if (def == NULL)
+            return NULL;
+        g_ptr_array_add(groups, def);
+    }
+    return g_steal_pointer(&groups);
+}
+
 int nube_api_run_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
 {
     const char *type_name = nube_query_get(req->q, "InstanceType");
-    const char *key_name = nube_query_get(req->q, "KeyName");
     NubeLaunchRequest lr = { .owner_id = req->account->id };
 
     g_autoptr(NubeImage) img = launchable_image(req, err);
@@ -394,9 +547,17 @@ int nube_api_run_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err
     lr.type = nube_catalog_type(type_name ? type_name : nube_catalog_default_type(), err);
     if (lr.type == NULL)
         return -EINVAL;
-    if (key_name != NULL)
-        return nube_error_setc(err, ENOENT, "InvalidKeyPair.NotFound",
-                               "The key pair '%s' does not exist", key_name);
+    NubeError *kerr = NULL;
+    g_autoptr(NubeKeyPair) key = launch_key(req, &kerr);
+    if (kerr != NULL)
+        return nube_error_propagate(err, kerr);
+    g_autofree char *public_key = key ? nube_keypair_public_line(key) : NULL;
+    lr.key_name = key ? key->name : NULL;
+    lr.public_key = public_key;
+    g_autoptr(GPtrArray) groups = launch_groups(req, err);
+    if (groups == NULL)
+        return -EINVAL;
+    lr.groups = groups;
     const char *ud = nube_query_get(req->q, "UserData");
     g_autoptr(GBytes) user_data = decode_user_data(ud, err);
     if (ud != NULL && user_data == NULL)

@@ -84,6 +84,8 @@ static int status_filter(const void *p, const NubeFilter *f, gboolean *match, Nu
     g_autofree char *code = g_strdup_printf("%d", nube_instance_state_code(s->inst->state));
     const char *v;
 
+    if (nube_api_filter_tags(f, s->inst->tags, match))
+        return 0;
     if (g_str_equal(f->name, "instance-state-name"))
         v = s->inst->state;
     else if (g_str_equal(f->name, "instance-state-code"))

@@ -36,25 +36,78 @@ static void render_volume(xmlNodePtr item, const char *region, const NubeVolume 
     nube_xml_add(item, "nubeBaseSha256", vol->base_sha256);
 }
 
-static int volume_filter(const void *item, const NubeFilter *f, gboolean *match, NubeError **err)
+/* Values of DescribeVolumes' filters (new strings, NULL: none). */
+
+static char *field_size(const NubeApiRequest *req, const void *item)
 {
     const NubeVolume *vol = item;
-    const char *v = NULL;
-    g_autofree char *dot = g_strdup(vol->delete_on_termination ? "true" : "false");
-    if (g_str_has_prefix(f->name, "tag:"))
-        v = nube_tags_lookup(vol->tags, f->name + 4);
-    else if (g_str_equal(f->name, "volume-id"))
-        v = vol->id;
-    else if (g_str_equal(f->name, "status"))
-        v = vol->state;
-    else if (g_str_equal(f->name, "attachment.instance-id"))
-        v = vol->instance_id;
-    else if (g_str_equal(f->name, "attachment.delete-on-termination"))
-        v = vol->instance_id ? dot : NULL;
-    else
-        return nube_api_filter_unknown(f, err);
-    *match = nube_api_filter_values_match(f, v);
-    return 0;
+    return g_strdup_printf("%" G_GINT64_FORMAT, (vol->size + (1 << 30) - 1) >> 30);
+}
+
+static char *field_zone(const NubeApiRequest *req, const void *item)
+{
+    return nube_catalog_zone(req->d->cfg.region);
+}
+
+static char *field_create_time(const NubeApiRequest *req, const void *item)
+{
+    const NubeVolume *vol = item;
+    return nube_xml_time(vol->created_at);
+}
+
+/* VALUE if VOL is attached, else none. */
+static char *attached(const NubeVolume *vol, const char *value)
+{
+    return vol->instance_id ? g_strdup(value) : NULL;
+}
+
+static char *field_attach_time(const NubeApiRequest *req, const void *item)
+{
+    const NubeVolume *vol = item;
+    return vol->instance_id ? nube_xml_time(vol->attached_at) : NULL;
+}
+
+static char *field_attach_device(const NubeApiRequest *req, const void *item)
+{
+    return attached(item, "/dev/vda");
+}
+
+static char *field_attach_status(const NubeApiRequest *req, const void *item)
+{
+    return attached(item, "attached");
+}
+
+static char *field_attach_dot(const NubeApiRequest *req, const void *item)
+{
+    const NubeVolume *vol = item;
+    return attached(vol, vol->delete_on_termination ? "true" : "false");
+}
+
+static const NubeApiFilterField volume_filters[] = {
+    NUBE_FILTER_MEMBER("volume-id", NubeVolume, id),
+    NUBE_FILTER_MEMBER("status", NubeVolume, state),
+    NUBE_FILTER_MEMBER("attachment.instance-id", NubeVolume, instance_id),
+    NUBE_FILTER_FN("attachment.delete-on-termination", field_attach_dot),
+    NUBE_FILTER_FN("attachment.attach-time", field_attach_time),
+    NUBE_FILTER_FN("attachment.device", field_attach_device),
+    NUBE_FILTER_FN("attachment.status", field_attach_status),
+    NUBE_FILTER_FN("size", field_size),
+    NUBE_FILTER_FN("availability-zone", field_zone),
+    NUBE_FILTER_FN("create-time", field_create_time),
+    NUBE_FILTER_CONST("volume-type", "standard"),
+    NUBE_FILTER_CONST("encrypted", "false"),
+    NUBE_FILTER_CONST("multi-attach-enabled", "false"),
+    NUBE_FILTER_CONST("fast-restored", "false"),
+    /* Volumes are never made from snapshots. */
+    NUBE_FILTER_CONST("snapshot-id", NULL),
+    NUBE_FILTER_END,
+};
+
+static int volume_filter(const NubeApiRequest *req, const void *item, const NubeFilter *f,
+                         gboolean *match, NubeError **err)
+{
+    const NubeVolume *vol = item;
+    return nube_api_filter_fields(req, volume_filters, vol, vol->tags, f, match, err);
 }
 
 static const char *volume_id_checked(const char *id, NubeError **err)
@@ -87,7 +140,7 @@ int nube_api_describe_volumes(NubeApiRequest *req, xmlNodePtr resp, NubeError **
     g_autoptr(GPtrArray) all = select_volumes(req, err);
     if (all == NULL)
         return -ENOENT;
-    if (nube_api_filter_items(req, all, volume_filter, NULL, err) < 0)
+    if (nube_api_filter_items_req(req, all, volume_filter, NULL, err) < 0)
         return -EINVAL;
     guint start = 0, end = 0;
     g_autofree char *next = NULL;

@@ -2,6 +2,7 @@
  * instance.c: instance records and state transitions (see instance.h).
  */
 #include "instance.h"
+#include "secgroup.h"
 #include "tags.h"
 #include "volume.h"
 
@@ -10,8 +11,8 @@
 #define INSTANCE_COLUMNS                                                           \
     "id, reservation_id, owner_id, image_id, instance_type, launch_index, state, " \
     "state_reason, state_changed_at, root_device_type, base_sha256, user_data, "   \
-    "mac, private_ip, hostname, ssh_host_port, vcpus, memory_mib, accelerator, "   \
-    "launch_time, terminated_at"
+    "mac, private_ip, hostname, vcpus, memory_mib, accelerator, launch_time, "     \
+    "terminated_at, key_name, public_key"
 /* What is read: the columns and whether the image has the agent. */
 #define INSTANCE_SELECT \
     INSTANCE_COLUMNS ", (SELECT has_agent FROM images WHERE images.id = instances.image_id)"
@@ -46,7 +47,7 @@ void nube_instance_free(NubeInstance *inst)
         &inst->image_id,     &inst->instance_type,    &inst->state,
         &inst->state_reason, &inst->root_device_type, &inst->base_sha256,
         &inst->mac,          &inst->private_ip,       &inst->hostname,
-        &inst->accelerator,
+        &inst->accelerator,  &inst->key_name,         &inst->public_key,
     };
     for (size_t i = 0; i < G_N_ELEMENTS(strings); i++)
         g_free(*strings[i]);
@@ -56,6 +57,10 @@ void nube_instance_free(NubeInstance *inst)
         g_ptr_array_unref(inst->tags);
     if (inst->forwards != NULL)
         g_array_unref(inst->forwards);
+    if (inst->extra_ports != NULL)
+        g_array_unref(inst->extra_ports);
+    if (inst->groups != NULL)
+        g_ptr_array_unref(inst->groups);
     g_free(inst->root_volume_id);
     nube_agent_status_free(inst->agent);
     g_free(inst);
@@ -81,42 +86,47 @@ static gpointer instance_from_row(sqlite3_stmt *stmt)
     inst->mac = nube_db_col_str(stmt, 12);
     inst->private_ip = nube_db_col_str(stmt, 13);
     inst->hostname = nube_db_col_str(stmt, 14);
-    inst->ssh_host_port = sqlite3_column_int64(stmt, 15);
-    inst->vcpus = sqlite3_column_int64(stmt, 16);
-    inst->memory_mib = sqlite3_column_int64(stmt, 17);
-    inst->accelerator = nube_db_col_str(stmt, 18);
-    inst->launch_time = sqlite3_column_int64(stmt, 19);
-    inst->terminated_at = sqlite3_column_int64(stmt, 20);
-    inst->has_agent = sqlite3_column_int(stmt, 21) != 0;
+    inst->vcpus = sqlite3_column_int64(stmt, 15);
+    inst->memory_mib = sqlite3_column_int64(stmt, 16);
+    inst->accelerator = nube_db_col_str(stmt, 17);
+    inst->launch_time = sqlite3_column_int64(stmt, 18);
+    inst->terminated_at = sqlite3_column_int64(stmt, 19);
+    inst->key_name = nube_db_col_str(stmt, 20);
+    inst->public_key = nube_db_col_str(stmt, 21);
+    inst->has_agent = sqlite3_column_int(stmt, 22) != 0;
     return inst;
 }
 
-static GArray *forwards_get(NubeDb *db, const char *id, NubeError **err)
+/* The forwards of INST and which of them NubeForwardPort asked for. */
+static int forwards_get(NubeDb *db, NubeInstance *inst, NubeError **err)
 {
-    g_autoptr(GArray) fwds = g_array_new(FALSE, TRUE, sizeof(NubePortForward));
+    inst->forwards = g_array_new(FALSE, TRUE, sizeof(NubePortForward));
+    inst->extra_ports = g_array_new(FALSE, FALSE, sizeof(guint16));
     _cleanup_stmt_ sqlite3_stmt *stmt =
         nube_db_prepare(db,
-                        "SELECT guest_port, host_port FROM forwards WHERE instance_id = ?1 "
-                        "ORDER BY guest_port",
+                        "SELECT guest_port, host_port, origin = 'extra' FROM forwards "
+                        "WHERE instance_id = ?1 ORDER BY guest_port",
                         err);
     int r = stmt ? 0 : -EIO;
     if (stmt != NULL)
-        nube_db_bind(db, stmt, "s", id);
+        nube_db_bind(db, stmt, "s", inst->id);
     while (r == 0 && (r = nube_db_step(db, stmt, err)) == 1) {
         NubePortForward f = { .guest_port = (guint16) sqlite3_column_int(stmt, 0),
                               .host_port = (guint16) sqlite3_column_int(stmt, 1) };
-        g_array_append_val(fwds, f);
+        g_array_append_val(inst->forwards, f);
+        if (sqlite3_column_int(stmt, 2) != 0)
+            g_array_append_val(inst->extra_ports, f.guest_port);
         r = 0;
     }
-    return r < 0 ? NULL : g_steal_pointer(&fwds);
+    return r;
 }
 
-/* Tags, forwards and root volume of INST.  0 or -EIO with ERR. */
+/* Tags, forwards, groups and root volume of INST.  0 or -EIO with ERR. */
 static int instance_complete(NubeDb *db, NubeInstance *inst, NubeError **err)
 {
     inst->tags = nube_tags_get(db, inst->id, err);
-    inst->forwards = inst->tags ? forwards_get(db, inst->id, err) : NULL;
-    if (inst->forwards == NULL)
+    if (inst->tags == NULL || forwards_get(db, inst, err) < 0 ||
+        (inst->groups = nube_secgroup_of_instance(db, inst->id, err)) == NULL)
         return -EIO;
     g_autoptr(NubeVolume) vol = nube_volume_of_instance(db, inst->id);
     if (vol != NULL) {
@@ -147,25 +157,54 @@ static GPtrArray *instance_query(NubeDb *db, const char *where_sql, const char *
     return g_steal_pointer(&out);
 }
 
-int nube_instance_insert(NubeDb *db, const NubeInstance *i, NubeError **err)
+static gboolean is_extra(const NubeInstance *i, guint16 guest_port)
 {
-    int r = nube_db_exec(db, err,
-                         "INSERT INTO instances (" INSTANCE_COLUMNS
-                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-                         "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-                         "sssssississbsssiiisii", i->id, i->reservation_id, i->owner_id,
-                         i->image_id, i->instance_type, i->launch_index, i->state, i->state_reason,
-                         i->state_changed_at, i->root_device_type, i->base_sha256, i->user_data,
-                         i->mac, i->private_ip, i->hostname, i->ssh_host_port, i->vcpus,
-                         i->memory_mib, i->accelerator, i->launch_time, i->terminated_at);
+    for (guint k = 0; i->extra_ports != NULL && k < i->extra_ports->len; k++)
+        if (g_array_index(i->extra_ports, guint16, k) == guest_port)
+            return TRUE;
+    return FALSE;
+}
+
+static int insert_forwards(NubeDb *db, const NubeInstance *i, NubeError **err)
+{
+    int r = 0;
     for (guint k = 0; r >= 0 && i->forwards != NULL && k < i->forwards->len; k++) {
         const NubePortForward *f = &g_array_index(i->forwards, NubePortForward, k);
         r = nube_db_exec(db, err,
-                         "INSERT INTO forwards (instance_id, guest_port, host_port) "
-                         "VALUES (?1, ?2, ?3)",
-                         "sii", i->id, (gint64) f->guest_port, (gint64) f->host_port);
+                         "INSERT INTO forwards (instance_id, guest_port, host_port, origin) "
+                         "VALUES (?1, ?2, ?3, ?4)",
+                         "siis", i->id, (gint64) f->guest_port, (gint64) f->host_port,
+                         is_extra(i, f->guest_port) ? "extra" : "group");
     }
-    if (r < 0)
+    return r;
+}
+
+static int insert_groups(NubeDb *db, const NubeInstance *i, NubeError **err)
+{
+    int r = 0;
+    for (guint k = 0; r >= 0 && i->groups != NULL && k < i->groups->len; k++) {
+        const NubeSecGroup *g = g_ptr_array_index(i->groups, k);
+        r = nube_db_exec(db, err,
+                         "INSERT INTO instance_groups (instance_id, group_id, position) "
+                         "VALUES (?1, ?2, ?3)",
+                         "ssi", i->id, g->id, (gint64) k);
+    }
+    return r;
+}
+
+int nube_instance_insert(NubeDb *db, const NubeInstance *i, NubeError **err)
+{
+    int r =
+        nube_db_exec(db, err,
+                     "INSERT INTO instances (" INSTANCE_COLUMNS
+                     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                     "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+                     "sssssississbsssiisiiss", i->id, i->reservation_id, i->owner_id, i->image_id,
+                     i->instance_type, i->launch_index, i->state, i->state_reason,
+                     i->state_changed_at, i->root_device_type, i->base_sha256, i->user_data, i->mac,
+                     i->private_ip, i->hostname, i->vcpus, i->memory_mib, i->accelerator,
+                     i->launch_time, i->terminated_at, i->key_name, i->public_key);
+    if (r < 0 || (r = insert_forwards(db, i, err)) < 0 || (r = insert_groups(db, i, err)) < 0)
         return r;
     return nube_tags_set(db, i->id, i->tags, err);
 }
@@ -231,9 +270,8 @@ GArray *nube_instance_ports_in_use(NubeDb *db, NubeError **err)
     nube_db_lock(db);
     _cleanup_stmt_ sqlite3_stmt *stmt =
         nube_db_prepare(db,
-                        "SELECT ssh_host_port FROM instances WHERE state != 'terminated' "
-                        "AND ssh_host_port > 0 UNION ALL SELECT f.host_port FROM forwards f "
-                        "JOIN instances i ON i.id = f.instance_id WHERE i.state != 'terminated'",
+                        "SELECT f.host_port FROM forwards f JOIN instances i "
+                        "ON i.id = f.instance_id WHERE i.state != 'terminated'",
                         err);
     int r = stmt ? 0 : -EIO;
     while (r == 0 && (r = nube_db_step(db, stmt, err)) == 1) {
@@ -243,4 +281,43 @@ GArray *nube_instance_ports_in_use(NubeDb *db, NubeError **err)
     }
     nube_db_unlock(db);
     return r < 0 ? NULL : g_steal_pointer(&ports);
+}
+
+/* The error for an update of ID refused because it is not stopped (or
+ * does not exist).  Returns -errno. */
+static int not_stopped(NubeDb *db, const char *id, NubeError **err)
+{
+    g_autoptr(NubeInstance) inst = nube_instance_get(db, id, err);
+    if (inst == NULL)
+        return -ENOENT;
+    return nube_error_setc(err, EBUSY, "IncorrectInstanceState",
+                           "The instance '%s' is not in the 'stopped' state (it is '%s').", id,
+                           inst->state);
+}
+
+int nube_instance_set_type(NubeDb *db, const char *id, const char *type, gint64 vcpus,
+                           gint64 memory_mib, NubeError **err)
+{
+    nube_db_lock(db);
+    int r = nube_db_exec(db, err,
+                         "UPDATE instances SET instance_type = ?2, vcpus = ?3, memory_mib = ?4 "
+                         "WHERE id = ?1 AND state = 'stopped'",
+                         "ssii", id, type, vcpus, memory_mib);
+    if (r == 0)
+        r = not_stopped(db, id, err);
+    nube_db_unlock(db);
+    return r < 0 ? r : 0;
+}
+
+int nube_instance_set_user_data(NubeDb *db, const char *id, GBytes *user_data, NubeError **err)
+{
+    GBytes *ud = user_data != NULL && g_bytes_get_size(user_data) > 0 ? user_data : NULL;
+    nube_db_lock(db);
+    int r = nube_db_exec(db, err,
+                         "UPDATE instances SET user_data = ?2 WHERE id = ?1 AND state = 'stopped'",
+                         "sb", id, ud);
+    if (r == 0)
+        r = not_stopped(db, id, err);
+    nube_db_unlock(db);
+    return r < 0 ? r : 0;
 }

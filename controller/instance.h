@@ -28,14 +28,19 @@ typedef struct {
     char *mac;
     char *private_ip;
     char *hostname;
-    gint64 ssh_host_port; /* 0 if none */
     gint64 vcpus;
     gint64 memory_mib;
     char *accelerator;
     gint64 launch_time;
     gint64 terminated_at;
     GPtrArray *tags;      /* NubeTag */
-    GArray *forwards;     /* NubePortForward: guest ports besides SSH */
+    GArray *forwards;     /* NubePortForward, by guest port: all forwarded ports
+                           * (SSH too when its groups open port 22) */
+    GArray *extra_ports;  /* guint16: guest ports of FORWARDS that NubeForwardPort
+                           * asked for; the others come from its groups' rules */
+    char *key_name;       /* KeyName at launch, NULL if none */
+    char *public_key;     /* that key's "TYPE BASE64 NAME" line, NULL if none */
+    GPtrArray *groups;    /* NubeSecGroup (id and name only), in launch order */
     char *root_volume_id; /* ebs root: its volume, NULL otherwise */
     gboolean root_delete_on_termination;
     gboolean has_agent;      /* its image's guest runs nube-agent */
@@ -49,8 +54,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(NubeInstance, nube_instance_free)
 /* EC2's numeric code of STATE (-1 if unknown). */
 int nube_instance_state_code(const char *state);
 
-/* Inserts INST with its tags.  The caller holds the db lock and a
- * transaction when several instances must appear together. */
+/* Inserts INST with its tags, forwards and groups.  The caller holds the
+ * db lock and a transaction when several instances must appear together. */
 int nube_instance_insert(NubeDb *db, const NubeInstance *inst, NubeError **err);
 
 /* INST ID, NULL with ERR "InvalidInstanceID.NotFound" if unknown. */
@@ -70,6 +75,18 @@ GPtrArray *nube_instance_list(NubeDb *db, gint64 terminated_since, NubeError **e
 int nube_instance_transition(NubeDb *db, const char *id, const char *const *from, const char *to,
                              const char *reason, char **prev, NubeError **err);
 
-/* The live (not terminated) instances' host ports in use (SSH and the
- * other forwards). */
+/* The host ports forwarded to instances that are not terminated. */
 GArray *nube_instance_ports_in_use(NubeDb *db, NubeError **err);
+
+/*
+ * ModifyInstanceAttribute: sets the instance type TYPE (with its VCPUS and
+ * MEMORY_MIB) of ID, used from its next start.  Only while ID is stopped:
+ * -EBUSY with ERR "IncorrectInstanceState" otherwise, -ENOENT with
+ * "InvalidInstanceID.NotFound" if unknown.  0 on success.
+ */
+int nube_instance_set_type(NubeDb *db, const char *id, const char *type, gint64 vcpus,
+                           gint64 memory_mib, NubeError **err);
+
+/* Sets the user data of stopped ID (NULL or empty: none), which its next
+ * start writes into the seed.  Errors as nube_instance_set_type(). */
+int nube_instance_set_user_data(NubeDb *db, const char *id, GBytes *user_data, NubeError **err);

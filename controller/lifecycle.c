@@ -5,24 +5,21 @@
 #include "lifecycle.h"
 #include "agentstatus.h"
 #include "domain_xml.h"
+#include "forwards.h"
 #include "fsutil.h"
 #include "log.h"
 #include "overlay.h"
+#include "secgroup.h"
 #include "seed.h"
 #include "tags.h"
 #include "volume.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 
 #define GUEST_PRIVATE_IP "10.0.2.15"
-#define SSH_PORT_MIN     40000
-#define SSH_PORT_SPAN    20000
 
 typedef struct {
     NubeDaemon *d;
@@ -58,39 +55,6 @@ static void set_state(NubeDaemon *d, const char *id, const char *const *from, co
 
 /* ---- launching ---------------------------------------------------------- */
 
-static gboolean port_free(guint16 port)
-{
-    _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return fd >= 0 && bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0;
-}
-
-/* A free 127.0.0.1 port not recorded for another instance.  TAKEN holds
- * ports already chosen in this request. */
-static guint16 pick_port(NubeDaemon *d, GArray *taken, NubeError **err)
-{
-    g_autoptr(GArray) used = nube_instance_ports_in_use(d->db, err);
-    if (used == NULL)
-        return 0;
-    guint start = g_random_int_range(0, SSH_PORT_SPAN);
-    for (guint i = 0; i < SSH_PORT_SPAN; i++) {
-        guint16 port = SSH_PORT_MIN + (start + i) % SSH_PORT_SPAN;
-        gboolean busy = FALSE;
-        for (guint j = 0; j < used->len && !busy; j++)
-            busy = g_array_index(used, guint16, j) == port;
-        for (guint j = 0; j < taken->len && !busy; j++)
-            busy = g_array_index(taken, guint16, j) == port;
-        if (!busy && port_free(port)) {
-            g_array_append_val(taken, port);
-            return port;
-        }
-    }
-    nube_error_setc(err, EADDRINUSE, "InsufficientInstanceCapacity",
-                    "No free host port is left for SSH forwarding.");
-    return 0;
-}
-
 static char *new_mac(void)
 {
     unsigned char b[3];
@@ -99,7 +63,7 @@ static char *new_mac(void)
 }
 
 static NubeInstance *new_record(NubeDaemon *d, const NubeLaunchRequest *req,
-                                const char *reservation, guint index, guint16 port)
+                                const char *reservation, guint index)
 {
     NubeInstance *inst = nube_instance_new();
     gint64 now = g_get_real_time() / G_USEC_PER_SEC;
@@ -117,12 +81,15 @@ static NubeInstance *new_record(NubeDaemon *d, const NubeLaunchRequest *req,
     inst->mac = new_mac();
     inst->private_ip = g_strdup(GUEST_PRIVATE_IP);
     inst->hostname = g_strdup(inst->id);
-    inst->ssh_host_port = port;
     inst->vcpus = req->type->vcpus;
     inst->memory_mib = req->type->memory_mib;
     inst->accelerator = g_strdup(nube_accel_name(d->accel));
     inst->launch_time = now;
     inst->forwards = g_array_new(FALSE, TRUE, sizeof(NubePortForward));
+    inst->extra_ports = g_array_new(FALSE, FALSE, sizeof(guint16));
+    inst->key_name = g_strdup(req->key_name);
+    inst->public_key = g_strdup(req->public_key);
+    inst->groups = g_ptr_array_ref((GPtrArray *) req->groups);
     inst->tags = nube_tags_new();
     for (guint i = 0; req->tags != NULL && i < req->tags->len; i++) {
         const NubeTag *t = g_ptr_array_index(req->tags, i);
@@ -171,32 +138,84 @@ static int insert_all(NubeDaemon *d, const NubeLaunchRequest *req, GPtrArray *in
 
 static void launch_job(gpointer data);
 
+/* Adds a forward of GUEST_PORT from a free host port to INST. */
+static int add_forward(NubeDaemon *d, NubeInstance *inst, guint16 guest_port, gboolean extra,
+                       GArray *taken, NubeError **err)
+{
+    NubePortForward f = { .guest_port = guest_port };
+    if ((f.host_port = nube_forwards_pick_port(d->db, taken, err)) == 0)
+        return -EADDRINUSE;
+    g_array_append_val(inst->forwards, f);
+    if (extra)
+        g_array_append_val(inst->extra_ports, guest_port);
+    return 0;
+}
+
+/* The forwards of INST: NubeForwardPort's ports, then those the groups'
+ * rules open (GROUP_PORTS), each once. */
+static int plan_forwards(NubeDaemon *d, const NubeLaunchRequest *req, const GArray *group_ports,
+                         NubeInstance *inst, GArray *taken, NubeError **err)
+{
+    const GArray *extra = req->forward_ports;
+    for (guint k = 0; extra != NULL && k < extra->len; k++)
+        if (add_forward(d, inst, g_array_index(extra, guint16, k), TRUE, taken, err) < 0)
+            return -EADDRINUSE;
+    for (guint k = 0; k < group_ports->len; k++) {
+        guint16 port = g_array_index(group_ports, guint16, k);
+        gboolean dup = FALSE;
+        for (guint j = 0; extra != NULL && j < extra->len && !dup; j++)
+            dup = g_array_index(extra, guint16, j) == port;
+        if (!dup && add_forward(d, inst, port, FALSE, taken, err) < 0)
+            return -EADDRINUSE;
+    }
+    return 0;
+}
+
+/* The ids of REQ's groups (NULL-terminated, strings borrowed). */
+static const char **group_ids(const NubeLaunchRequest *req)
+{
+    const char **ids = g_new0(const char *, req->groups->len + 1);
+    for (guint i = 0; i < req->groups->len; i++)
+        ids[i] = ((const NubeSecGroup *) g_ptr_array_index(req->groups, i))->id;
+    return ids;
+}
+
+static void log_pending(const NubeInstance *inst)
+{
+    g_autofree char *ssh = g_strdup("closed");
+    for (guint k = 0; k < inst->forwards->len; k++) {
+        const NubePortForward *f = &g_array_index(inst->forwards, NubePortForward, k);
+        if (f->guest_port == 22) {
+            g_free(ssh);
+            ssh = g_strdup_printf("on 127.0.0.1:%u", f->host_port);
+        }
+    }
+    nube_info("%s: pending (image %s, type %s, %u forwarded port(s), ssh %s)", inst->id,
+              inst->image_id, inst->instance_type, inst->forwards->len, ssh);
+}
+
 GPtrArray *nube_lifecycle_run(NubeDaemon *d, const NubeLaunchRequest *req, NubeError **err)
 {
     g_autoptr(GPtrArray) insts =
         g_ptr_array_new_with_free_func((GDestroyNotify) nube_instance_free);
-    g_autoptr(GArray) ports = g_array_new(FALSE, FALSE, sizeof(guint16));
+    g_autoptr(GArray) taken = g_array_new(FALSE, FALSE, sizeof(guint16));
     g_autofree char *reservation = nube_id_new("r");
+    g_autofree const char **gids = group_ids(req);
+    g_autoptr(GArray) group_ports = nube_secgroup_ports(d->db, gids, err);
+    if (group_ports == NULL)
+        return NULL;
 
     for (guint i = 0; i < req->count; i++) {
-        guint16 port = pick_port(d, ports, err);
-        if (port == 0)
-            return NULL;
-        NubeInstance *inst = new_record(d, req, reservation, i, port);
+        NubeInstance *inst = new_record(d, req, reservation, i);
         g_ptr_array_add(insts, inst);
-        for (guint k = 0; req->forward_ports != NULL && k < req->forward_ports->len; k++) {
-            NubePortForward f = { .guest_port = g_array_index(req->forward_ports, guint16, k) };
-            if ((f.host_port = pick_port(d, ports, err)) == 0)
-                return NULL;
-            g_array_append_val(inst->forwards, f);
-        }
+        if (plan_forwards(d, req, group_ports, inst, taken, err) < 0)
+            return NULL;
     }
     if (insert_all(d, req, insts, err) < 0)
         return NULL;
     for (guint i = 0; i < insts->len; i++) {
         const NubeInstance *inst = g_ptr_array_index(insts, i);
-        nube_info("%s: pending (image %s, type %s, ssh on 127.0.0.1:%" G_GINT64_FORMAT ")",
-                  inst->id, inst->image_id, inst->instance_type, inst->ssh_host_port);
+        log_pending(inst);
         queue(d, launch_job, inst->id, FALSE);
     }
     return g_steal_pointer(&insts);
@@ -224,6 +243,7 @@ static int write_disks(NubeDaemon *d, const NubeInstance *inst, const char *dir,
         .mac = inst->mac,
         .user_data = ud,
         .user_data_len = ud_len,
+        .public_key = inst->public_key,
     };
     return nube_seed_write(&spec, seed, err);
 }
@@ -239,12 +259,6 @@ static char *domain_xml_for(NubeDaemon *d, const NubeInstance *inst, const NubeI
     g_autofree char *seed = g_build_filename(dir, "seed.iso", NULL);
     g_autofree char *console = g_build_filename(dir, "console.log", NULL);
     g_autofree char *agent = g_build_filename(dir, NUBE_AGENT_SOCKET, NULL);
-    g_autoptr(GArray) fwds = g_array_new(FALSE, TRUE, sizeof(NubePortForward));
-    NubePortForward ssh = { .host_port = (guint16) inst->ssh_host_port, .guest_port = 22 };
-    if (inst->ssh_host_port > 0)
-        g_array_append_val(fwds, ssh);
-    g_array_append_vals(fwds, inst->forwards->data, inst->forwards->len);
-
     if (img->kernel_sha256 != NULL && kernel == NULL) {
         nube_error_set(err, ENOENT, "kernel of image '%s' is missing from the store", img->id);
         return NULL;
@@ -263,14 +277,14 @@ static char *domain_xml_for(NubeDaemon *d, const NubeInstance *inst, const NubeI
         .console_path = console,
         .agent_socket = agent,
         .mac = inst->mac,
-        .forwards = (const NubePortForward *) fwds->data,
-        .n_forwards = fwds->len,
+        .forwards = (const NubePortForward *) inst->forwards->data,
+        .n_forwards = inst->forwards->len,
     };
     return nube_domain_xml(&spec, err);
 }
 
 /* Writes the instance's disks and domain and starts it. */
-static int boot_instance(NubeDaemon *d, const char *id, NubeError **err)
+static int boot_domain(NubeDaemon *d, const char *id, NubeError **err)
 {
     g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
     if (inst == NULL)
@@ -292,6 +306,18 @@ static int boot_instance(NubeDaemon *d, const char *id, NubeError **err)
         return -EIO;
     nube_agentlink_kick(d->agents);
     return 0;
+}
+
+/* Boots ID with the forwards its groups' rules open now.  A rule changed
+ * while it boots waits for the guest to run, then is applied to it. */
+static int boot_instance(NubeDaemon *d, const char *id, NubeError **err)
+{
+    nube_forwards_lock();
+    int r = nube_forwards_sync(d, id, err);
+    if (r == 0)
+        r = boot_domain(d, id, err);
+    nube_forwards_unlock();
+    return r;
 }
 
 static void launch_job(gpointer data)

@@ -20,8 +20,14 @@ typedef struct {
     GBytes *user_data;           /* decoded, may be NULL */
     const GPtrArray *tags;       /* NubeTag for each instance, may be NULL */
     const GArray *forward_ports; /* guint16 guest TCP ports to forward from
-                                  * 127.0.0.1 besides SSH, may be NULL */
+                                  * 127.0.0.1 whatever the groups say
+                                  * (NubeForwardPort), may be NULL */
     gboolean keep_root;          /* ebs root: DeleteOnTermination=false */
+    const char *key_name;        /* KeyName, may be NULL */
+    const char *public_key;      /* its "TYPE BASE64 NAME" line, for the seed */
+    const GPtrArray *groups;     /* NubeSecGroup: the instances' security
+                                  * groups (at least one); their rules' TCP
+                                  * ports are forwarded too */
 } NubeLaunchRequest;
 
 /* Seconds a clean shutdown may take before the guest is powered off. */

@@ -59,6 +59,11 @@ static char *render_meta_data(const NubeSeedSpec *spec)
     g_string_append(out, "\nlocal-hostname: ");
     yaml_quote(out, spec->hostname);
     g_string_append_c(out, '\n');
+    if (spec->public_key != NULL) {
+        g_string_append(out, "public-keys:\n  - ");
+        yaml_quote(out, spec->public_key);
+        g_string_append_c(out, '\n');
+    }
     return g_string_free(out, FALSE);
 }
 
@@ -82,7 +87,8 @@ int nube_seed_render(const NubeSeedSpec *spec, char **meta_data, char **network_
     int r;
     if ((r = check_value("instance id", spec->instance_id, err)) < 0 ||
         (r = check_value("hostname", spec->hostname, err)) < 0 ||
-        (r = check_value("MAC address", spec->mac, err)) < 0)
+        (r = check_value("MAC address", spec->mac, err)) < 0 ||
+        (spec->public_key != NULL && (r = check_value("public key", spec->public_key, err)) < 0))
         return r;
     *meta_data = render_meta_data(spec);
     *network_config = render_network_config(spec);

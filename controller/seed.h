@@ -15,12 +15,17 @@ typedef struct {
     const char *mac;       /* the guest NIC's MAC, for network-config */
     const void *user_data; /* verbatim; NULL or empty: an empty user-data */
     size_t user_data_len;
+    const char *public_key; /* OpenSSH public key line for the default user
+                             * (meta-data "public-keys"), NULL: none */
 } NubeSeedSpec;
 
 /*
  * The meta-data and network-config documents (caller frees both).  Values
- * are double-quoted YAML scalars with escapes.  0, or -EINVAL when the
- * instance id, hostname or MAC is missing or not UTF-8.
+ * are double-quoted YAML scalars with escapes.  A public key is listed
+ * under "public-keys", which cloud-init's NoCloud source adds to the
+ * default user's authorized keys (an image without cloud-init needs its own
+ * way to read it).  0, or -EINVAL when the instance id, hostname or MAC is
+ * missing or not UTF-8, or the public key is not UTF-8.
  */
 int nube_seed_render(const NubeSeedSpec *spec, char **meta_data, char **network_config,
                      NubeError **err);

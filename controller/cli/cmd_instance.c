@@ -36,6 +36,8 @@ static const NubeColumn describe_fields[] = {
     { "Accelerator", "NubeAccelerator", NULL },
     { "Launched", "LaunchTime", NULL },
     { "Private IP", "PrivateIpAddress", NULL },
+    { "Key pair", "KeyName", NULL },
+    { "Security groups", NULL, nube_instance_groups },
     { "SSH", NULL, nube_instance_ssh },
     { "Ports", NULL, nube_instance_ports },
     { "Tags", NULL, nube_instance_tags },
@@ -54,6 +56,8 @@ typedef struct {
     char *name;
     char **forward_ports;
     char *delete_on_termination;
+    char *key;
+    char **groups;
 } RunOptions;
 
 static void run_options_clear(RunOptions *o)
@@ -65,6 +69,8 @@ static void run_options_clear(RunOptions *o)
     g_free(o->name);
     g_strfreev(o->forward_ports);
     g_free(o->delete_on_termination);
+    g_free(o->key);
+    g_strfreev(o->groups);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RunOptions, run_options_clear)
 
@@ -137,6 +143,21 @@ static int run_devices(const RunOptions *o, NubeParams *params, NubeError **err)
     return 0;
 }
 
+/* --key NAME (KeyName) and each --security-group: SecurityGroupId.N for an
+ * sg-… id, SecurityGroup.N for a name. */
+static void run_access(const RunOptions *o, NubeParams *params)
+{
+    guint n_ids = 0, n_names = 0;
+    if (o->key != NULL)
+        nube_params_add(params, "KeyName", o->key);
+    for (guint i = 0; o->groups != NULL && o->groups[i] != NULL; i++) {
+        gboolean id = g_str_has_prefix(o->groups[i], "sg-");
+        g_autofree char *key = g_strdup_printf("%s.%u", id ? "SecurityGroupId" : "SecurityGroup",
+                                               id ? ++n_ids : ++n_names);
+        nube_params_add(params, key, o->groups[i]);
+    }
+}
+
 static NubeParams *run_params(const RunOptions *o, const char *ami, NubeError **err)
 {
     g_autoptr(NubeParams) params = nube_params_new();
@@ -149,6 +170,7 @@ static NubeParams *run_params(const RunOptions *o, const char *ami, NubeError **
     if (run_user_data(o, params, err) < 0 || run_tags(o, params, err) < 0 ||
         run_devices(o, params, err) < 0)
         return NULL;
+    run_access(o, params);
     return g_steal_pointer(&params);
 }
 
@@ -179,8 +201,13 @@ static int run_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, 
           "KEY=VALUE" },
         { "name", 0, 0, G_OPTION_ARG_STRING, &o.name, "Name the instances (tag Name)", "NAME" },
         { "forward-port", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &o.forward_ports,
-          "Forward this guest TCP port from a free port on 127.0.0.1 (repeatable; 22 always is)",
+          "Forward this guest TCP port from a free port on 127.0.0.1 whatever the security "
+          "groups say (repeatable)",
           "PORT" },
+        { "key", 'k', 0, G_OPTION_ARG_STRING, &o.key,
+          "Key pair whose public key the default user accepts", "NAME" },
+        { "security-group", 'g', 0, G_OPTION_ARG_STRING_ARRAY, &o.groups,
+          "Security group (repeatable; default: the group 'default', which opens SSH)", "ID|NAME" },
         { "delete-on-termination", 0, 0, G_OPTION_ARG_STRING, &o.delete_on_termination,
           "Whether terminating deletes an ebs root disk (default true; false keeps it as a volume)",
           "true|false" },
@@ -212,7 +239,9 @@ const NubeCommand nube_cmd_run = {
     .summary = "Launch instances of an image",
     .description = "Launches --count instances of AMI (RunInstances) and prints their ids\n"
                    "(with --output json: the instances).  User data (e.g. a cloud-init\n"
-                   "#cloud-config or a shell script) is sent base64-encoded.\n"
+                   "#cloud-config or a shell script) is sent base64-encoded.  Each TCP\n"
+                   "port the rules of the instances' security groups open (SSH in the\n"
+                   "default group) is forwarded from a free port on 127.0.0.1.\n"
                    "Example: nube run ami-0123456789abcdef0 --name web --user-data init.sh\n",
     .min_args = 1,
     .max_args = 1,
@@ -259,7 +288,8 @@ const NubeCommand nube_cmd_ps = {
     .name = "ps",
     .summary = "List instances",
     .description = "Lists instances (DescribeInstances): ID NAME STATE TYPE IMAGE SSH LAUNCHED.\n"
-                   "SSH is the host address forwarded to the guest's port 22.\n",
+                   "SSH is the host address forwarded to the guest's port 22 (none when no\n"
+                   "security group of the instance opens it).\n",
     .min_args = 0,
     .max_args = 0,
     .run = ps_run,

@@ -68,3 +68,24 @@ extern const NubeCommand nube_cmd_wait;
 
 /* cmd_info.c */
 extern const NubeCommand nube_cmd_info;
+
+/* cmd_keypair.c */
+extern const NubeCommand nube_cmd_keypair_create;
+extern const NubeCommand nube_cmd_keypair_import;
+extern const NubeCommand nube_cmd_keypair_list;
+extern const NubeCommand nube_cmd_keypair_delete;
+
+/* cmd_sg.c */
+extern const NubeCommand nube_cmd_sg_create;
+extern const NubeCommand nube_cmd_sg_list;
+extern const NubeCommand nube_cmd_sg_allow;
+extern const NubeCommand nube_cmd_sg_revoke;
+extern const NubeCommand nube_cmd_sg_delete;
+
+/* cmd_tag.c */
+extern const NubeCommand nube_cmd_tag;
+extern const NubeCommand nube_cmd_untag;
+extern const NubeCommand nube_cmd_tags;
+
+/* cmd_modify.c */
+extern const NubeCommand nube_cmd_modify;

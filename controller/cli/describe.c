@@ -8,6 +8,7 @@ typedef struct {
     const char *action;
     const char *id_param;
     const char *const *ids;
+    const char *filter; /* Filter.1.Name of the IDS, or NULL */
     const char *item_xpath;
     NubeItemConvert convert;
 } DescribeCall;
@@ -16,6 +17,8 @@ typedef struct {
 static int describe_page(const DescribeCall *call, char **token, JsonArray *out, NubeError **err)
 {
     g_autoptr(NubeParams) params = nube_params_new();
+    if (call->filter != NULL && call->ids != NULL && call->ids[0] != NULL)
+        nube_params_add(params, "Filter.1.Name", call->filter);
     nube_params_add_list(params, call->id_param, call->ids);
     if (*token != NULL)
         nube_params_add(params, "NextToken", *token);
@@ -36,19 +39,40 @@ static int describe_page(const DescribeCall *call, char **token, JsonArray *out,
     return 0;
 }
 
-JsonArray *nube_describe_all(NubeClient *client, const char *action, const char *id_param,
-                             const char *const *ids, const char *item_xpath,
-                             NubeItemConvert convert, NubeError **err)
+static JsonArray *describe_all(const DescribeCall *call, NubeError **err)
 {
-    const DescribeCall call = { client, action, id_param, ids, item_xpath, convert };
     g_autoptr(JsonArray) out = json_array_new();
     g_autofree char *token = NULL;
 
     do {
-        if (describe_page(&call, &token, out, err) < 0)
+        if (describe_page(call, &token, out, err) < 0)
             return NULL;
     } while (token != NULL);
     return g_steal_pointer(&out);
+}
+
+JsonArray *nube_describe_all(NubeClient *client, const char *action, const char *id_param,
+                             const char *const *ids, const char *item_xpath,
+                             NubeItemConvert convert, NubeError **err)
+{
+    const DescribeCall call = { client, action, id_param, ids, NULL, item_xpath, convert };
+    return describe_all(&call, err);
+}
+
+JsonArray *nube_describe_filtered(NubeClient *client, const char *action, const char *filter,
+                                  const char *const *values, const char *item_xpath,
+                                  NubeItemConvert convert, NubeError **err)
+{
+    const DescribeCall call = {
+        .client = client,
+        .action = action,
+        .id_param = "Filter.1.Value",
+        .ids = values,
+        .filter = filter,
+        .item_xpath = item_xpath,
+        .convert = convert,
+    };
+    return describe_all(&call, err);
 }
 
 JsonObject *nube_describe_find(JsonArray *items, const char *member, const char *id,

@@ -22,6 +22,14 @@ JsonArray *nube_describe_all(NubeClient *client, const char *action, const char 
                              NubeItemConvert convert, NubeError **err);
 
 /*
+ * As nube_describe_all(), with the filter Filter.1.Name=FILTER whose values
+ * are VALUES instead of ids (NULL or empty: no filter).
+ */
+JsonArray *nube_describe_filtered(NubeClient *client, const char *action, const char *filter,
+                                  const char *const *values, const char *item_xpath,
+                                  NubeItemConvert convert, NubeError **err);
+
+/*
  * The object among ITEMS whose string MEMBER is ID (a new reference), or
  * NULL with ERR set to NOT_FOUND_CODE.
  */

@@ -19,6 +19,13 @@ static const NubeReplyField instance_fields[] = {
     { "Architecture", "ec2:architecture", NUBE_FIELD_STRING },
     { "StateTransitionReason", "ec2:reason", NUBE_FIELD_STRING },
     { "NubeAccelerator", "ec2:nubeAccelerator", NUBE_FIELD_STRING },
+    { "KeyName", "ec2:keyName", NUBE_FIELD_STRING },
+    { NULL, NULL, 0 },
+};
+
+static const NubeReplyField group_fields[] = {
+    { "GroupId", "ec2:groupId", NUBE_FIELD_STRING },
+    { "GroupName", "ec2:groupName", NUBE_FIELD_STRING },
     { NULL, NULL, 0 },
 };
 
@@ -81,6 +88,7 @@ JsonObject *nube_instance_from_node(NubeReply *reply, xmlNode *item)
     nube_reply_set_object(reply, obj, "State", item, "ec2:instanceState", state_fields);
     nube_reply_set_object(reply, obj, "StateReason", item, "ec2:stateReason", reason_fields);
     nube_reply_set_array(reply, obj, "Tags", item, "ec2:tagSet/ec2:item", tag_fields);
+    nube_reply_set_array(reply, obj, "SecurityGroups", item, "ec2:groupSet/ec2:item", group_fields);
     nube_reply_set_array(reply, obj, "NubePortForwards", item, "ec2:nubePortForwardSet/ec2:item",
                          forward_fields);
     nube_reply_set_object(reply, obj, "NubeAgent", item, "ec2:nubeAgent", agent_fields);
@@ -165,6 +173,21 @@ char *nube_instance_ports(JsonObject *instance)
     for (guint i = 0; i < json_array_get_length(forwards); i++) {
         g_autofree char *one = forward_text(json_array_get_object_element(forwards, i));
         g_string_append_printf(text, "%s%s", i ? ", " : "", one);
+    }
+    return g_string_free(text, FALSE);
+}
+
+char *nube_instance_groups(JsonObject *instance)
+{
+    JsonArray *groups = member_array(instance, "SecurityGroups");
+    if (groups == NULL || json_array_get_length(groups) == 0)
+        return NULL;
+    GString *text = g_string_new(NULL);
+    for (guint i = 0; i < json_array_get_length(groups); i++) {
+        JsonObject *g = json_array_get_object_element(groups, i);
+        g_string_append_printf(text, "%s%s (%s)", i ? ", " : "",
+                               json_object_get_string_member_with_default(g, "GroupName", "?"),
+                               json_object_get_string_member_with_default(g, "GroupId", "?"));
     }
     return g_string_free(text, FALSE);
 }

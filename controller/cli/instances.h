@@ -1,9 +1,10 @@
 /*
  * instances.h: instances as nube shows them: EC2 instance elements turned
  * into JSON objects with AWS CLI member names (InstanceId, State.Name,
- * Tags[].Key, …) plus NubePortForwards[] {Protocol, HostIp, HostPort,
- * GuestPort}, NubeAgent {Version, BootId, …} and NubeUserData {State,
- * Runner, Duration, ExitCode, Error, LogTail}.
+ * Tags[].Key, KeyName, SecurityGroups[].GroupId, …) plus
+ * NubePortForwards[] {Protocol, HostIp, HostPort, GuestPort}, NubeAgent
+ * {Version, BootId, …} and NubeUserData {State, Runner, Duration,
+ * ExitCode, Error, LogTail}.
  */
 #pragma once
 
@@ -39,6 +40,10 @@ char *nube_instance_ssh(JsonObject *instance);
 /* Every forwarded port as "tcp 127.0.0.1:2222->22", comma-separated (new
  * string), or NULL when there are none. */
 char *nube_instance_ports(JsonObject *instance);
+
+/* Every security group as "NAME (ID)", comma-separated (new string), or
+ * NULL. */
+char *nube_instance_groups(JsonObject *instance);
 
 /* Every tag as "K=V", comma-separated (new string), or NULL. */
 char *nube_instance_tags(JsonObject *instance);

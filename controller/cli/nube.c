@@ -23,7 +23,14 @@ static const NubeCommand *const commands[] = {
     &nube_cmd_stop,         &nube_cmd_start,
     &nube_cmd_reboot,       &nube_cmd_terminate,
     &nube_cmd_wait,         &nube_cmd_console,
+    &nube_cmd_keypair_create, &nube_cmd_keypair_import,
+    &nube_cmd_keypair_list, &nube_cmd_keypair_delete,
+    &nube_cmd_sg_create,    &nube_cmd_sg_list,
+    &nube_cmd_sg_allow,     &nube_cmd_sg_revoke,
+    &nube_cmd_sg_delete,
     &nube_cmd_info,
+    &nube_cmd_modify,       &nube_cmd_tag,
+    &nube_cmd_untag,        &nube_cmd_tags,
 };
 
 static const char description[] =

@@ -61,7 +61,6 @@ static void insert_records(Fixture *f)
     inst->mac = g_strdup("52:54:00:12:34:56");
     inst->private_ip = g_strdup("10.0.2.15");
     inst->hostname = g_strdup(inst->id);
-    inst->ssh_host_port = 40022;
     inst->vcpus = 2;
     inst->memory_mib = 1024;
     inst->accelerator = g_strdup("tcg");
@@ -69,7 +68,9 @@ static void insert_records(Fixture *f)
     inst->tags = nube_tags_new();
     nube_tags_add(inst->tags, "Name", "web");
     inst->forwards = g_array_new(FALSE, TRUE, sizeof(NubePortForward));
+    NubePortForward ssh = { .host_port = 40022, .guest_port = 22 };
     NubePortForward http = { .host_port = 40080, .guest_port = 80 };
+    g_array_append_val(inst->forwards, ssh);
     g_array_append_val(inst->forwards, http);
     g_assert_cmpint(nube_instance_insert(f->d.db, inst, &err), ==, 0);
 
@@ -291,7 +292,7 @@ static const struct {
     { "Action=DeleteVolume&VolumeId=vol-00000000000000000", "InvalidVolume.NotFound" },
     { "Action=DeleteVolume&VolumeId=vol-0abcdef0123456789", "VolumeInUse" },
     { "Action=DescribeVolumes&VolumeId.1=vol-00000000000000000", "InvalidVolume.NotFound" },
-    { "Action=DescribeVolumes&Filter.1.Name=size&Filter.1.Value.1=1", "InvalidParameterValue" },
+    { "Action=DescribeVolumes&Filter.1.Name=colour&Filter.1.Value.1=1", "InvalidParameterValue" },
     { "Action=NubeImportImage", "MissingParameter" },
     { "Action=NubeImportImage&Path=relative.img", "InvalidParameterValue" },
     { "Action=NubeImportImage&Path=/x.img&Name=ab", "InvalidAMIName.Malformed" },
@@ -302,6 +303,15 @@ static const struct {
     { "Action=DescribeInstanceStatus&InstanceId.1=i-nope", "InvalidInstanceID.Malformed" },
     { "Action=DescribeInstanceStatus&IncludeAllInstances=perhaps", "InvalidParameterValue" },
     { "Action=NubeImportImage&Path=/x.img&RootDeviceType=floppy", "InvalidParameterValue" },
+    { "Action=CreateTags&ResourceId.1=i-00000000000000000&Tag.1.Key=a", "InvalidInstanceID.NotFound" },
+    { "Action=CreateTags&ResourceId.1=bogus&Tag.1.Key=a", "InvalidID" },
+    { "Action=CreateTags&ResourceId.1=i-0abcdef0123456789&Tag.1.Key=aws:a", "InvalidParameterValue" },
+    { "Action=DeleteTags&ResourceId.1=vol-00000000000000000", "InvalidVolume.NotFound" },
+    { "Action=DescribeTags&Filter.1.Name=colour&Filter.1.Value.1=red", "InvalidParameterValue" },
+    { "Action=ModifyInstanceAttribute&InstanceId=i-0abcdef0123456789&InstanceType.Value=t3.small",
+      "IncorrectInstanceState" },
+    { "Action=DescribeInstanceAttribute&InstanceId=i-0abcdef0123456789&Attribute=colour",
+      "InvalidParameterValue" },
 };
 
 static int count_rows(Fixture *f, const char *table)
@@ -410,12 +420,12 @@ static void test_pagination(Fixture *f, gconstpointer data)
 
 static void test_migrations(Fixture *f, gconstpointer data)
 {
-    g_assert_cmpint(nube_db_schema_version(f->d.db), ==, 4);
+    g_assert_cmpint(nube_db_schema_version(f->d.db), ==, 5);
     g_autofree char *path = g_build_filename(f->dir, "nube.db", NULL);
     g_autoptr(NubeError) err = NULL;
     NubeDb *again = nube_db_open(path, &err);
     g_assert_nonnull(again);
-    g_assert_cmpint(nube_db_schema_version(again), ==, 4);
+    g_assert_cmpint(nube_db_schema_version(again), ==, 5);
     nube_db_close(again);
 }
 

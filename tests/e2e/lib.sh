@@ -104,6 +104,16 @@ default_ami() {
     nube image build-default
 }
 
+# A python3 that has boto3: Debian's python3-boto3 (scripts/setup-deps) is
+# in /usr/bin/python3, which another python3 first on PATH may not see.
+boto3_python() {
+    local py
+    for py in python3 /usr/bin/python3; do
+        if "$py" -c 'import boto3' 2>/dev/null; then echo "$py"; return 0; fi
+    done
+    fail "no python3 with boto3 (scripts/setup-deps installs python3-boto3)"
+}
+
 # The e2e tests share one state directory per build tree, so the default
 # AMI is built once.  It must be short: libvirt's embedded driver puts
 # socket paths under it (at most 42 characters for the state directory).

@@ -94,6 +94,25 @@ static void test_quoting(void)
     assert_reads_back(net, "ethernets/nic0/dhcp4", "True");
 }
 
+/* The key pair's public key is listed under public-keys, where cloud-init
+ * takes the default user's authorized keys from. */
+static void test_public_key(void)
+{
+    NubeSeedSpec spec = {
+        .instance_id = "i-0123456789abcdef0",
+        .hostname = "ip-10-0-2-15",
+        .mac = "52:54:00:12:34:56",
+        .public_key =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDBXKXi5n1HdvvgS3ITBU0/hdlq4ChsUh1aLRv7xF5a1 my key: \"x\"",
+    };
+    g_autofree char *meta = NULL;
+    g_autofree char *net = NULL;
+    render(&spec, &meta, &net);
+    golden_check("seed-meta-data-key.yaml", meta);
+    g_autofree char *want = g_strdup_printf("['%s']", spec.public_key);
+    assert_reads_back(meta, "public-keys", want);
+}
+
 static void assert_refused(const NubeSeedSpec *spec, const char *why)
 {
     g_autofree char *meta = NULL;
@@ -124,6 +143,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/seed/render/plain", test_plain);
     g_test_add_func("/seed/render/quoting", test_quoting);
+    g_test_add_func("/seed/render/public-key", test_public_key);
     g_test_add_func("/seed/render/refused", test_refused);
     return g_test_run();
 }
