@@ -4,49 +4,53 @@
  * commands, and survives malformed, oversized, out-of-order and foreign
  * messages; a guest speaks only for the instance whose socket it uses.
  */
+#include "fixture.h"
+
 #include "agentlink.h"
 #include "agentstatus.h"
-#include "daemon.h"
 #include "fsutil.h"
-#include "image.h"
-#include "instance.h"
 
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#define OWNER "123456789012"
-#define ID_A  "i-0aaaaaaaaaaaaaaa1"
-#define ID_B  "i-0bbbbbbbbbbbbbbb2"
-#define BOOT  "0f0e0d0c-0b0a-4908-8706-050403020100"
+#define ID_A "i-0aaaaaaaaaaaaaaa1"
+#define ID_B "i-0bbbbbbbbbbbbbbb2"
+#define BOOT "0f0e0d0c-0b0a-4908-8706-050403020100"
 
 typedef struct {
-    char *dir;
-    NubeDaemon d;
+    Fixture fx;
     int listen_a;
     int listen_b;
-} Fixture;
+} LinkFixture;
 
 static void insert_instance(Fixture *f, const char *id)
 {
-    g_autoptr(NubeError) err = NULL;
-    g_autoptr(NubeInstance) o = nube_instance_new();
-    o->id = g_strdup(id);
-    o->reservation_id = g_strdup("r-0000000000000000a");
-    o->owner_id = g_strdup(OWNER);
-    o->image_id = g_strdup("ami-0123456789abcdef0");
-    o->instance_type = g_strdup("t3.nano");
-    o->state = g_strdup("running");
-    o->root_device_type = g_strdup("ebs");
-    o->base_sha256 = g_strdup("ab12");
-    o->mac = g_strdup("52:54:00:12:34:57");
-    o->private_ip = g_strdup("10.0.2.15");
-    o->hostname = g_strdup(id);
+    g_autoptr(NubeInstance) o = fixture_instance_new(id, "running", "t3.nano", NULL);
+    fixture_set_str(&o->reservation_id, "r-0000000000000000a");
+    fixture_set_str(&o->mac, "52:54:00:12:34:57");
+    o->state_changed_at = 0;
     o->vcpus = 1;
-    o->memory_mib = 512;
-    g_assert_cmpint(nube_instance_insert(f->d.db, o, &err), ==, 0);
+    o->launch_time = 0;
+    fixture_insert_instance(f, o);
 }
+
+/* The image, with the agent, and two instances of it. */
+static void insert_records(Fixture *f)
+{
+    g_autoptr(NubeError) err = NULL;
+    g_autoptr(NubeImage) img = fixture_image_new(NULL);
+    fixture_set_str(&img->name, "test");
+    fixture_set_str(&img->state, "available");
+    img->created_at = 0;
+    img->has_agent = TRUE;
+    g_assert_cmpint(nube_image_insert(f->d.db, img, &err), ==, 0);
+    insert_instance(f, ID_A);
+    insert_instance(f, ID_B);
+}
+
+static const FixtureSpec spec = { "link", insert_records };
 
 /* A listening socket at STATE/instances/ID/agent.sock, as QEMU makes. */
 static int listen_at(Fixture *f, const char *id)
@@ -63,44 +67,23 @@ static int listen_at(Fixture *f, const char *id)
     return fd;
 }
 
-static void fixture_setup(Fixture *f, gconstpointer data)
+static void link_setup(LinkFixture *l, gconstpointer data)
 {
-    g_autoptr(NubeError) err = NULL;
-    f->dir = g_dir_make_tmp("nube-link-XXXXXX", NULL);
-    g_autofree char *db = g_build_filename(f->dir, "nube.db", NULL);
-    nube_config_init(&f->d.cfg);
+    Fixture *f = &l->fx;
+    fixture_setup(f, &spec);
     f->d.instances_dir = g_build_filename(f->dir, "instances", NULL);
-    f->d.db = nube_db_open(db, &err);
-    g_assert_nonnull(f->d.db);
-    g_assert_cmpint(nube_db_exec(f->d.db, &err,
-                                 "INSERT INTO accounts VALUES (?1, 'AKIATESTTESTTESTTEST', 's', 0)",
-                                 "s", OWNER),
-                    ==, 1);
-    g_autoptr(NubeImage) img = nube_image_new();
-    img->id = g_strdup("ami-0123456789abcdef0");
-    img->owner_id = g_strdup(OWNER);
-    img->name = g_strdup("test");
-    img->state = g_strdup("available");
-    img->source = g_strdup("import");
-    img->has_agent = TRUE;
-    g_assert_cmpint(nube_image_insert(f->d.db, img, &err), ==, 0);
-    insert_instance(f, ID_A);
-    insert_instance(f, ID_B);
-    f->listen_a = listen_at(f, ID_A);
-    f->listen_b = listen_at(f, ID_B);
+    l->listen_a = listen_at(f, ID_A);
+    l->listen_b = listen_at(f, ID_B);
     f->d.agents = nube_agentlink_start(&f->d);
 }
 
-static void fixture_teardown(Fixture *f, gconstpointer data)
+static void link_teardown(LinkFixture *l, gconstpointer data)
 {
-    nube_agentlink_stop(f->d.agents);
-    close(f->listen_a);
-    close(f->listen_b);
-    nube_db_close(f->d.db);
-    nube_config_clear(&f->d.cfg);
-    g_free(f->d.instances_dir);
-    nube_rm_rf(f->dir, NULL);
-    g_free(f->dir);
+    nube_agentlink_stop(l->fx.d.agents);
+    close(l->listen_a);
+    close(l->listen_b);
+    g_free(l->fx.d.instances_dir);
+    fixture_teardown(&l->fx, &spec);
 }
 
 static void send_text(int fd, const char *text)
@@ -151,11 +134,12 @@ static gpointer answer_one(gpointer data)
     return NULL;
 }
 
-static void test_link(Fixture *f, gconstpointer data)
+static void test_link(LinkFixture *l, gconstpointer data)
 {
+    Fixture *f = &l->fx;
     nube_agentlink_kick(f->d.agents);
-    int a = accept4(f->listen_a, NULL, NULL, SOCK_CLOEXEC);
-    int b = accept4(f->listen_b, NULL, NULL, SOCK_CLOEXEC);
+    int a = accept4(l->listen_a, NULL, NULL, SOCK_CLOEXEC);
+    int b = accept4(l->listen_b, NULL, NULL, SOCK_CLOEXEC);
     g_assert_cmpint(a, >=, 0);
     g_assert_cmpint(b, >=, 0);
 
@@ -235,6 +219,6 @@ static void test_link(Fixture *f, gconstpointer data)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    g_test_add("/agentlink/messages", Fixture, NULL, fixture_setup, test_link, fixture_teardown);
+    g_test_add("/agentlink/messages", LinkFixture, NULL, link_setup, test_link, link_teardown);
     return g_test_run();
 }

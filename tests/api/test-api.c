@@ -3,76 +3,31 @@
  * files, EC2 error codes for bad input, filters and pagination, and that
  * refused requests write nothing.
  */
+#include "fixture.h"
+
 #include "agentstatus.h"
-#include "api.h"
 #include "api_xml.h"
 #include "catalog.h"
-#include "daemon.h"
-#include "fsutil.h"
-#include "image.h"
-#include "instance.h"
-#include "tags.h"
-#include "volume.h"
 
 #include <string.h>
 
-#define OWNER      "123456789012"
-#define REQUEST_ID "11111111-2222-3333-4444-555555555555"
-
-typedef struct {
-    char *dir;
-    NubeDaemon d;
-    NubeAccount acct;
-} Fixture;
-
+/* The image, a running instance with two forwards and its root volume, and
+ * two more instances. */
 static void insert_records(Fixture *f)
 {
-    g_autoptr(NubeError) err = NULL;
-    g_assert_cmpint(nube_db_exec(f->d.db, &err,
-                                 "INSERT INTO accounts VALUES (?1, 'AKIATESTTESTTESTTEST', 's', 0)",
-                                 "s", OWNER),
-                    ==, 1);
-
-    g_autoptr(NubeImage) img = nube_image_new();
-    img->id = g_strdup("ami-0123456789abcdef0");
-    img->owner_id = g_strdup(OWNER);
-    img->name = g_strdup("debian-12-test");
+    g_autoptr(NubeImage) img = fixture_image_new("base");
     img->description = g_strdup("a <test> & image");
-    img->state = g_strdup("pending");
-    img->source = g_strdup("import");
-    img->created_at = 1795000000;
-    img->tags = nube_tags_new();
-    nube_tags_add(img->tags, "Name", "base");
-    g_assert_cmpint(nube_image_insert(f->d.db, img, &err), ==, 0);
-    g_assert_cmpint(nube_image_set_available(f->d.db, img->id, "ab12", 4294967296, "cd34", "ef56",
-                                             "root=/dev/vda", &err),
-                    ==, 0);
+    fixture_insert_image(f, img, "cd34", "ef56", "root=/dev/vda");
 
-    g_autoptr(NubeInstance) inst = nube_instance_new();
-    inst->id = g_strdup("i-0abcdef0123456789");
-    inst->reservation_id = g_strdup("r-0abcdef0123456789");
-    inst->owner_id = g_strdup(OWNER);
-    inst->image_id = g_strdup(img->id);
-    inst->instance_type = g_strdup("t3.micro");
-    inst->state = g_strdup("running");
-    inst->state_changed_at = 1795000100;
-    inst->root_device_type = g_strdup("ebs");
-    inst->base_sha256 = g_strdup("ab12");
-    inst->mac = g_strdup("52:54:00:12:34:56");
-    inst->private_ip = g_strdup("10.0.2.15");
-    inst->hostname = g_strdup(inst->id);
-    inst->vcpus = 2;
-    inst->memory_mib = 1024;
+    g_autoptr(NubeInstance) inst =
+        fixture_instance_new("i-0abcdef0123456789", "running", "t3.micro", "web");
     inst->accelerator = g_strdup("tcg");
-    inst->launch_time = 1795000100;
-    inst->tags = nube_tags_new();
-    nube_tags_add(inst->tags, "Name", "web");
     inst->forwards = g_array_new(FALSE, TRUE, sizeof(NubePortForward));
     NubePortForward ssh = { .host_port = 40022, .guest_port = 22 };
     NubePortForward http = { .host_port = 40080, .guest_port = 80 };
     g_array_append_val(inst->forwards, ssh);
     g_array_append_val(inst->forwards, http);
-    g_assert_cmpint(nube_instance_insert(f->d.db, inst, &err), ==, 0);
+    fixture_insert_instance(f, inst);
 
     /* A terminated instance (hidden from DescribeInstances after 2 hours)
      * and a running instance-store one. */
@@ -83,90 +38,21 @@ static void insert_records(Fixture *f)
         { "i-0000000000000000b", "running", "instance-store" },
     };
     for (size_t i = 0; i < G_N_ELEMENTS(more); i++) {
-        g_autoptr(NubeInstance) o = nube_instance_new();
-        o->id = g_strdup(more[i].id);
-        o->reservation_id = g_strdup("r-0000000000000000a");
-        o->owner_id = g_strdup(OWNER);
-        o->image_id = g_strdup(img->id);
-        o->instance_type = g_strdup("t3.nano");
-        o->state = g_strdup(more[i].state);
+        g_autoptr(NubeInstance) o =
+            fixture_instance_new(more[i].id, more[i].state, "t3.nano", NULL);
+        fixture_set_str(&o->reservation_id, "r-0000000000000000a");
+        fixture_set_str(&o->root_device_type, more[i].root);
+        fixture_set_str(&o->mac, "52:54:00:12:34:57");
         o->state_changed_at = 1795000200;
-        o->root_device_type = g_strdup(more[i].root);
-        o->base_sha256 = g_strdup("ab12");
-        o->mac = g_strdup("52:54:00:12:34:57");
-        o->private_ip = g_strdup("10.0.2.15");
-        o->hostname = g_strdup(o->id);
-        o->vcpus = 2;
-        o->memory_mib = 512;
         o->launch_time = 1795000200;
         o->terminated_at = g_str_equal(more[i].state, "terminated") ? 1795000300 : 0;
-        g_assert_cmpint(nube_instance_insert(f->d.db, o, &err), ==, 0);
+        fixture_insert_instance(f, o);
     }
 
-    NubeVolume vol = {
-        .id = "vol-0abcdef0123456789",
-        .owner_id = OWNER,
-        .instance_id = inst->id,
-        .base_sha256 = "ab12",
-        .size = 4294967296,
-        .state = "in-use",
-        .delete_on_termination = TRUE,
-        .created_at = 1795000100,
-        .attached_at = 1795000100,
-    };
-    g_assert_cmpint(nube_volume_insert(f->d.db, &vol, &err), ==, 0);
+    fixture_insert_volume(f, "vol-0abcdef0123456789", inst->id);
 }
 
-static void fixture_setup(Fixture *f, gconstpointer data)
-{
-    g_autoptr(NubeError) err = NULL;
-    f->dir = g_dir_make_tmp("nube-api-XXXXXX", NULL);
-    g_autofree char *db = g_build_filename(f->dir, "nube.db", NULL);
-    nube_config_init(&f->d.cfg);
-    f->d.endpoint = g_strdup("http://127.0.0.1:8773");
-    f->d.db = nube_db_open(db, &err);
-    g_assert_nonnull(f->d.db);
-    insert_records(f);
-    f->acct.id = g_strdup(OWNER);
-}
-
-static void fixture_teardown(Fixture *f, gconstpointer data)
-{
-    nube_db_close(f->d.db);
-    nube_config_clear(&f->d.cfg);
-    g_free(f->d.endpoint);
-    nube_account_clear(&f->acct);
-    nube_rm_rf(f->dir, NULL);
-    g_free(f->dir);
-}
-
-/* Runs the form-encoded request PARAMS; returns the answer XML or NULL with
- * *CODE set to the EC2 error code. */
-static char *call(Fixture *f, const char *params, char **code)
-{
-    g_autoptr(NubeError) err = NULL;
-    g_autoptr(NubeQuery) q = nube_query_parse(params, strlen(params), &err);
-    g_assert_nonnull(q);
-    NubeApiRequest req = {
-        .d = &f->d,
-        .q = q,
-        .action = nube_query_get(q, "Action"),
-        .request_id = REQUEST_ID,
-        .account = &f->acct,
-    };
-    xmlDocPtr doc = NULL;
-    if (nube_api_dispatch(&req, &doc, &err) < 0) {
-        *code = g_strdup(nube_error_code(err));
-        g_test_message("%s: %s", *code, err->message);
-        return NULL;
-    }
-    int len = 0;
-    xmlChar *text = nube_xml_serialize(doc, &len);
-    char *out = g_strndup((const char *) text, len);
-    xmlFree(text);
-    xmlFreeDoc(doc);
-    return out;
-}
+static const FixtureSpec spec = { "api", insert_records };
 
 static void compare_golden(const char *name, const char *actual)
 {
@@ -184,7 +70,8 @@ static void compare_golden(const char *name, const char *actual)
 static void test_golden_images(Fixture *f, gconstpointer data)
 {
     g_autofree char *code = NULL;
-    g_autofree char *xml = call(f, "Action=DescribeImages&Version=2016-11-15&Owner.1=self", &code);
+    g_autofree char *xml =
+        fixture_call(f, "Action=DescribeImages&Version=2016-11-15&Owner.1=self", &code);
     g_assert_nonnull(xml);
     compare_golden("describe-images.xml", xml);
 }
@@ -192,7 +79,7 @@ static void test_golden_images(Fixture *f, gconstpointer data)
 static void test_golden_instances(Fixture *f, gconstpointer data)
 {
     g_autofree char *code = NULL;
-    g_autofree char *xml = call(f, "Action=DescribeInstances&Version=2016-11-15", &code);
+    g_autofree char *xml = fixture_call(f, "Action=DescribeInstances&Version=2016-11-15", &code);
     g_assert_nonnull(xml);
     compare_golden("describe-instances.xml", xml);
 }
@@ -200,7 +87,7 @@ static void test_golden_instances(Fixture *f, gconstpointer data)
 static void test_golden_volumes(Fixture *f, gconstpointer data)
 {
     g_autofree char *code = NULL;
-    g_autofree char *xml = call(f, "Action=DescribeVolumes&Version=2016-11-15", &code);
+    g_autofree char *xml = fixture_call(f, "Action=DescribeVolumes&Version=2016-11-15", &code);
     g_assert_nonnull(xml);
     compare_golden("describe-volumes.xml", xml);
 }
@@ -210,7 +97,7 @@ static void test_golden_error(Fixture *f, gconstpointer data)
     int len = 0;
     g_autofree char *xml =
         nube_xml_error("InvalidInstanceID.NotFound", "The instance ID 'i-00000000' does not exist",
-                       REQUEST_ID, &len);
+                       FIXTURE_REQUEST_ID, &len);
     compare_golden("error.xml", xml);
 }
 
@@ -314,22 +201,12 @@ static const struct {
       "InvalidParameterValue" },
 };
 
-static int count_rows(Fixture *f, const char *table)
-{
-    g_autofree char *sql = g_strdup_printf("SELECT count(*) FROM %s", table);
-    sqlite3_stmt *stmt = nube_db_prepare(f->d.db, sql, NULL);
-    g_assert_cmpint(nube_db_step(f->d.db, stmt, NULL), ==, 1);
-    int n = sqlite3_column_int(stmt, 0);
-    sqlite3_finalize(stmt);
-    return n;
-}
-
 static void test_bad_input(Fixture *f, gconstpointer data)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(bad_requests); i++) {
         g_autofree char *params = g_strconcat(bad_requests[i].params, "&Version=2016-11-15", NULL);
         g_autofree char *code = NULL;
-        g_autofree char *xml = call(f, params, &code);
+        g_autofree char *xml = fixture_call(f, params, &code);
         g_test_message("%s", bad_requests[i].params);
         g_assert_null(xml);
         g_assert_cmpstr(code, ==, bad_requests[i].code);
@@ -338,8 +215,8 @@ static void test_bad_input(Fixture *f, gconstpointer data)
      * naming one unknown id did not stop the known one). */
     g_autoptr(NubeInstance) inst = nube_instance_get(f->d.db, "i-0abcdef0123456789", NULL);
     g_assert_cmpstr(inst->state, ==, "running");
-    g_assert_cmpint(count_rows(f, "instances"), ==, 3);
-    g_assert_cmpint(count_rows(f, "images"), ==, 1);
+    g_assert_cmpint(fixture_count_rows(f, "instances"), ==, 3);
+    g_assert_cmpint(fixture_count_rows(f, "images"), ==, 1);
     g_autoptr(NubeInstance) is = nube_instance_get(f->d.db, "i-0000000000000000b", NULL);
     g_assert_cmpstr(is->state, ==, "running");
 }
@@ -352,9 +229,9 @@ static void test_user_data_limit(Fixture *f, gconstpointer data)
     g_autofree char *params = g_strdup_printf(
         "Action=RunInstances&Version=2016-11-15&ImageId=ami-0123456789abcdef0&UserData=%s", b64);
     g_autofree char *code = NULL;
-    g_assert_null(call(f, params, &code));
+    g_assert_null(fixture_call(f, params, &code));
     g_assert_cmpstr(code, ==, "InvalidParameterValue");
-    g_assert_cmpint(count_rows(f, "instances"), ==, 3);
+    g_assert_cmpint(fixture_count_rows(f, "instances"), ==, 3);
 }
 
 static void test_filters(Fixture *f, gconstpointer data)
@@ -380,15 +257,16 @@ static void test_filters(Fixture *f, gconstpointer data)
         g_autofree char *params =
             g_strdup_printf("Action=DescribeInstances&Version=2016-11-15&%s", cases[i].filter);
         g_autofree char *code = NULL;
-        g_autofree char *xml = call(f, params, &code);
+        g_autofree char *xml = fixture_call(f, params, &code);
         g_assert_nonnull(xml);
         g_assert_cmpint(strstr(xml, "i-0abcdef0123456789") != NULL, ==, cases[i].found);
     }
     g_autofree char *code = NULL;
-    g_autofree char *xml = call(f,
-                                "Action=DescribeImages&Version=2016-11-15&Filter.1.Name=name"
-                                "&Filter.1.Value.1=debian-*",
-                                &code);
+    g_autofree char *xml =
+        fixture_call(f,
+                     "Action=DescribeImages&Version=2016-11-15&Filter.1.Name=name"
+                     "&Filter.1.Value.1=debian-*",
+                     &code);
     g_assert_nonnull(strstr(xml, "ami-0123456789abcdef0"));
 }
 
@@ -401,7 +279,7 @@ static void test_pagination(Fixture *f, gconstpointer data)
         g_autofree char *params =
             g_strdup_printf("Action=DescribeInstanceTypes&Version=2016-11-15&MaxResults=5%s%s",
                             token ? "&NextToken=" : "", token ? token : "");
-        g_autofree char *xml = call(f, params, &code);
+        g_autofree char *xml = fixture_call(f, params, &code);
         g_assert_nonnull(xml);
         for (const char *p = xml; (p = strstr(p, "<instanceType>")) != NULL; p++)
             seen++;
@@ -476,7 +354,8 @@ static void record_userdata(Fixture *f, const char *status, gint64 now_ms)
 static char *status_of(Fixture *f)
 {
     g_autofree char *code = NULL;
-    g_autofree char *xml = call(f, "Action=DescribeInstanceStatus&InstanceId.1=" INST, &code);
+    g_autofree char *xml =
+        fixture_call(f, "Action=DescribeInstanceStatus&InstanceId.1=" INST, &code);
     g_assert_nonnull(xml);
     g_autoptr(GRegex) re = g_regex_new(
         "<systemStatus>\\s*<status>([a-z-]+)</status>.*<instanceStatus>\\s*<status>([a-z-]+)</status>",
@@ -515,7 +394,7 @@ static void test_instance_status(Fixture *f, gconstpointer data)
     g_assert_cmpstr(s, ==, "ok impaired");
     g_free(s);
     g_autofree char *code = NULL;
-    g_autofree char *xml = call(f, "Action=DescribeInstances&InstanceId.1=" INST, &code);
+    g_autofree char *xml = fixture_call(f, "Action=DescribeInstances&InstanceId.1=" INST, &code);
     g_assert_nonnull(strstr(xml, "<state>failed</state>"));
     g_assert_nonnull(strstr(xml, "<runner>cloud-init</runner>"));
     g_assert_nonnull(strstr(xml, "<duration>12.250</duration>"));
@@ -539,26 +418,30 @@ static void test_instance_status(Fixture *f, gconstpointer data)
     /* Not running: not listed unless asked for, then not-applicable. */
     g_free(xml);
     g_clear_pointer(&code, g_free);
-    xml = call(f, "Action=DescribeInstanceStatus&InstanceId.1=i-0000000000000000a", &code);
+    xml = fixture_call(f, "Action=DescribeInstanceStatus&InstanceId.1=i-0000000000000000a", &code);
     g_assert_null(xml);
     g_assert_cmpstr(code, ==, "InvalidInstanceID.NotFound");
     g_clear_pointer(&code, g_free);
-    xml = call(f, "Action=DescribeInstanceStatus&Filter.1.Name=instance-status.status"
-                  "&Filter.1.Value.1=impaired",
-               &code);
+    xml = fixture_call(f,
+                       "Action=DescribeInstanceStatus&Filter.1.Name=instance-status.status"
+                       "&Filter.1.Value.1=impaired",
+                       &code);
     g_assert_nonnull(strstr(xml, INST));
     g_assert_null(strstr(xml, "i-0000000000000000b"));
     g_free(xml);
-    xml = call(f, "Action=DescribeInstanceStatus&InstanceId.1=i-0000000000000000b&IncludeAllInstances=true",
-               &code);
+    xml = fixture_call(
+        f,
+        "Action=DescribeInstanceStatus&InstanceId.1=i-0000000000000000b&IncludeAllInstances=true",
+        &code);
     g_assert_nonnull(xml);
     g_assert_nonnull(strstr(xml, "<status>initializing</status>"));
     g_free(xml);
-    xml = call(f, "Action=DescribeInstanceStatus&InstanceId.1=i-bad", &code);
+    xml = fixture_call(f, "Action=DescribeInstanceStatus&InstanceId.1=i-bad", &code);
     g_assert_null(xml);
     g_assert_cmpstr(code, ==, "InvalidInstanceID.Malformed");
     g_clear_pointer(&code, g_free);
-    xml = call(f, "Action=DescribeInstanceStatus&Filter.1.Name=no-such&Filter.1.Value.1=x", &code);
+    xml = fixture_call(f, "Action=DescribeInstanceStatus&Filter.1.Name=no-such&Filter.1.Value.1=x",
+                       &code);
     g_assert_null(xml);
     g_assert_cmpstr(code, ==, "InvalidParameterValue");
 }
@@ -586,7 +469,7 @@ static void test_status_checks(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-#define ADD(name, fn) g_test_add(name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+#define ADD(name, fn) g_test_add(name, Fixture, &spec, fixture_setup, fn, fixture_teardown)
     ADD("/api/golden/describe-images", test_golden_images);
     ADD("/api/golden/describe-instances", test_golden_instances);
     ADD("/api/golden/describe-volumes", test_golden_volumes);

@@ -6,16 +6,12 @@
  * gets EC2's code and leaves no row behind; rules reach the forwards of the
  * groups' instances; a version 4 database migrates its SSH ports.
  */
-#include "api.h"
-#include "api_xml.h"
-#include "daemon.h"
+#include "fixture.h"
+
 #include "fsutil.h"
-#include "image.h"
-#include "instance.h"
 #include "secgroup.h"
 #include "spawn.h"
 #include "sshkey.h"
-#include "tags.h"
 
 #include <gio/gio.h>
 #include <libxml/parser.h>
@@ -23,53 +19,23 @@
 #include <openssl/pem.h>
 #include <string.h>
 
-#define OWNER      "123456789012"
-#define AMI        "ami-0123456789abcdef0"
-#define INST       "i-0abcdef0123456789"
-#define REQUEST_ID "11111111-2222-3333-4444-555555555555"
-
-typedef struct {
-    char *dir;
-    NubeDaemon d;
-    NubeAccount acct;
-} Fixture;
+#define OWNER FIXTURE_OWNER
+#define AMI   FIXTURE_AMI
+#define INST  "i-0abcdef0123456789"
 
 static void insert_image(Fixture *f)
 {
-    g_autoptr(NubeError) err = NULL;
-    g_autoptr(NubeImage) img = nube_image_new();
-    img->id = g_strdup(AMI);
-    img->owner_id = g_strdup(OWNER);
-    img->name = g_strdup("debian-12-test");
-    img->state = g_strdup("pending");
-    img->source = g_strdup("import");
-    img->created_at = 1795000000;
-    g_assert_cmpint(nube_image_insert(f->d.db, img, &err), ==, 0);
-    g_assert_cmpint(
-        nube_image_set_available(f->d.db, AMI, "ab12", 4294967296, NULL, NULL, NULL, &err), ==, 0);
+    g_autoptr(NubeImage) img = fixture_image_new(NULL);
+    fixture_insert_image(f, img, NULL, NULL, NULL);
 }
+
+static const FixtureSpec spec = { "kpsg", insert_image };
 
 /* A stopped instance in GROUP_ID (if not NULL) whose port 9000 is
  * forwarded with NubeForwardPort. */
 static void insert_instance(Fixture *f, const char *id, const char *state, const char *group_id)
 {
-    g_autoptr(NubeError) err = NULL;
-    g_autoptr(NubeInstance) inst = nube_instance_new();
-    inst->id = g_strdup(id);
-    inst->reservation_id = g_strdup("r-0abcdef0123456789");
-    inst->owner_id = g_strdup(OWNER);
-    inst->image_id = g_strdup(AMI);
-    inst->instance_type = g_strdup("t3.micro");
-    inst->state = g_strdup(state);
-    inst->state_changed_at = 1795000100;
-    inst->root_device_type = g_strdup("ebs");
-    inst->base_sha256 = g_strdup("ab12");
-    inst->mac = g_strdup("52:54:00:12:34:56");
-    inst->private_ip = g_strdup("10.0.2.15");
-    inst->hostname = g_strdup(id);
-    inst->vcpus = 2;
-    inst->memory_mib = 1024;
-    inst->launch_time = 1795000100;
+    g_autoptr(NubeInstance) inst = fixture_instance_new(id, state, "t3.micro", NULL);
     inst->key_name = g_strdup("mykey");
     inst->public_key = g_strdup("ssh-ed25519 AAAA mykey");
     inst->forwards = g_array_new(FALSE, TRUE, sizeof(NubePortForward));
@@ -83,84 +49,10 @@ static void insert_instance(Fixture *f, const char *id, const char *state, const
         ref->id = g_strdup(group_id);
         g_ptr_array_add(inst->groups, ref);
     }
-    g_assert_cmpint(nube_instance_insert(f->d.db, inst, &err), ==, 0);
-}
-
-static void fixture_setup(Fixture *f, gconstpointer data)
-{
-    g_autoptr(NubeError) err = NULL;
-    f->dir = g_dir_make_tmp("nube-kpsg-XXXXXX", NULL);
-    g_autofree char *db = g_build_filename(f->dir, "nube.db", NULL);
-    nube_config_init(&f->d.cfg);
-    f->d.db = nube_db_open(db, &err);
-    g_assert_nonnull(f->d.db);
-    g_assert_cmpint(nube_db_exec(f->d.db, &err,
-                                 "INSERT INTO accounts VALUES (?1, 'AKIATESTTESTTESTTEST', 's', 0)",
-                                 "s", OWNER),
-                    ==, 1);
-    insert_image(f);
-    f->acct.id = g_strdup(OWNER);
-}
-
-static void fixture_teardown(Fixture *f, gconstpointer data)
-{
-    nube_db_close(f->d.db);
-    nube_config_clear(&f->d.cfg);
-    nube_account_clear(&f->acct);
-    nube_rm_rf(f->dir, NULL);
-    g_free(f->dir);
+    fixture_insert_instance(f, inst);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
-
-/* Runs PARAMS; the answer XML, or NULL with *CODE set to the EC2 code. */
-static char *call(Fixture *f, const char *params, char **code)
-{
-    g_autoptr(NubeError) err = NULL;
-    g_autofree char *full = g_strconcat(params, "&Version=2016-11-15", NULL);
-    g_autoptr(NubeQuery) q = nube_query_parse(full, strlen(full), &err);
-    g_assert_nonnull(q);
-    NubeApiRequest req = {
-        .d = &f->d,
-        .q = q,
-        .action = nube_query_get(q, "Action"),
-        .request_id = REQUEST_ID,
-        .account = &f->acct,
-    };
-    xmlDocPtr doc = NULL;
-    if (nube_api_dispatch(&req, &doc, &err) < 0) {
-        *code = g_strdup(nube_error_code(err));
-        g_test_message("%s: %s", *code, err->message);
-        return NULL;
-    }
-    int len = 0;
-    xmlChar *text = nube_xml_serialize(doc, &len);
-    char *out = g_strndup((const char *) text, len);
-    xmlFree(text);
-    xmlFreeDoc(doc);
-    return out;
-}
-
-/* The answer to PARAMS, which must succeed. */
-static char *ok(Fixture *f, const char *params)
-{
-    g_autofree char *code = NULL;
-    char *xml = call(f, params, &code);
-    if (xml == NULL)
-        g_error("%s failed with %s", params, code);
-    return xml;
-}
-
-/* PARAMS must fail with CODE. */
-static void refused(Fixture *f, const char *params, const char *code)
-{
-    g_autofree char *got = NULL;
-    g_autofree char *xml = call(f, params, &got);
-    g_test_message("%s", params);
-    if (xml != NULL)
-        g_error("%s succeeded, expected %s", params, code);
-    g_assert_cmpstr(got, ==, code);
-}
 
 static void text_of(xmlNodePtr node, const char *name, char **out)
 {
@@ -184,24 +76,6 @@ static char *xml_text(const char *xml, const char *name)
     text_of(xmlDocGetRootElement(doc), name, &out);
     xmlFreeDoc(doc);
     return out;
-}
-
-static guint count(const char *xml, const char *needle)
-{
-    guint n = 0;
-    for (const char *p = xml; (p = strstr(p, needle)) != NULL; p++)
-        n++;
-    return n;
-}
-
-static int count_rows(Fixture *f, const char *table)
-{
-    g_autofree char *sql = g_strdup_printf("SELECT count(*) FROM %s", table);
-    sqlite3_stmt *stmt = nube_db_prepare(f->d.db, sql, NULL);
-    g_assert_cmpint(nube_db_step(f->d.db, stmt, NULL), ==, 1);
-    int n = sqlite3_column_int(stmt, 0);
-    sqlite3_finalize(stmt);
-    return n;
 }
 
 /* Output of the shell command CMD (run in the fixture's directory),
@@ -250,7 +124,7 @@ static char *described_public_key(Fixture *f, const char *name)
 {
     g_autofree char *params =
         g_strdup_printf("Action=DescribeKeyPairs&KeyName.1=%s&IncludePublicKey=true", name);
-    g_autofree char *xml = ok(f, params);
+    g_autofree char *xml = fixture_ok(f, params);
     return xml_text(xml, "publicKey");
 }
 
@@ -258,7 +132,7 @@ static char *described_public_key(Fixture *f, const char *name)
 
 static void test_create_rsa(Fixture *f, gconstpointer data)
 {
-    g_autofree char *xml = ok(f, "Action=CreateKeyPair&KeyName=k-rsa");
+    g_autofree char *xml = fixture_ok(f, "Action=CreateKeyPair&KeyName=k-rsa");
     g_autofree char *pem = xml_text(xml, "keyMaterial");
     g_autofree char *fp = xml_text(xml, "keyFingerprint");
     g_autofree char *id = xml_text(xml, "keyPairId");
@@ -279,7 +153,7 @@ static void test_create_rsa(Fixture *f, gconstpointer data)
     g_autofree char *stored = described_public_key(f, "k-rsa");
     g_assert_true(g_str_has_prefix(stored, "ssh-rsa AAAA"));
     g_assert_true(g_str_has_suffix(stored, " k-rsa"));
-    g_autofree char *listed = ok(f, "Action=DescribeKeyPairs&IncludePublicKey=true");
+    g_autofree char *listed = fixture_ok(f, "Action=DescribeKeyPairs&IncludePublicKey=true");
     g_assert_null(strstr(listed, "keyMaterial"));
     g_assert_null(strstr(listed, "PRIVATE"));
 
@@ -301,9 +175,9 @@ static void test_create_rsa(Fixture *f, gconstpointer data)
 static void test_create_ed25519(Fixture *f, gconstpointer data)
 {
     g_autofree char *xml =
-        ok(f, "Action=CreateKeyPair&KeyName=k-ed&KeyType=ed25519"
-              "&KeyFormat=pem&TagSpecification.1.ResourceType=key-pair"
-              "&TagSpecification.1.Tag.1.Key=team&TagSpecification.1.Tag.1.Value=a");
+        fixture_ok(f, "Action=CreateKeyPair&KeyName=k-ed&KeyType=ed25519"
+                      "&KeyFormat=pem&TagSpecification.1.ResourceType=key-pair"
+                      "&TagSpecification.1.Tag.1.Key=team&TagSpecification.1.Tag.1.Value=a");
     g_autofree char *pem = xml_text(xml, "keyMaterial");
     g_autofree char *fp = xml_text(xml, "keyFingerprint");
     g_assert_true(g_str_has_prefix(pem, "-----BEGIN OPENSSH PRIVATE KEY-----\n"));
@@ -343,7 +217,7 @@ static void import_generated(Fixture *f, const char *name, const char *args, con
     g_autofree char *pubname = g_strconcat(name, ".pub", NULL);
     g_autofree char *pub = read_file(f, pubname);
     g_autofree char *params = import_params(name, pub, strlen(pub));
-    g_autofree char *xml = ok(f, params);
+    g_autofree char *xml = fixture_ok(f, params);
     g_autofree char *fp = xml_text(xml, "keyFingerprint");
     g_assert_null(xml_text(xml, "keyMaterial"));
     g_autofree char *want = shell(f, fp_cmd);
@@ -374,8 +248,8 @@ static void test_import(Fixture *f, gconstpointer data)
     g_autofree char *enc = g_uri_escape_string(g_strstrip(pub), NULL, FALSE);
     g_autofree char *params =
         g_strdup_printf("Action=ImportKeyPair&KeyName=raw-line&PublicKeyMaterial=%s", enc);
-    g_free(ok(f, params));
-    g_assert_cmpint(count_rows(f, "key_pairs"), ==, 3);
+    g_free(fixture_ok(f, params));
+    g_assert_cmpint(fixture_count_rows(f, "key_pairs"), ==, 3);
 }
 
 /* An Ed25519 public key line whose blob is BLOB (LEN bytes). */
@@ -400,12 +274,12 @@ static char *blob_line(const char *type, const char *const *fields, const gsize 
 static void refuse_import(Fixture *f, const char *text, const char *code)
 {
     g_autofree char *params = import_params("bad", text, strlen(text));
-    refused(f, params, code);
+    fixture_refused(f, params, code);
 }
 
 static void test_keypair_bad_input(Fixture *f, gconstpointer data)
 {
-    g_free(ok(f, "Action=CreateKeyPair&KeyName=taken&KeyType=ed25519"));
+    g_free(fixture_ok(f, "Action=CreateKeyPair&KeyName=taken&KeyType=ed25519"));
     g_autofree char *long_name = g_strnfill(256, 'a');
     g_autofree char *p_long = g_strdup_printf("Action=CreateKeyPair&KeyName=%s", long_name);
     static const struct {
@@ -441,8 +315,8 @@ static void test_keypair_bad_input(Fixture *f, gconstpointer data)
         { "Action=RunInstances&ImageId=" AMI "&KeyName=nope", "InvalidKeyPair.NotFound" },
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
-        refused(f, cases[i].params, cases[i].code);
-    refused(f, p_long, "InvalidParameterValue");
+        fixture_refused(f, cases[i].params, cases[i].code);
+    fixture_refused(f, p_long, "InvalidParameterValue");
 
     /* Public keys that are not what they say. */
     guchar pk[33] = { 0 };
@@ -476,24 +350,24 @@ static void test_keypair_bad_input(Fixture *f, gconstpointer data)
         g_autofree char *weak = read_file(f, "weak.pub");
         refuse_import(f, weak, "InvalidParameterValue");
         g_autofree char *dup = import_params("taken", one, strlen(one));
-        refused(f, dup, "InvalidKeyPair.Duplicate");
+        fixture_refused(f, dup, "InvalidKeyPair.Duplicate");
     }
-    g_assert_cmpint(count_rows(f, "key_pairs"), ==, 1);
-    g_assert_cmpint(count_rows(f, "instances"), ==, 0);
-    g_assert_cmpint(count_rows(f, "tags"), ==, 0);
+    g_assert_cmpint(fixture_count_rows(f, "key_pairs"), ==, 1);
+    g_assert_cmpint(fixture_count_rows(f, "instances"), ==, 0);
+    g_assert_cmpint(fixture_count_rows(f, "tags"), ==, 0);
 }
 
 static void test_keypair_describe_delete(Fixture *f, gconstpointer data)
 {
     g_autofree char *a =
-        ok(f, "Action=CreateKeyPair&KeyName=alpha&KeyType=ed25519"
-              "&TagSpecification.1.ResourceType=key-pair"
-              "&TagSpecification.1.Tag.1.Key=env&TagSpecification.1.Tag.1.Value=prod");
-    g_free(ok(f, "Action=CreateKeyPair&KeyName=beta"));
+        fixture_ok(f, "Action=CreateKeyPair&KeyName=alpha&KeyType=ed25519"
+                      "&TagSpecification.1.ResourceType=key-pair"
+                      "&TagSpecification.1.Tag.1.Key=env&TagSpecification.1.Tag.1.Value=prod");
+    g_free(fixture_ok(f, "Action=CreateKeyPair&KeyName=beta"));
     g_autofree char *a_id = xml_text(a, "keyPairId");
     g_autofree char *a_fp = xml_text(a, "keyFingerprint");
-    g_autofree char *all = ok(f, "Action=DescribeKeyPairs");
-    g_assert_cmpuint(count(all, "<keyName>"), ==, 2);
+    g_autofree char *all = fixture_ok(f, "Action=DescribeKeyPairs");
+    g_assert_cmpuint(fixture_count(all, "<keyName>"), ==, 2);
     g_assert_null(strstr(all, "publicKey"));
     g_assert_null(strstr(all, "PRIVATE"));
 
@@ -507,28 +381,28 @@ static void test_keypair_describe_delete(Fixture *f, gconstpointer data)
     };
     for (size_t i = 0; i < G_N_ELEMENTS(filters); i++) {
         g_autofree char *params = g_strdup_printf("Action=DescribeKeyPairs&%s", filters[i][0]);
-        g_autofree char *xml = ok(f, params);
-        g_assert_cmpuint(count(xml, "<keyName>"), ==, 1);
+        g_autofree char *xml = fixture_ok(f, params);
+        g_assert_cmpuint(fixture_count(xml, "<keyName>"), ==, 1);
         g_autofree char *name = xml_text(xml, "keyName");
         g_assert_cmpstr(name, ==, filters[i][1]);
     }
     g_autofree char *fp_params = g_strdup_printf(
         "Action=DescribeKeyPairs&Filter.1.Name=fingerprint&Filter.1.Value.1=%s", by_fp_enc);
-    g_autofree char *by_fp = ok(f, fp_params);
+    g_autofree char *by_fp = fixture_ok(f, fp_params);
     g_assert_nonnull(strstr(by_fp, a_id));
-    g_assert_cmpuint(count(by_fp, "<keyName>"), ==, 1);
+    g_assert_cmpuint(fixture_count(by_fp, "<keyName>"), ==, 1);
     g_autofree char *id_params = g_strdup_printf("Action=DescribeKeyPairs&KeyPairId.1=%s", a_id);
-    g_autofree char *by_id = ok(f, id_params);
+    g_autofree char *by_id = fixture_ok(f, id_params);
     g_assert_nonnull(strstr(by_id, "<keyType>ed25519</keyType>"));
 
     /* EC2 answers true for a name it does not know. */
-    g_autofree char *unknown = ok(f, "Action=DeleteKeyPair&KeyName=nobody");
+    g_autofree char *unknown = fixture_ok(f, "Action=DeleteKeyPair&KeyName=nobody");
     g_assert_nonnull(strstr(unknown, "<return>true</return>"));
-    g_free(ok(f, "Action=DeleteKeyPair&KeyName=beta"));
+    g_free(fixture_ok(f, "Action=DeleteKeyPair&KeyName=beta"));
     g_autofree char *del_params = g_strdup_printf("Action=DeleteKeyPair&KeyPairId=%s", a_id);
-    g_free(ok(f, del_params));
-    g_assert_cmpint(count_rows(f, "key_pairs"), ==, 0);
-    g_assert_cmpint(count_rows(f, "tags"), ==, 0);
+    g_free(fixture_ok(f, del_params));
+    g_assert_cmpint(fixture_count_rows(f, "key_pairs"), ==, 0);
+    g_assert_cmpint(fixture_count_rows(f, "tags"), ==, 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -605,15 +479,15 @@ static char *create_group(Fixture *f, const char *name)
 {
     g_autofree char *params = g_strdup_printf(
         "Action=CreateSecurityGroup&GroupName=%s&GroupDescription=group%%20%s", name, name);
-    g_autofree char *xml = ok(f, params);
+    g_autofree char *xml = fixture_ok(f, params);
     g_assert_nonnull(strstr(xml, "<return>true</return>"));
     return xml_text(xml, "groupId");
 }
 
 static void test_default_group(Fixture *f, gconstpointer data)
 {
-    g_autofree char *xml = ok(f, "Action=DescribeSecurityGroups");
-    g_assert_cmpuint(count(xml, "<groupName>"), ==, 1);
+    g_autofree char *xml = fixture_ok(f, "Action=DescribeSecurityGroups");
+    g_assert_cmpuint(fixture_count(xml, "<groupName>"), ==, 1);
     g_assert_nonnull(strstr(xml, "<groupName>default</groupName>"));
     g_autoptr(GRegex) re = g_regex_new("<ipPermissions>\\s*<item>\\s*<ipProtocol>tcp</ipProtocol>"
                                        "\\s*<fromPort>22</fromPort>\\s*<toPort>22</toPort>.*"
@@ -621,96 +495,98 @@ static void test_default_group(Fixture *f, gconstpointer data)
                                        G_REGEX_DOTALL, 0, NULL);
     g_assert_true(g_regex_match(re, xml, 0, NULL));
     g_assert_nonnull(strstr(xml, "<ipPermissionsEgress>"));
-    refused(f, "Action=DeleteSecurityGroup&GroupName=default", "CannotDelete");
-    refused(f, "Action=CreateSecurityGroup&GroupName=default&GroupDescription=x",
-            "InvalidGroup.Duplicate");
+    fixture_refused(f, "Action=DeleteSecurityGroup&GroupName=default", "CannotDelete");
+    fixture_refused(f, "Action=CreateSecurityGroup&GroupName=default&GroupDescription=x",
+                    "InvalidGroup.Duplicate");
     g_autofree char *id = xml_text(xml, "groupId");
     g_autofree char *by_id = g_strdup_printf("Action=DeleteSecurityGroup&GroupId=%s", id);
-    refused(f, by_id, "CannotDelete");
+    fixture_refused(f, by_id, "CannotDelete");
     /* Made once. */
-    g_free(ok(f, "Action=DescribeSecurityGroups"));
-    g_assert_cmpint(count_rows(f, "security_groups"), ==, 1);
-    g_assert_cmpint(count_rows(f, "security_group_rules"), ==, 1);
+    g_free(fixture_ok(f, "Action=DescribeSecurityGroups"));
+    g_assert_cmpint(fixture_count_rows(f, "security_groups"), ==, 1);
+    g_assert_cmpint(fixture_count_rows(f, "security_group_rules"), ==, 1);
 }
 
 static void test_rules(Fixture *f, gconstpointer data)
 {
     g_autofree char *id = create_group(f, "web");
-    g_autofree char *a = ok(f, "Action=AuthorizeSecurityGroupIngress&GroupName=web"
-                               "&IpPermissions.1.IpProtocol=tcp&IpPermissions.1.FromPort=8080"
-                               "&IpPermissions.1.ToPort=8080"
-                               "&IpPermissions.1.IpRanges.1.CidrIp=10.0.0.0/8"
-                               "&IpPermissions.1.IpRanges.1.Description=office"
-                               "&IpPermissions.1.IpRanges.2.CidrIp=0.0.0.0/0"
-                               "&IpPermissions.2.IpProtocol=6&IpPermissions.2.FromPort=9000"
-                               "&IpPermissions.2.ToPort=9063"
-                               "&IpPermissions.2.IpRanges.1.CidrIp=192.168.1.128/25");
-    g_assert_cmpuint(count(a, "<securityGroupRuleId>sgr-"), ==, 3);
+    g_autofree char *a =
+        fixture_ok(f, "Action=AuthorizeSecurityGroupIngress&GroupName=web"
+                      "&IpPermissions.1.IpProtocol=tcp&IpPermissions.1.FromPort=8080"
+                      "&IpPermissions.1.ToPort=8080"
+                      "&IpPermissions.1.IpRanges.1.CidrIp=10.0.0.0/8"
+                      "&IpPermissions.1.IpRanges.1.Description=office"
+                      "&IpPermissions.1.IpRanges.2.CidrIp=0.0.0.0/0"
+                      "&IpPermissions.2.IpProtocol=6&IpPermissions.2.FromPort=9000"
+                      "&IpPermissions.2.ToPort=9063"
+                      "&IpPermissions.2.IpRanges.1.CidrIp=192.168.1.128/25");
+    g_assert_cmpuint(fixture_count(a, "<securityGroupRuleId>sgr-"), ==, 3);
     /* The legacy flat form. */
     g_autofree char *legacy = g_strdup_printf("Action=AuthorizeSecurityGroupIngress&GroupId=%s"
                                               "&IpProtocol=tcp&FromPort=443&ToPort=443"
                                               "&CidrIp=172.16.0.0/12",
                                               id);
-    g_free(ok(f, legacy));
+    g_free(fixture_ok(f, legacy));
 
     g_autofree char *params = g_strdup_printf("Action=DescribeSecurityGroups&GroupId.1=%s", id);
-    g_autofree char *xml = ok(f, params);
+    g_autofree char *xml = fixture_ok(f, params);
     /* Rules of the same ports are one permission with its ranges. */
-    g_assert_cmpuint(count(xml, "<ipProtocol>tcp</ipProtocol>"), ==, 3);
-    g_assert_cmpuint(count(xml, "<cidrIp>"), ==, 5);
+    g_assert_cmpuint(fixture_count(xml, "<ipProtocol>tcp</ipProtocol>"), ==, 3);
+    g_assert_cmpuint(fixture_count(xml, "<cidrIp>"), ==, 5);
     g_assert_nonnull(strstr(xml, "<description>office</description>"));
     g_assert_nonnull(strstr(xml, "<groupDescription>group web</groupDescription>"));
 
     /* Nothing of a request with one duplicate is added. */
-    refused(f,
-            "Action=AuthorizeSecurityGroupIngress&GroupName=web"
-            "&IpPermissions.1.IpProtocol=tcp&IpPermissions.1.FromPort=1"
-            "&IpPermissions.1.ToPort=1&IpPermissions.1.IpRanges.1.CidrIp=0.0.0.0/0"
-            "&IpPermissions.2.IpProtocol=tcp&IpPermissions.2.FromPort=8080"
-            "&IpPermissions.2.ToPort=8080&IpPermissions.2.IpRanges.1.CidrIp=10.0.0.0/8",
-            "InvalidPermission.Duplicate");
-    refused(f,
-            "Action=AuthorizeSecurityGroupIngress&GroupName=web"
-            "&IpPermissions.1.IpProtocol=tcp&IpPermissions.1.FromPort=2"
-            "&IpPermissions.1.ToPort=2&IpPermissions.1.IpRanges.1.CidrIp=0.0.0.0/0"
-            "&IpPermissions.1.IpRanges.2.CidrIp=0.0.0.0/0",
-            "InvalidPermission.Duplicate");
-    g_assert_cmpint(count_rows(f, "security_group_rules"), ==, 5);
+    fixture_refused(f,
+                    "Action=AuthorizeSecurityGroupIngress&GroupName=web"
+                    "&IpPermissions.1.IpProtocol=tcp&IpPermissions.1.FromPort=1"
+                    "&IpPermissions.1.ToPort=1&IpPermissions.1.IpRanges.1.CidrIp=0.0.0.0/0"
+                    "&IpPermissions.2.IpProtocol=tcp&IpPermissions.2.FromPort=8080"
+                    "&IpPermissions.2.ToPort=8080&IpPermissions.2.IpRanges.1.CidrIp=10.0.0.0/8",
+                    "InvalidPermission.Duplicate");
+    fixture_refused(f,
+                    "Action=AuthorizeSecurityGroupIngress&GroupName=web"
+                    "&IpPermissions.1.IpProtocol=tcp&IpPermissions.1.FromPort=2"
+                    "&IpPermissions.1.ToPort=2&IpPermissions.1.IpRanges.1.CidrIp=0.0.0.0/0"
+                    "&IpPermissions.1.IpRanges.2.CidrIp=0.0.0.0/0",
+                    "InvalidPermission.Duplicate");
+    g_assert_cmpint(fixture_count_rows(f, "security_group_rules"), ==, 5);
 
     /* Revoke: all or nothing, then by rule id. */
-    refused(f,
-            "Action=RevokeSecurityGroupIngress&GroupName=web"
-            "&IpPermissions.1.IpProtocol=tcp&IpPermissions.1.FromPort=8080"
-            "&IpPermissions.1.ToPort=8080&IpPermissions.1.IpRanges.1.CidrIp=0.0.0.0/0"
-            "&IpPermissions.2.IpProtocol=tcp&IpPermissions.2.FromPort=8080"
-            "&IpPermissions.2.ToPort=8080&IpPermissions.2.IpRanges.1.CidrIp=10.9.0.0/16",
-            "InvalidPermission.NotFound");
-    g_assert_cmpint(count_rows(f, "security_group_rules"), ==, 5);
-    g_free(ok(f, "Action=RevokeSecurityGroupIngress&GroupName=web"
-                 "&IpPermissions.1.IpProtocol=tcp&IpPermissions.1.FromPort=8080"
-                 "&IpPermissions.1.ToPort=8080&IpPermissions.1.IpRanges.1.CidrIp=0.0.0.0/0"));
+    fixture_refused(f,
+                    "Action=RevokeSecurityGroupIngress&GroupName=web"
+                    "&IpPermissions.1.IpProtocol=tcp&IpPermissions.1.FromPort=8080"
+                    "&IpPermissions.1.ToPort=8080&IpPermissions.1.IpRanges.1.CidrIp=0.0.0.0/0"
+                    "&IpPermissions.2.IpProtocol=tcp&IpPermissions.2.FromPort=8080"
+                    "&IpPermissions.2.ToPort=8080&IpPermissions.2.IpRanges.1.CidrIp=10.9.0.0/16",
+                    "InvalidPermission.NotFound");
+    g_assert_cmpint(fixture_count_rows(f, "security_group_rules"), ==, 5);
+    g_free(fixture_ok(f,
+                      "Action=RevokeSecurityGroupIngress&GroupName=web"
+                      "&IpPermissions.1.IpProtocol=tcp&IpPermissions.1.FromPort=8080"
+                      "&IpPermissions.1.ToPort=8080&IpPermissions.1.IpRanges.1.CidrIp=0.0.0.0/0"));
     g_autofree char *rule_id = xml_text(a, "securityGroupRuleId");
     g_autofree char *by_rule = g_strdup_printf(
         "Action=RevokeSecurityGroupIngress&GroupName=web&SecurityGroupRuleId.1=%s", rule_id);
-    g_free(ok(f, by_rule));
-    refused(f, by_rule, "InvalidSecurityGroupRuleId.NotFound");
-    g_assert_cmpint(count_rows(f, "security_group_rules"), ==, 3);
+    g_free(fixture_ok(f, by_rule));
+    fixture_refused(f, by_rule, "InvalidSecurityGroupRuleId.NotFound");
+    g_assert_cmpint(fixture_count_rows(f, "security_group_rules"), ==, 3);
 }
 
 static void test_group_filters(Fixture *f, gconstpointer data)
 {
     g_free(create_group(f, "web"));
     g_free(create_group(f, "db"));
-    g_free(ok(f, "Action=AuthorizeSecurityGroupIngress&GroupName=web&IpProtocol=tcp"
-                 "&FromPort=80&ToPort=81&CidrIp=0.0.0.0/0"));
-    g_free(ok(f, "Action=AuthorizeSecurityGroupIngress&GroupName=db&IpProtocol=tcp"
-                 "&FromPort=5432&ToPort=5432&CidrIp=10.0.0.0/8"));
+    g_free(fixture_ok(f, "Action=AuthorizeSecurityGroupIngress&GroupName=web&IpProtocol=tcp"
+                         "&FromPort=80&ToPort=81&CidrIp=0.0.0.0/0"));
+    g_free(fixture_ok(f, "Action=AuthorizeSecurityGroupIngress&GroupName=db&IpProtocol=tcp"
+                         "&FromPort=5432&ToPort=5432&CidrIp=10.0.0.0/8"));
     g_autofree char *tag =
         g_strdup_printf("Action=CreateSecurityGroup&GroupName=tagged&GroupDescription=t"
                         "&VpcId=vpc-0123456789abcdef0"
                         "&TagSpecification.1.ResourceType=security-group"
                         "&TagSpecification.1.Tag.1.Key=Name&TagSpecification.1.Tag.1.Value=t1");
-    g_free(ok(f, tag));
+    g_free(fixture_ok(f, tag));
     const char *cases[][2] = {
         { "Filter.1.Name=ip-permission.from-port&Filter.1.Value.1=80", "web" },
         { "Filter.1.Name=ip-permission.to-port&Filter.1.Value.1=5432", "db" },
@@ -726,14 +602,14 @@ static void test_group_filters(Fixture *f, gconstpointer data)
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *params = g_strdup_printf("Action=DescribeSecurityGroups&%s", cases[i][0]);
-        g_autofree char *xml = ok(f, params);
+        g_autofree char *xml = fixture_ok(f, params);
         g_test_message("%s", cases[i][0]);
-        g_assert_cmpuint(count(xml, "<groupName>"), ==, 1);
+        g_assert_cmpuint(fixture_count(xml, "<groupName>"), ==, 1);
         g_autofree char *name = xml_text(xml, "groupName");
         g_assert_cmpstr(name, ==, cases[i][1]);
     }
-    g_autofree char *all = ok(f, "Action=DescribeSecurityGroups&MaxResults=5");
-    g_assert_cmpuint(count(all, "<groupName>"), ==, 4);
+    g_autofree char *all = fixture_ok(f, "Action=DescribeSecurityGroups&MaxResults=5");
+    g_assert_cmpuint(fixture_count(all, "<groupName>"), ==, 4);
 }
 
 static void test_group_bad_input(Fixture *f, gconstpointer data)
@@ -744,9 +620,9 @@ static void test_group_bad_input(Fixture *f, gconstpointer data)
     g_autofree char *long_desc = g_strnfill(256, 'd');
     g_autofree char *p_long =
         g_strdup_printf("Action=CreateSecurityGroup&GroupName=x&GroupDescription=%s", long_desc);
-    refused(f, p_long, "InvalidParameterValue");
+    fixture_refused(f, p_long, "InvalidParameterValue");
     g_autofree char *p_busy = g_strdup_printf("Action=DeleteSecurityGroup&GroupId=%s", busy);
-    refused(f, p_busy, "DependencyViolation");
+    fixture_refused(f, p_busy, "DependencyViolation");
 
 #define AUTH "Action=AuthorizeSecurityGroupIngress&GroupName=web"
 #define PERM(proto, from, to, cidr)                                        \
@@ -835,15 +711,15 @@ static void test_group_bad_input(Fixture *f, gconstpointer data)
     g_free(create_group(f, "g4"));
     g_free(create_group(f, "g5"));
     g_free(create_group(f, "g6"));
-    int groups = count_rows(f, "security_groups");
-    int rules = count_rows(f, "security_group_rules");
+    int groups = fixture_count_rows(f, "security_groups");
+    int rules = fixture_count_rows(f, "security_group_rules");
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
-        refused(f, cases[i].params, cases[i].code);
-    g_assert_cmpint(count_rows(f, "security_groups"), ==, groups);
-    g_assert_cmpint(count_rows(f, "security_group_rules"), ==, rules);
-    g_assert_cmpint(count_rows(f, "instances"), ==, 1);
-    g_assert_cmpint(count_rows(f, "instance_groups"), ==, 1);
-    g_assert_cmpint(count_rows(f, "tags"), ==, 0);
+        fixture_refused(f, cases[i].params, cases[i].code);
+    g_assert_cmpint(fixture_count_rows(f, "security_groups"), ==, groups);
+    g_assert_cmpint(fixture_count_rows(f, "security_group_rules"), ==, rules);
+    g_assert_cmpint(fixture_count_rows(f, "instances"), ==, 1);
+    g_assert_cmpint(fixture_count_rows(f, "instance_groups"), ==, 1);
+    g_assert_cmpint(fixture_count_rows(f, "tags"), ==, 0);
 }
 
 static void test_rule_limit(Fixture *f, gconstpointer data)
@@ -854,12 +730,12 @@ static void test_rule_limit(Fixture *f, gconstpointer data)
             g_strdup_printf("Action=AuthorizeSecurityGroupIngress&GroupName=many&IpProtocol=tcp"
                             "&FromPort=%d&ToPort=%d&CidrIp=0.0.0.0/0",
                             1000 + i, 1000 + i);
-        g_free(ok(f, params));
+        g_free(fixture_ok(f, params));
     }
-    refused(f,
-            "Action=AuthorizeSecurityGroupIngress&GroupName=many&IpProtocol=tcp"
-            "&FromPort=2000&ToPort=2000&CidrIp=0.0.0.0/0",
-            "RulesPerSecurityGroupLimitExceeded");
+    fixture_refused(f,
+                    "Action=AuthorizeSecurityGroupIngress&GroupName=many&IpProtocol=tcp"
+                    "&FromPort=2000&ToPort=2000&CidrIp=0.0.0.0/0",
+                    "RulesPerSecurityGroupLimitExceeded");
 }
 
 /* guest:host:origin of each forward of INST, by guest port. */
@@ -893,12 +769,12 @@ static void test_forwards_follow_rules(Fixture *f, gconstpointer data)
     g_assert_cmpstr(fw, ==, "9000:extra");
     g_free(fw);
 
-    g_free(ok(f, "Action=AuthorizeSecurityGroupIngress&GroupName=web&IpProtocol=tcp"
-                 "&FromPort=8080&ToPort=8081&CidrIp=0.0.0.0/0"));
-    g_free(ok(f, "Action=AuthorizeSecurityGroupIngress&GroupName=web&IpProtocol=tcp"
-                 "&FromPort=8081&ToPort=8081&CidrIp=10.0.0.0/8"));
-    g_free(ok(f, "Action=AuthorizeSecurityGroupIngress&GroupName=web&IpProtocol=tcp"
-                 "&FromPort=9000&ToPort=9000&CidrIp=0.0.0.0/0"));
+    g_free(fixture_ok(f, "Action=AuthorizeSecurityGroupIngress&GroupName=web&IpProtocol=tcp"
+                         "&FromPort=8080&ToPort=8081&CidrIp=0.0.0.0/0"));
+    g_free(fixture_ok(f, "Action=AuthorizeSecurityGroupIngress&GroupName=web&IpProtocol=tcp"
+                         "&FromPort=8081&ToPort=8081&CidrIp=10.0.0.0/8"));
+    g_free(fixture_ok(f, "Action=AuthorizeSecurityGroupIngress&GroupName=web&IpProtocol=tcp"
+                         "&FromPort=9000&ToPort=9000&CidrIp=0.0.0.0/0"));
     fw = forwards_of(f, INST);
     g_assert_cmpstr(fw, ==, "8080:group 8081:group 9000:extra");
     g_free(fw);
@@ -908,23 +784,23 @@ static void test_forwards_follow_rules(Fixture *f, gconstpointer data)
     g_free(fw);
 
     /* 8081 stays open while another rule opens it. */
-    g_free(ok(f, "Action=RevokeSecurityGroupIngress&GroupName=web&IpProtocol=tcp"
-                 "&FromPort=8080&ToPort=8081&CidrIp=0.0.0.0/0"));
+    g_free(fixture_ok(f, "Action=RevokeSecurityGroupIngress&GroupName=web&IpProtocol=tcp"
+                         "&FromPort=8080&ToPort=8081&CidrIp=0.0.0.0/0"));
     fw = forwards_of(f, INST);
     g_assert_cmpstr(fw, ==, "8081:group 9000:extra");
     g_free(fw);
-    g_free(ok(f, "Action=RevokeSecurityGroupIngress&GroupName=web&IpProtocol=tcp"
-                 "&FromPort=8081&ToPort=8081&CidrIp=10.0.0.0/8"));
-    g_free(ok(f, "Action=RevokeSecurityGroupIngress&GroupName=web&IpProtocol=tcp"
-                 "&FromPort=9000&ToPort=9000&CidrIp=0.0.0.0/0"));
+    g_free(fixture_ok(f, "Action=RevokeSecurityGroupIngress&GroupName=web&IpProtocol=tcp"
+                         "&FromPort=8081&ToPort=8081&CidrIp=10.0.0.0/8"));
+    g_free(fixture_ok(f, "Action=RevokeSecurityGroupIngress&GroupName=web&IpProtocol=tcp"
+                         "&FromPort=9000&ToPort=9000&CidrIp=0.0.0.0/0"));
     fw = forwards_of(f, INST);
     g_assert_cmpstr(fw, ==, "9000:extra");
     g_free(fw);
 
     /* DescribeInstances shows the key, the groups and the forwards. */
-    g_free(ok(f, "Action=AuthorizeSecurityGroupIngress&GroupName=web&IpProtocol=tcp"
-                 "&FromPort=22&ToPort=22&CidrIp=0.0.0.0/0"));
-    g_autofree char *xml = ok(f, "Action=DescribeInstances&InstanceId.1=" INST);
+    g_free(fixture_ok(f, "Action=AuthorizeSecurityGroupIngress&GroupName=web&IpProtocol=tcp"
+                         "&FromPort=22&ToPort=22&CidrIp=0.0.0.0/0"));
+    g_autofree char *xml = fixture_ok(f, "Action=DescribeInstances&InstanceId.1=" INST);
     g_assert_nonnull(strstr(xml, "<keyName>mykey</keyName>"));
     g_autofree char *group_id = g_strdup_printf("<groupId>%s</groupId>", web);
     g_assert_nonnull(strstr(xml, group_id));
@@ -937,9 +813,9 @@ static void test_forwards_follow_rules(Fixture *f, gconstpointer data)
                                  "UPDATE instances SET state = 'terminated' WHERE id = ?1", "s",
                                  INST),
                     ==, 1);
-    g_free(ok(f, "Action=DeleteSecurityGroup&GroupName=web"));
-    g_assert_cmpint(count_rows(f, "instance_groups"), ==, 0);
-    g_assert_cmpint(count_rows(f, "security_group_rules"), ==, 1);
+    g_free(fixture_ok(f, "Action=DeleteSecurityGroup&GroupName=web"));
+    g_assert_cmpint(fixture_count_rows(f, "instance_groups"), ==, 0);
+    g_assert_cmpint(fixture_count_rows(f, "security_group_rules"), ==, 1);
 }
 
 /* ---- migration -------------------------------------------------------------- */
@@ -1010,7 +886,7 @@ static void test_migration_from_4(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-#define ADD(name, fn) g_test_add(name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+#define ADD(name, fn) g_test_add(name, Fixture, &spec, fixture_setup, fn, fixture_teardown)
     ADD("/keypairs/create-rsa", test_create_rsa);
     ADD("/keypairs/create-ed25519", test_create_ed25519);
     ADD("/keypairs/import", test_import);

@@ -3,20 +3,15 @@
  * and all-or-nothing), the filters of the Describe actions, and
  * Describe/ModifyInstanceAttribute, without a hypervisor.
  */
-#include "api.h"
-#include "api_xml.h"
+#include "fixture.h"
+
 #include "catalog.h"
-#include "daemon.h"
-#include "fsutil.h"
-#include "image.h"
-#include "instance.h"
 #include "tags.h"
-#include "volume.h"
 
 #include <string.h>
 
-#define OWNER    "123456789012"
-#define AMI      "ami-0123456789abcdef0"
+#define OWNER    FIXTURE_OWNER
+#define AMI      FIXTURE_AMI
 #define RUNNING  "i-0abcdef0123456789"
 #define STOPPED  "i-0000000000000000c"
 #define VOL      "vol-0abcdef0123456789"
@@ -24,78 +19,19 @@
 #define GROUP    "sg-0123456789abcdef0"
 #define NO_SUCH_ "00000000000000000"
 
-typedef struct {
-    char *dir;
-    NubeDaemon d;
-    NubeAccount acct;
-} Fixture;
-
-static void insert_image(Fixture *f)
-{
-    g_autoptr(NubeError) err = NULL;
-    g_autoptr(NubeImage) img = nube_image_new();
-    img->id = g_strdup(AMI);
-    img->owner_id = g_strdup(OWNER);
-    img->name = g_strdup("debian-12-test");
-    img->state = g_strdup("pending");
-    img->source = g_strdup("import");
-    img->created_at = 1795000000;
-    img->tags = nube_tags_new();
-    nube_tags_add(img->tags, "Name", "base");
-    g_assert_cmpint(nube_image_insert(f->d.db, img, &err), ==, 0);
-    g_assert_cmpint(
-        nube_image_set_available(f->d.db, AMI, "ab12", 4294967296, NULL, NULL, NULL, &err), ==, 0);
-}
-
-static void insert_instance(Fixture *f, const char *id, const char *state, const char *name)
-{
-    g_autoptr(NubeError) err = NULL;
-    g_autoptr(NubeInstance) inst = nube_instance_new();
-    inst->id = g_strdup(id);
-    inst->reservation_id = g_strdup("r-0abcdef0123456789");
-    inst->owner_id = g_strdup(OWNER);
-    inst->image_id = g_strdup(AMI);
-    inst->instance_type = g_strdup("t3.micro");
-    inst->state = g_strdup(state);
-    inst->state_changed_at = 1795000100;
-    inst->root_device_type = g_strdup("ebs");
-    inst->base_sha256 = g_strdup("ab12");
-    inst->mac = g_strdup("52:54:00:12:34:56");
-    inst->private_ip = g_strdup("10.0.2.15");
-    inst->hostname = g_strdup(id);
-    inst->vcpus = 2;
-    inst->memory_mib = 1024;
-    inst->launch_time = 1795000100;
-    inst->tags = nube_tags_new();
-    nube_tags_add(inst->tags, "Name", name);
-    g_assert_cmpint(nube_instance_insert(f->d.db, inst, &err), ==, 0);
-}
-
 /* An image, a running and a stopped instance, the running one's root
  * volume, a key pair and a security group (their tables come with
  * migration 0005). */
 static void insert_records(Fixture *f)
 {
     g_autoptr(NubeError) err = NULL;
-    g_assert_cmpint(nube_db_exec(f->d.db, &err,
-                                 "INSERT INTO accounts VALUES (?1, 'AKIATESTTESTTESTTEST', 's', 0)",
-                                 "s", OWNER),
-                    ==, 1);
-    insert_image(f);
-    insert_instance(f, RUNNING, "running", "web");
-    insert_instance(f, STOPPED, "stopped", "db");
-    NubeVolume vol = {
-        .id = VOL,
-        .owner_id = OWNER,
-        .instance_id = RUNNING,
-        .base_sha256 = "ab12",
-        .size = 4294967296,
-        .state = "in-use",
-        .delete_on_termination = TRUE,
-        .created_at = 1795000100,
-        .attached_at = 1795000100,
-    };
-    g_assert_cmpint(nube_volume_insert(f->d.db, &vol, &err), ==, 0);
+    g_autoptr(NubeImage) img = fixture_image_new("base");
+    fixture_insert_image(f, img, NULL, NULL, NULL);
+    g_autoptr(NubeInstance) running = fixture_instance_new(RUNNING, "running", "t3.micro", "web");
+    g_autoptr(NubeInstance) stopped = fixture_instance_new(STOPPED, "stopped", "t3.micro", "db");
+    fixture_insert_instance(f, running);
+    fixture_insert_instance(f, stopped);
+    fixture_insert_volume(f, VOL, RUNNING);
     g_assert_cmpint(nube_db_exec(f->d.db, &err,
                                  "INSERT INTO key_pairs (id, owner_id, name, key_type, "
                                  "fingerprint, public_key, created_at) VALUES (?1, ?2, 'k1', "
@@ -109,92 +45,13 @@ static void insert_records(Fixture *f)
                     ==, 1);
 }
 
-static void fixture_setup(Fixture *f, gconstpointer data)
-{
-    g_autoptr(NubeError) err = NULL;
-    f->dir = g_dir_make_tmp("nube-tags-XXXXXX", NULL);
-    g_autofree char *db = g_build_filename(f->dir, "nube.db", NULL);
-    nube_config_init(&f->d.cfg);
-    f->d.endpoint = g_strdup("http://127.0.0.1:8773");
-    f->d.db = nube_db_open(db, &err);
-    g_assert_nonnull(f->d.db);
-    insert_records(f);
-    f->acct.id = g_strdup(OWNER);
-}
-
-static void fixture_teardown(Fixture *f, gconstpointer data)
-{
-    nube_db_close(f->d.db);
-    nube_config_clear(&f->d.cfg);
-    g_free(f->d.endpoint);
-    nube_account_clear(&f->acct);
-    nube_rm_rf(f->dir, NULL);
-    g_free(f->dir);
-}
-
-/* Runs the request PARAMS (Version added); returns the answer XML, or NULL
- * with *CODE (freed first) set to the EC2 error code. */
-static char *call(Fixture *f, const char *params, char **code)
-{
-    g_autoptr(NubeError) err = NULL;
-    g_autofree char *full = g_strconcat(params, "&Version=2016-11-15", NULL);
-    g_autoptr(NubeQuery) q = nube_query_parse(full, strlen(full), &err);
-    g_assert_nonnull(q);
-    NubeApiRequest req = {
-        .d = &f->d,
-        .q = q,
-        .action = nube_query_get(q, "Action"),
-        .request_id = "11111111-2222-3333-4444-555555555555",
-        .account = &f->acct,
-    };
-    xmlDocPtr doc = NULL;
-    g_clear_pointer(code, g_free);
-    if (nube_api_dispatch(&req, &doc, &err) < 0) {
-        *code = g_strdup(nube_error_code(err));
-        g_test_message("%.200s: %s: %.200s", params, *code, err->message);
-        return NULL;
-    }
-    int len = 0;
-    xmlChar *text = nube_xml_serialize(doc, &len);
-    char *out = g_strndup((const char *) text, len);
-    xmlFree(text);
-    xmlFreeDoc(doc);
-    return out;
-}
-
-/* Asserts that PARAMS succeeds; returns the answer. */
-static char *ok(Fixture *f, const char *params)
-{
-    g_autofree char *code = NULL;
-    char *xml = call(f, params, &code);
-    if (xml == NULL)
-        g_error("%s failed: %s", params, code);
-    return xml;
-}
-
-/* Asserts that PARAMS fails with CODE. */
-static void refused(Fixture *f, const char *params, const char *code)
-{
-    g_autofree char *got = NULL;
-    g_autofree char *xml = call(f, params, &got);
-    if (xml != NULL)
-        g_error("%s succeeded, expected %s", params, code);
-    g_assert_cmpstr(got, ==, code);
-}
+static const FixtureSpec spec = { "tags", insert_records };
 
 static int tag_rows(Fixture *f, const char *resource_id)
 {
     g_autoptr(GPtrArray) tags = nube_tags_get(f->d.db, resource_id, NULL);
     g_assert_nonnull(tags);
     return (int) tags->len;
-}
-
-static guint count(const char *haystack, const char *needle)
-{
-    guint n = 0;
-    for (const char *p = haystack; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-        n++;
-    return n;
 }
 
 /* "Tag.1.Key=kFIRST&Tag.1.Value=v…" for N tags named kFIRST… */
@@ -219,11 +76,12 @@ static void test_create_each_kind(Fixture *f, gconstpointer data)
     for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
         g_autofree char *p = g_strdup_printf(
             "Action=CreateTags&ResourceId.1=%s&Tag.1.Key=team&Tag.1.Value=blue", kinds[i].id);
-        g_autofree char *xml = ok(f, p);
+        g_autofree char *xml = fixture_ok(f, p);
         g_assert_nonnull(strstr(xml, "<return>true</return>"));
     }
-    g_autofree char *xml = ok(f, "Action=DescribeTags&Filter.1.Name=key&Filter.1.Value.1=team");
-    g_assert_cmpuint(count(xml, "<item>"), ==, G_N_ELEMENTS(kinds));
+    g_autofree char *xml =
+        fixture_ok(f, "Action=DescribeTags&Filter.1.Name=key&Filter.1.Value.1=team");
+    g_assert_cmpuint(fixture_count(xml, "<item>"), ==, G_N_ELEMENTS(kinds));
     for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
         g_autofree char *item =
             g_strdup_printf("<resourceId>%s</resourceId>\n      <resourceType>%s</resourceType>\n"
@@ -232,10 +90,10 @@ static void test_create_each_kind(Fixture *f, gconstpointer data)
         g_assert_nonnull(strstr(xml, item));
     }
     /* Tags show in the resources' own answers. */
-    g_autofree char *vols = ok(f, "Action=DescribeVolumes");
+    g_autofree char *vols = fixture_ok(f, "Action=DescribeVolumes");
     g_assert_nonnull(strstr(vols, "<key>team</key>"));
     /* A value may be absent (empty) and a key may be set again. */
-    g_free(ok(f, "Action=CreateTags&ResourceId.1=" AMI "&Tag.1.Key=team"));
+    g_free(fixture_ok(f, "Action=CreateTags&ResourceId.1=" AMI "&Tag.1.Key=team"));
     g_autoptr(NubeImage) img = nube_image_get(f->d.db, AMI, NULL);
     g_assert_cmpstr(nube_tags_lookup(img->tags, "team"), ==, "");
 }
@@ -245,17 +103,18 @@ static void test_limit(Fixture *f, gconstpointer data)
     /* The image has Name: 49 more make 50. */
     g_autofree char *t49 = tag_params(1, 49);
     g_autofree char *p49 = g_strconcat("Action=CreateTags&ResourceId.1=" AMI, t49, NULL);
-    g_free(ok(f, p49));
+    g_free(fixture_ok(f, p49));
     g_assert_cmpint(tag_rows(f, AMI), ==, 50);
     /* Setting keys it has does not count. */
-    g_free(ok(f, "Action=CreateTags&ResourceId.1=" AMI "&Tag.1.Key=k3&Tag.1.Value=again"));
-    refused(f, "Action=CreateTags&ResourceId.1=" AMI "&Tag.1.Key=one-more", "TagLimitExceeded");
+    g_free(fixture_ok(f, "Action=CreateTags&ResourceId.1=" AMI "&Tag.1.Key=k3&Tag.1.Value=again"));
+    fixture_refused(f, "Action=CreateTags&ResourceId.1=" AMI "&Tag.1.Key=one-more",
+                    "TagLimitExceeded");
     g_assert_cmpint(tag_rows(f, AMI), ==, 50);
 
     /* 51 in one request: nothing written. */
     g_autofree char *t51 = tag_params(1, 51);
     g_autofree char *p51 = g_strconcat("Action=CreateTags&ResourceId.1=" VOL, t51, NULL);
-    refused(f, p51, "TagLimitExceeded");
+    fixture_refused(f, p51, "TagLimitExceeded");
     g_assert_cmpint(tag_rows(f, VOL), ==, 0);
 
     /* 50 on the volume, but 50 + Name on the instance in the same
@@ -263,7 +122,7 @@ static void test_limit(Fixture *f, gconstpointer data)
     g_autofree char *t50 = tag_params(1, 50);
     g_autofree char *p2 =
         g_strconcat("Action=CreateTags&ResourceId.1=" VOL "&ResourceId.2=" RUNNING, t50, NULL);
-    refused(f, p2, "TagLimitExceeded");
+    fixture_refused(f, p2, "TagLimitExceeded");
     g_assert_cmpint(tag_rows(f, VOL), ==, 0);
     g_assert_cmpint(tag_rows(f, RUNNING), ==, 1);
 }
@@ -295,18 +154,18 @@ static void test_lengths(Fixture *f, gconstpointer data)
             g_strdup_printf("Action=CreateTags&ResourceId.1=" VOL "&Tag.1.Key=%s&Tag.1.Value=%s",
                             cases[i].key, cases[i].value);
         if (cases[i].code == NULL)
-            g_free(ok(f, p));
+            g_free(fixture_ok(f, p));
         else
-            refused(f, p, cases[i].code);
+            fixture_refused(f, p, cases[i].code);
     }
     g_assert_cmpint(tag_rows(f, VOL), ==, 2);
     /* A bad tag among good ones: none is written. */
-    refused(f,
-            "Action=CreateTags&ResourceId.1=" STOPPED "&Tag.1.Key=fine&Tag.2.Key=aws:no"
-            "&Tag.2.Value=x",
-            "InvalidParameterValue");
-    refused(f, "Action=CreateTags&ResourceId.1=" STOPPED "&Tag.1.Key=a&Tag.2.Key=a",
-            "InvalidParameterValue");
+    fixture_refused(f,
+                    "Action=CreateTags&ResourceId.1=" STOPPED "&Tag.1.Key=fine&Tag.2.Key=aws:no"
+                    "&Tag.2.Value=x",
+                    "InvalidParameterValue");
+    fixture_refused(f, "Action=CreateTags&ResourceId.1=" STOPPED "&Tag.1.Key=a&Tag.2.Key=a",
+                    "InvalidParameterValue");
     g_assert_cmpint(tag_rows(f, STOPPED), ==, 1);
 }
 
@@ -329,62 +188,65 @@ static void test_bad_ids(Fixture *f, gconstpointer data)
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *p = g_strdup_printf(
             "Action=CreateTags&ResourceId.1=%s&Tag.1.Key=a&Tag.1.Value=b", cases[i].id);
-        refused(f, p, cases[i].code);
+        fixture_refused(f, p, cases[i].code);
         g_autofree char *d =
             g_strdup_printf("Action=DeleteTags&ResourceId.1=%s&Tag.1.Key=a", cases[i].id);
-        refused(f, d, cases[i].code);
+        fixture_refused(f, d, cases[i].code);
     }
-    refused(f, "Action=CreateTags&Tag.1.Key=a", "MissingParameter");
-    refused(f, "Action=CreateTags&ResourceId.1=" AMI, "MissingParameter");
-    refused(f, "Action=DeleteTags", "MissingParameter");
+    fixture_refused(f, "Action=CreateTags&Tag.1.Key=a", "MissingParameter");
+    fixture_refused(f, "Action=CreateTags&ResourceId.1=" AMI, "MissingParameter");
+    fixture_refused(f, "Action=DeleteTags", "MissingParameter");
 
     /* Known first, unknown second: the known one is not tagged. */
-    refused(f,
-            "Action=CreateTags&ResourceId.1=" AMI "&ResourceId.2=i-" NO_SUCH_
-            "&Tag.1.Key=a&Tag.1.Value=b",
-            "InvalidInstanceID.NotFound");
+    fixture_refused(f,
+                    "Action=CreateTags&ResourceId.1=" AMI "&ResourceId.2=i-" NO_SUCH_
+                    "&Tag.1.Key=a&Tag.1.Value=b",
+                    "InvalidInstanceID.NotFound");
     g_assert_cmpint(tag_rows(f, AMI), ==, 1);
-    refused(f, "Action=DeleteTags&ResourceId.1=" AMI "&ResourceId.2=vol-" NO_SUCH_,
-            "InvalidVolume.NotFound");
+    fixture_refused(f, "Action=DeleteTags&ResourceId.1=" AMI "&ResourceId.2=vol-" NO_SUCH_,
+                    "InvalidVolume.NotFound");
     g_assert_cmpint(tag_rows(f, AMI), ==, 1);
 
     /* Gone resources are not found: a deregistered image, and a key pair
      * whose table does not exist (as before migration 0005). */
     g_assert_cmpint(nube_image_deregister(f->d.db, AMI, NULL), ==, 0);
-    refused(f, "Action=CreateTags&ResourceId.1=" AMI "&Tag.1.Key=a", "InvalidAMIID.NotFound");
+    fixture_refused(f, "Action=CreateTags&ResourceId.1=" AMI "&Tag.1.Key=a",
+                    "InvalidAMIID.NotFound");
     g_assert_cmpint(nube_db_exec(f->d.db, NULL, "DROP TABLE key_pairs", ""), >=, 0);
-    refused(f, "Action=CreateTags&ResourceId.1=" KEYPAIR "&Tag.1.Key=a", "InvalidKeyPair.NotFound");
+    fixture_refused(f, "Action=CreateTags&ResourceId.1=" KEYPAIR "&Tag.1.Key=a",
+                    "InvalidKeyPair.NotFound");
 }
 
 /* ---- DeleteTags -------------------------------------------------------- */
 
 static void test_delete(Fixture *f, gconstpointer data)
 {
-    g_free(ok(f, "Action=CreateTags&ResourceId.1=" AMI "&ResourceId.2=" VOL
-                 "&Tag.1.Key=env&Tag.1.Value=prod&Tag.2.Key=team&Tag.2.Value=blue"
-                 "&Tag.3.Key=empty"));
+    g_free(fixture_ok(f, "Action=CreateTags&ResourceId.1=" AMI "&ResourceId.2=" VOL
+                         "&Tag.1.Key=env&Tag.1.Value=prod&Tag.2.Key=team&Tag.2.Value=blue"
+                         "&Tag.3.Key=empty"));
     g_assert_cmpint(tag_rows(f, AMI), ==, 4);
 
     /* A value that does not match keeps the tag; an empty value matches
      * only an empty value. */
-    g_free(ok(f, "Action=DeleteTags&ResourceId.1=" AMI "&Tag.1.Key=env&Tag.1.Value=test"));
+    g_free(fixture_ok(f, "Action=DeleteTags&ResourceId.1=" AMI "&Tag.1.Key=env&Tag.1.Value=test"));
     g_assert_cmpint(tag_rows(f, AMI), ==, 4);
-    g_free(ok(f, "Action=DeleteTags&ResourceId.1=" AMI "&Tag.1.Key=team&Tag.1.Value="));
+    g_free(fixture_ok(f, "Action=DeleteTags&ResourceId.1=" AMI "&Tag.1.Key=team&Tag.1.Value="));
     g_assert_cmpint(tag_rows(f, AMI), ==, 4);
-    g_free(ok(f, "Action=DeleteTags&ResourceId.1=" AMI "&Tag.1.Key=empty&Tag.1.Value="));
+    g_free(fixture_ok(f, "Action=DeleteTags&ResourceId.1=" AMI "&Tag.1.Key=empty&Tag.1.Value="));
     g_assert_cmpint(tag_rows(f, AMI), ==, 3);
-    g_free(ok(f, "Action=DeleteTags&ResourceId.1=" AMI "&Tag.1.Key=env&Tag.1.Value=prod"));
+    g_free(fixture_ok(f, "Action=DeleteTags&ResourceId.1=" AMI "&Tag.1.Key=env&Tag.1.Value=prod"));
     g_assert_cmpint(tag_rows(f, AMI), ==, 2);
     /* Without a value, whatever it is; an absent key is no error. */
-    g_free(ok(f, "Action=DeleteTags&ResourceId.1=" AMI "&Tag.1.Key=team&Tag.2.Key=absent"));
+    g_free(fixture_ok(f, "Action=DeleteTags&ResourceId.1=" AMI "&Tag.1.Key=team&Tag.2.Key=absent"));
     g_autoptr(NubeImage) img = nube_image_get(f->d.db, AMI, NULL);
     g_assert_cmpint(img->tags->len, ==, 1);
     g_assert_cmpstr(nube_tags_lookup(img->tags, "Name"), ==, "base");
 
-    refused(f, "Action=DeleteTags&ResourceId.1=" VOL "&Tag.1.Key=aws:x", "InvalidParameterValue");
+    fixture_refused(f, "Action=DeleteTags&ResourceId.1=" VOL "&Tag.1.Key=aws:x",
+                    "InvalidParameterValue");
     g_assert_cmpint(tag_rows(f, VOL), ==, 3);
     /* No Tag: every tag of the resources. */
-    g_free(ok(f, "Action=DeleteTags&ResourceId.1=" VOL "&ResourceId.2=" AMI));
+    g_free(fixture_ok(f, "Action=DeleteTags&ResourceId.1=" VOL "&ResourceId.2=" AMI));
     g_assert_cmpint(tag_rows(f, VOL), ==, 0);
     g_assert_cmpint(tag_rows(f, AMI), ==, 0);
     g_assert_cmpint(tag_rows(f, RUNNING), ==, 1);
@@ -394,8 +256,8 @@ static void test_delete(Fixture *f, gconstpointer data)
 
 static void test_describe_filters(Fixture *f, gconstpointer data)
 {
-    g_free(ok(f, "Action=CreateTags&ResourceId.1=" VOL "&ResourceId.2=" GROUP
-                 "&Tag.1.Key=env&Tag.1.Value=prod&Tag.2.Key=owner&Tag.2.Value=ana"));
+    g_free(fixture_ok(f, "Action=CreateTags&ResourceId.1=" VOL "&ResourceId.2=" GROUP
+                         "&Tag.1.Key=env&Tag.1.Value=prod&Tag.2.Key=owner&Tag.2.Value=ana"));
     /* Tags now: image Name=base, instances Name=web/db, volume and group
      * env=prod and owner=ana. */
     static const struct {
@@ -420,19 +282,19 @@ static void test_describe_filters(Fixture *f, gconstpointer data)
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *p = g_strconcat("Action=DescribeTags", cases[i].filter, NULL);
-        g_autofree char *xml = ok(f, p);
+        g_autofree char *xml = fixture_ok(f, p);
         g_test_message("%s", p);
-        g_assert_cmpuint(count(xml, "<item>"), ==, cases[i].items);
+        g_assert_cmpuint(fixture_count(xml, "<item>"), ==, cases[i].items);
     }
-    refused(f, "Action=DescribeTags&Filter.1.Name=colour&Filter.1.Value.1=red",
-            "InvalidParameterValue");
-    refused(f, "Action=DescribeTags&MaxResults=4", "InvalidParameterValue");
-    refused(f, "Action=DescribeTags&MaxResults=1001", "InvalidParameterValue");
+    fixture_refused(f, "Action=DescribeTags&Filter.1.Name=colour&Filter.1.Value.1=red",
+                    "InvalidParameterValue");
+    fixture_refused(f, "Action=DescribeTags&MaxResults=4", "InvalidParameterValue");
+    fixture_refused(f, "Action=DescribeTags&MaxResults=1001", "InvalidParameterValue");
 
     /* A deregistered image's tags are no longer listed. */
     g_assert_cmpint(nube_image_deregister(f->d.db, AMI, NULL), ==, 0);
-    g_autofree char *xml = ok(f, "Action=DescribeTags");
-    g_assert_cmpuint(count(xml, "<item>"), ==, 6);
+    g_autofree char *xml = fixture_ok(f, "Action=DescribeTags");
+    g_assert_cmpuint(fixture_count(xml, "<item>"), ==, 6);
     g_assert_null(strstr(xml, AMI));
 }
 
@@ -440,7 +302,7 @@ static void test_describe_pages(Fixture *f, gconstpointer data)
 {
     g_autofree char *t = tag_params(1, 20);
     g_autofree char *p = g_strconcat("Action=CreateTags&ResourceId.1=" VOL, t, NULL);
-    g_free(ok(f, p));
+    g_free(fixture_ok(f, p));
 
     g_autofree char *token = NULL;
     g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -449,8 +311,8 @@ static void test_describe_pages(Fixture *f, gconstpointer data)
         g_autofree char *escaped = token ? g_uri_escape_string(token, NULL, FALSE) : NULL;
         g_autofree char *req = g_strdup_printf("Action=DescribeTags&MaxResults=6%s%s",
                                                token ? "&NextToken=" : "", token ? escaped : "");
-        g_autofree char *xml = ok(f, req);
-        g_assert_cmpuint(count(xml, "<item>"), <=, 6);
+        g_autofree char *xml = fixture_ok(f, req);
+        g_assert_cmpuint(fixture_count(xml, "<item>"), <=, 6);
         for (const char *k = xml; (k = strstr(k, "<key>")) != NULL; k++) {
             const char *r = g_strrstr_len(xml, k - xml, "<resourceId>");
             g_autofree char *pair = g_strndup(r, strstr(k, "</key>") - r);
@@ -481,7 +343,7 @@ typedef struct {
 static void check_filters(Fixture *f, const FilterCase *cases, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        g_autofree char *xml = ok(f, cases[i].request);
+        g_autofree char *xml = fixture_ok(f, cases[i].request);
         g_test_message("%s", cases[i].request);
         g_assert_cmpint(strstr(xml, cases[i].id) != NULL, ==, cases[i].found);
     }
@@ -489,7 +351,7 @@ static void check_filters(Fixture *f, const FilterCase *cases, size_t n)
 
 static void test_describe_action_filters(Fixture *f, gconstpointer data)
 {
-    g_free(ok(f, "Action=CreateTags&ResourceId.1=" VOL "&Tag.1.Key=disk&Tag.1.Value=root"));
+    g_free(fixture_ok(f, "Action=CreateTags&ResourceId.1=" VOL "&Tag.1.Key=disk&Tag.1.Value=root"));
     g_assert_cmpint(nube_db_exec(f->d.db, NULL,
                                  "INSERT INTO instance_groups (instance_id, group_id, position) "
                                  "VALUES (?1, ?2, 0)",
@@ -585,7 +447,7 @@ static void test_describe_action_filters(Fixture *f, gconstpointer data)
     for (size_t i = 0; i < G_N_ELEMENTS(unknown); i++) {
         g_autofree char *p =
             g_strdup_printf("Action=%s&Filter.1.Name=colour&Filter.1.Value.1=red", unknown[i]);
-        refused(f, p, "InvalidParameterValue");
+        fixture_refused(f, p, "InvalidParameterValue");
     }
 }
 
@@ -593,64 +455,71 @@ static void test_describe_action_filters(Fixture *f, gconstpointer data)
 
 static void test_describe_attribute(Fixture *f, gconstpointer data)
 {
-    g_autofree char *xml =
-        ok(f, "Action=DescribeInstanceAttribute&InstanceId=" RUNNING "&Attribute=instanceType");
+    g_autofree char *xml = fixture_ok(f, "Action=DescribeInstanceAttribute&InstanceId=" RUNNING
+                                         "&Attribute=instanceType");
     g_assert_nonnull(strstr(xml, "<instanceId>" RUNNING "</instanceId>"));
     g_assert_nonnull(strstr(xml, "<instanceType>\n    <value>t3.micro</value>"));
     g_free(xml);
-    xml = ok(f, "Action=DescribeInstanceAttribute&InstanceId=" RUNNING "&Attribute=userData");
+    xml =
+        fixture_ok(f, "Action=DescribeInstanceAttribute&InstanceId=" RUNNING "&Attribute=userData");
     g_assert_nonnull(strstr(xml, "<userData/>"));
     g_free(xml);
-    xml = ok(f, "Action=DescribeInstanceAttribute&InstanceId=" RUNNING
-                "&Attribute=instanceInitiatedShutdownBehavior");
+    xml = fixture_ok(f, "Action=DescribeInstanceAttribute&InstanceId=" RUNNING
+                        "&Attribute=instanceInitiatedShutdownBehavior");
     g_assert_nonnull(strstr(xml, "<value>stop</value>"));
 
-    refused(f, "Action=DescribeInstanceAttribute&InstanceId=" RUNNING "&Attribute=colour",
-            "InvalidParameterValue");
-    refused(f, "Action=DescribeInstanceAttribute&InstanceId=" RUNNING "&Attribute=kernel",
-            "UnsupportedOperation");
-    refused(f, "Action=DescribeInstanceAttribute&InstanceId=" RUNNING, "MissingParameter");
-    refused(f, "Action=DescribeInstanceAttribute&Attribute=userData", "MissingParameter");
-    refused(f, "Action=DescribeInstanceAttribute&InstanceId=i-x&Attribute=userData",
-            "InvalidInstanceID.Malformed");
-    refused(f, "Action=DescribeInstanceAttribute&InstanceId=i-" NO_SUCH_ "&Attribute=userData",
-            "InvalidInstanceID.NotFound");
+    fixture_refused(f, "Action=DescribeInstanceAttribute&InstanceId=" RUNNING "&Attribute=colour",
+                    "InvalidParameterValue");
+    fixture_refused(f, "Action=DescribeInstanceAttribute&InstanceId=" RUNNING "&Attribute=kernel",
+                    "UnsupportedOperation");
+    fixture_refused(f, "Action=DescribeInstanceAttribute&InstanceId=" RUNNING, "MissingParameter");
+    fixture_refused(f, "Action=DescribeInstanceAttribute&Attribute=userData", "MissingParameter");
+    fixture_refused(f, "Action=DescribeInstanceAttribute&InstanceId=i-x&Attribute=userData",
+                    "InvalidInstanceID.Malformed");
+    fixture_refused(f,
+                    "Action=DescribeInstanceAttribute&InstanceId=i-" NO_SUCH_ "&Attribute=userData",
+                    "InvalidInstanceID.NotFound");
 }
 
 static void test_modify_refused(Fixture *f, gconstpointer data)
 {
     /* IyEvYmluL3NoCg== is "#!/bin/sh\n". */
-    refused(f, "Action=ModifyInstanceAttribute&InstanceId=" RUNNING "&InstanceType.Value=t3.small",
-            "IncorrectInstanceState");
-    refused(f,
-            "Action=ModifyInstanceAttribute&InstanceId=" RUNNING "&UserData.Value=IyEvYmluL3NoCg==",
-            "IncorrectInstanceState");
-    refused(f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED "&InstanceType.Value=t9.huge",
-            "InvalidInstanceAttributeValue");
-    refused(f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED "&UserData.Value=%25%25",
-            "InvalidParameterValue");
-    refused(f,
-            "Action=ModifyInstanceAttribute&InstanceId=" STOPPED
-            "&InstanceType.Value=t3.small&UserData.Value=IyEvYmluL3NoCg==",
-            "InvalidParameterCombination");
-    refused(f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED, "MissingParameter");
-    refused(f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED "&Attribute=colour&Value=x",
-            "InvalidParameterValue");
-    refused(f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED "&Attribute=instanceType",
-            "MissingParameter");
-    refused(
+    fixture_refused(
+        f, "Action=ModifyInstanceAttribute&InstanceId=" RUNNING "&InstanceType.Value=t3.small",
+        "IncorrectInstanceState");
+    fixture_refused(
+        f, "Action=ModifyInstanceAttribute&InstanceId=" RUNNING "&UserData.Value=IyEvYmluL3NoCg==",
+        "IncorrectInstanceState");
+    fixture_refused(
+        f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED "&InstanceType.Value=t9.huge",
+        "InvalidInstanceAttributeValue");
+    fixture_refused(f,
+                    "Action=ModifyInstanceAttribute&InstanceId=" STOPPED "&UserData.Value=%25%25",
+                    "InvalidParameterValue");
+    fixture_refused(f,
+                    "Action=ModifyInstanceAttribute&InstanceId=" STOPPED
+                    "&InstanceType.Value=t3.small&UserData.Value=IyEvYmluL3NoCg==",
+                    "InvalidParameterCombination");
+    fixture_refused(f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED, "MissingParameter");
+    fixture_refused(
+        f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED "&Attribute=colour&Value=x",
+        "InvalidParameterValue");
+    fixture_refused(f,
+                    "Action=ModifyInstanceAttribute&InstanceId=" STOPPED "&Attribute=instanceType",
+                    "MissingParameter");
+    fixture_refused(
         f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED "&DisableApiTermination.Value=true",
         "UnsupportedOperation");
-    refused(f,
-            "Action=ModifyInstanceAttribute&InstanceId=i-" NO_SUCH_ "&InstanceType.Value=t3.small",
-            "InvalidInstanceID.NotFound");
+    fixture_refused(
+        f, "Action=ModifyInstanceAttribute&InstanceId=i-" NO_SUCH_ "&InstanceType.Value=t3.small",
+        "InvalidInstanceID.NotFound");
 
     /* User data over 16384 bytes, as RunInstances. */
     g_autofree char *raw = g_strnfill(16385, 'a');
     g_autofree char *b64 = g_base64_encode((const guchar *) raw, 16385);
     g_autofree char *p = g_strdup_printf(
         "Action=ModifyInstanceAttribute&InstanceId=" STOPPED "&UserData.Value=%s", b64);
-    refused(f, p, "InvalidParameterValue");
+    fixture_refused(f, p, "InvalidParameterValue");
 
     g_autoptr(NubeInstance) running = nube_instance_get(f->d.db, RUNNING, NULL);
     g_autoptr(NubeInstance) stopped = nube_instance_get(f->d.db, STOPPED, NULL);
@@ -662,39 +531,40 @@ static void test_modify_refused(Fixture *f, gconstpointer data)
 
 static void test_modify_stopped(Fixture *f, gconstpointer data)
 {
-    g_free(ok(f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED
-                 "&InstanceType.Value=t3.xlarge"));
+    g_free(fixture_ok(f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED
+                         "&InstanceType.Value=t3.xlarge"));
     g_autoptr(NubeInstance) inst = nube_instance_get(f->d.db, STOPPED, NULL);
     const NubeInstanceType *t = nube_catalog_type("t3.xlarge", NULL);
     g_assert_cmpstr(inst->instance_type, ==, "t3.xlarge");
     g_assert_cmpint(inst->vcpus, ==, t->vcpus);
     g_assert_cmpint(inst->memory_mib, ==, t->memory_mib);
-    g_autofree char *xml =
-        ok(f, "Action=DescribeInstanceAttribute&InstanceId=" STOPPED "&Attribute=instanceType");
+    g_autofree char *xml = fixture_ok(f, "Action=DescribeInstanceAttribute&InstanceId=" STOPPED
+                                         "&Attribute=instanceType");
     g_assert_nonnull(strstr(xml, "<value>t3.xlarge</value>"));
 
     /* The other form, Attribute and Value. */
-    g_free(ok(f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED
-                 "&Attribute=instanceType&Value=t3.nano"));
+    g_free(fixture_ok(f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED
+                         "&Attribute=instanceType&Value=t3.nano"));
     g_clear_pointer(&inst, nube_instance_free);
     inst = nube_instance_get(f->d.db, STOPPED, NULL);
     g_assert_cmpstr(inst->instance_type, ==, "t3.nano");
     g_assert_cmpint(inst->memory_mib, ==, 512);
 
     /* "#!/bin/sh\necho hi\n" */
-    g_free(ok(f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED
-                 "&UserData.Value=IyEvYmluL3NoCmVjaG8gaGkK"));
+    g_free(fixture_ok(f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED
+                         "&UserData.Value=IyEvYmluL3NoCmVjaG8gaGkK"));
     g_clear_pointer(&inst, nube_instance_free);
     inst = nube_instance_get(f->d.db, STOPPED, NULL);
     gsize len = 0;
     const char *ud = g_bytes_get_data(inst->user_data, &len);
     g_assert_cmpmem(ud, len, "#!/bin/sh\necho hi\n", 18);
     g_free(xml);
-    xml = ok(f, "Action=DescribeInstanceAttribute&InstanceId=" STOPPED "&Attribute=userData");
+    xml =
+        fixture_ok(f, "Action=DescribeInstanceAttribute&InstanceId=" STOPPED "&Attribute=userData");
     g_assert_nonnull(strstr(xml, "<userData>\n    <value>IyEvYmluL3NoCmVjaG8gaGkK</value>"));
 
     /* Empty user data removes it. */
-    g_free(ok(f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED "&UserData.Value="));
+    g_free(fixture_ok(f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED "&UserData.Value="));
     g_clear_pointer(&inst, nube_instance_free);
     inst = nube_instance_get(f->d.db, STOPPED, NULL);
     g_assert_null(inst->user_data);
@@ -706,7 +576,7 @@ static void test_modify_stopped(Fixture *f, gconstpointer data)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-#define ADD(name, fn) g_test_add(name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+#define ADD(name, fn) g_test_add(name, Fixture, &spec, fixture_setup, fn, fixture_teardown)
     ADD("/tags/create/each-kind", test_create_each_kind);
     ADD("/tags/create/limit", test_limit);
     ADD("/tags/create/lengths", test_lengths);
