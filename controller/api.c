@@ -39,6 +39,7 @@ static const struct {
     { "RunInstances", nube_api_run_instances },
     { "DescribeInstances", nube_api_describe_instances },
     { "DescribeInstanceStatus", nube_api_describe_instance_status },
+    { "ModifyInstanceMetadataOptions", nube_api_modify_instance_metadata_options },
     { "StartInstances", nube_api_start_instances },
     { "StopInstances", nube_api_stop_instances },
     { "RebootInstances", nube_api_reboot_instances },

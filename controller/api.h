@@ -149,6 +149,8 @@ int nube_api_describe_volumes(NubeApiRequest *req, xmlNodePtr resp, NubeError **
 int nube_api_delete_volume(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_describe_host(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_describe_instance_status(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
+int nube_api_modify_instance_metadata_options(NubeApiRequest *req, xmlNodePtr resp,
+                                              NubeError **err);
 int nube_api_create_key_pair(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_import_key_pair(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_describe_key_pairs(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);

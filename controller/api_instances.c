@@ -88,6 +88,9 @@ static void render_block_devices(xmlNodePtr item, const NubeInstance *inst)
     nube_xml_add_bool(ebs, "deleteOnTermination", inst->root_delete_on_termination);
 }
 
+static void render_metadata_options(xmlNodePtr parent, const char *name,
+                                    const NubeInstance *inst);
+
 void nube_api_render_instance(xmlNodePtr item, const char *region, const NubeInstance *inst)
 {
     g_autofree char *zone = nube_catalog_zone(region);
@@ -124,7 +127,9 @@ void nube_api_render_instance(xmlNodePtr item, const char *region, const NubeIns
     nube_xml_add_int(cpu, "coreCount", inst->vcpus);
     nube_xml_add_int(cpu, "threadsPerCore", 1);
     render_forwards(item, inst);
+    render_metadata_options(item, "metadataOptions", inst);
     nube_xml_add(item, "nubeAccelerator", inst->accelerator);
+    nube_xml_add_bool(item, "nubeNoCloudSeed", !inst->no_seed);
     nube_api_render_agent(item, inst);
 }
 
@@ -535,6 +540,66 @@ static GPtrArray *launch_groups(const NubeApiRequest *req, NubeError **err)
     return g_steal_pointer(&groups);
 }
 
+/* PREFIX"HttpTokens", PREFIX"HttpEndpoint" and PREFIX"HttpPutResponseHopLimit"
+ * (NULL / 0 when absent), checked. */
+static int metadata_options(const NubeApiRequest *req, const char *prefix, const char **tokens,
+                            const char **endpoint, gint64 *hop_limit, NubeError **err)
+{
+    static const char *const token_values[] = { "optional", "required", NULL };
+    static const char *const endpoint_values[] = { "enabled", "disabled", NULL };
+    g_autofree char *tk = g_strconcat(prefix, "HttpTokens", NULL);
+    g_autofree char *ek = g_strconcat(prefix, "HttpEndpoint", NULL);
+    g_autofree char *hk = g_strconcat(prefix, "HttpPutResponseHopLimit", NULL);
+
+    *tokens = nube_query_get(req->q, tk);
+    *endpoint = nube_query_get(req->q, ek);
+    if (*tokens != NULL && !g_strv_contains(token_values, *tokens))
+        return nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                               "Value (%s) for parameter %s is invalid. Valid values: optional, "
+                               "required.",
+                               *tokens, tk);
+    if (*endpoint != NULL && !g_strv_contains(endpoint_values, *endpoint))
+        return nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                               "Value (%s) for parameter %s is invalid. Valid values: enabled, "
+                               "disabled.",
+                               *endpoint, ek);
+    return nube_query_int(req->q, hk, 1, 64, 0, hop_limit, err);
+}
+
+static void render_metadata_options(xmlNodePtr parent, const char *name, const NubeInstance *inst)
+{
+    xmlNodePtr mo = nube_xml_add(parent, name, NULL);
+    nube_xml_add(mo, "state", "applied");
+    nube_xml_add(mo, "httpTokens", inst->metadata_http_tokens);
+    nube_xml_add_int(mo, "httpPutResponseHopLimit", inst->metadata_hop_limit);
+    nube_xml_add(mo, "httpEndpoint", inst->metadata_http_endpoint);
+    nube_xml_add(mo, "httpProtocolIpv6", "disabled");
+    nube_xml_add(mo, "instanceMetadataTags", "disabled");
+}
+
+int nube_api_modify_instance_metadata_options(NubeApiRequest *req, xmlNodePtr resp,
+                                              NubeError **err)
+{
+    const char *id = nube_api_require(req, "InstanceId", err);
+    if (id == NULL)
+        return -EINVAL;
+    if (!nube_id_valid(id, "i"))
+        return nube_error_setc(err, EINVAL, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"",
+                               id);
+    const char *tokens = NULL, *endpoint = NULL;
+    gint64 hops = 0;
+    if (metadata_options(req, "", &tokens, &endpoint, &hops, err) < 0)
+        return -EINVAL;
+    if (nube_instance_set_metadata_options(req->d->db, id, tokens, endpoint, hops, err) < 0)
+        return -ENOENT;
+    g_autoptr(NubeInstance) inst = nube_instance_get(req->d->db, id, err);
+    if (inst == NULL)
+        return -ENOENT;
+    nube_xml_add(resp, "instanceId", inst->id);
+    render_metadata_options(resp, "instanceMetadataOptions", inst);
+    return 0;
+}
+
 int nube_api_run_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
 {
     const char *type_name = nube_query_get(req->q, "InstanceType");
@@ -571,8 +636,14 @@ int nube_api_run_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err
     if (fports == NULL)
         return -EINVAL;
     lr.forward_ports = fports;
-    if (root_mapping(req, img, &lr.keep_root, err) < 0)
+    if (root_mapping(req, img, &lr.keep_root, err) < 0 ||
+        metadata_options(req, "MetadataOptions.", &lr.metadata_tokens, &lr.metadata_endpoint,
+                         &lr.metadata_hop_limit, err) < 0)
         return -EINVAL;
+    gboolean seed = TRUE;
+    if (nube_query_bool(req->q, "NubeNoCloudSeed", TRUE, &seed, err) < 0)
+        return -EINVAL;
+    lr.no_seed = !seed;
 
     g_autoptr(GPtrArray) insts = nube_lifecycle_run(req->d, &lr, err);
     if (insts == NULL)

@@ -31,6 +31,10 @@ const char *nube_api_userdata_state(const NubeInstance *inst)
 {
     if (inst->agent != NULL && inst->agent->userdata_state != NULL)
         return inst->agent->userdata_state;
+    /* The agent reads the user data from the NoCloud seed: without one,
+     * only cloud-init (from the metadata service) knows it. */
+    if (inst->no_seed && inst->user_data != NULL && g_bytes_get_size(inst->user_data) > 0)
+        return "unknown";
     if (inst->user_data == NULL || g_bytes_get_size(inst->user_data) == 0)
         return "none";
     return inst->has_agent || inst->agent != NULL ? "pending" : "unknown";

@@ -141,6 +141,7 @@ NubeDaemon *nube_daemon_open(NubeConfig *cfg, NubeError **err)
     }
     d->resync_thread = g_thread_new("resync", resync_loop, d);
     d->agents = nube_agentlink_start(d);
+    d->imds = nube_imds_start(d);
     return d;
 }
 
@@ -151,6 +152,7 @@ void nube_daemon_close(NubeDaemon *d)
     stop_resync(d);
     nube_jobs_free(d->jobs);
     nube_agentlink_stop(d->agents);
+    nube_imds_stop(d->imds);
     nube_pkgrepo_free(d->repo);
     nube_hypervisor_close(d->hv);
     nube_store_free(d->store);

@@ -7,6 +7,7 @@
 #include "accel.h"
 #include "account.h"
 #include "agentlink.h"
+#include "imds.h"
 #include "config.h"
 #include "db.h"
 #include "hypervisor.h"
@@ -28,6 +29,7 @@ typedef struct {
     NubeJobs *jobs;
     NubePkgRepo *repo; /* packages for guests, served on 127.0.0.1 */
     NubeAgentLink *agents; /* the guest agents' channels */
+    NubeImds *imds;        /* the instance metadata service */
     gint64 started_at;
     GThread *resync_thread; /* periodic nube_lifecycle_resync() */
     GMutex resync_lock;

@@ -57,13 +57,29 @@ static int check_text(const char *what, const char *value, gboolean required, Nu
     return 0;
 }
 
+/* A path that goes into a QEMU option string and a shell command line. */
+static gboolean plain_path(const char *path)
+{
+    for (const char *p = path; *p != '\0'; p++)
+        if (!g_ascii_isalnum(*p) && strchr("/._-+@", *p) == NULL)
+            return FALSE;
+    return TRUE;
+}
+
 static int check_network(const NubeDomainSpec *spec, NubeError **err)
 {
     if (spec->mac == NULL) {
         if (spec->n_forwards > 0)
             return nube_error_set(err, EINVAL, "domain XML: port forwards without a NIC");
+        if (spec->imds_socket != NULL)
+            return nube_error_set(err, EINVAL, "domain XML: a metadata socket without a NIC");
         return 0;
     }
+    if (spec->imds_socket != NULL && !plain_path(spec->imds_socket))
+        return nube_error_set(err, EINVAL,
+                              "domain XML: metadata socket '%s' has characters other than "
+                              "letters, digits and /._-+@",
+                              spec->imds_socket);
     if (!mac_ok(spec->mac))
         return nube_error_set(err, EINVAL, "domain XML: bad MAC address '%s'", spec->mac);
     for (size_t i = 0; i < spec->n_forwards; i++) {
@@ -85,7 +101,8 @@ static int check_spec(const NubeDomainSpec *spec, NubeError **err)
         (r = check_text("disk path", spec->disk_path, FALSE, err)) < 0 ||
         (r = check_text("seed path", spec->seed_path, FALSE, err)) < 0 ||
         (r = check_text("console path", spec->console_path, FALSE, err)) < 0 ||
-        (r = check_text("agent socket", spec->agent_socket, FALSE, err)) < 0)
+        (r = check_text("agent socket", spec->agent_socket, FALSE, err)) < 0 ||
+        (r = check_text("metadata socket", spec->imds_socket, FALSE, err)) < 0)
         return r;
     if (spec->uuid != NULL && !g_uuid_string_is_valid(spec->uuid))
         return nube_error_set(err, EINVAL, "domain XML: bad UUID '%s'", spec->uuid);
@@ -109,6 +126,7 @@ static char *uuid_for_name(const char *name)
     char hex[65];
     nube_sha256_hex(input, strlen(input), hex);
     hex[12] = '8';
+    memcpy(hex, "ec2", 3); /* see add_sysinfo() */
     hex[16] = "89ab"[g_ascii_xdigit_value(hex[16]) & 3];
     return g_strdup_printf("%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
@@ -141,13 +159,35 @@ static void add_os(xmlNodePtr dom, const NubeDomainSpec *spec)
     prop(type, "machine", "pc");
     if (spec->kernel == NULL) {
         prop(child(os, "boot", NULL), "dev", "hd");
-        return;
+    } else {
+        child(os, "kernel", spec->kernel);
+        if (spec->initrd != NULL)
+            child(os, "initrd", spec->initrd);
+        if (spec->cmdline != NULL)
+            child(os, "cmdline", spec->cmdline);
     }
-    child(os, "kernel", spec->kernel);
-    if (spec->initrd != NULL)
-        child(os, "initrd", spec->initrd);
-    if (spec->cmdline != NULL)
-        child(os, "cmdline", spec->cmdline);
+    prop(child(os, "smbios", NULL), "mode", "sysinfo");
+}
+
+/*
+ * SMBIOS system data: a product UUID and serial that start with "ec2" are
+ * how cloud-init (ds-identify and its Ec2 data source) recognizes an
+ * EC2-style platform, so a stock cloud image without a NoCloud seed asks
+ * the metadata service at 169.254.169.254.
+ */
+static void add_sysinfo(xmlNodePtr dom, const char *uuid)
+{
+    xmlNodePtr sysinfo = child(dom, "sysinfo", NULL);
+    prop(sysinfo, "type", "smbios");
+    xmlNodePtr system = child(sysinfo, "system", NULL);
+    const char *const entries[][2] = {
+        { "manufacturer", "nube" },
+        { "product", "nube instance" },
+        { "serial", uuid },
+        { "uuid", uuid },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(entries); i++)
+        prop(child(system, "entry", entries[i][1]), "name", entries[i][0]);
 }
 
 static void add_platform(xmlNodePtr dom, const NubeDomainSpec *spec)
@@ -253,10 +293,17 @@ static void add_network(xmlNodePtr dom, const NubeDomainSpec *spec)
     xmlNsPtr ns = xmlSearchNsByHref(dom->doc, dom, BAD_CAST QEMU_NS_HREF);
     xmlNodePtr cmdline = xmlNewChild(dom, ns, BAD_CAST "commandline", NULL);
 
-    g_autoptr(GString) netdev = g_string_new("user,id=" NETDEV_ID);
+    g_autoptr(GString) netdev = g_string_new("user,id=" NETDEV_ID ",net=" NUBE_GUEST_NET);
     for (size_t i = 0; i < spec->n_forwards; i++)
         g_string_append_printf(netdev, ",hostfwd=tcp:127.0.0.1:%u-:%u", spec->forwards[i].host_port,
                                spec->forwards[i].guest_port);
+    /* Each connection of the guest to the metadata address gets its own
+     * socat, joined to nubed's socket for this instance: the socket says
+     * who asks, whatever the guest sends. */
+    if (spec->imds_socket != NULL)
+        g_string_append_printf(netdev,
+                               ",guestfwd=tcp:" NUBE_GUEST_IMDS ":80-cmd:socat STDIO UNIX-CONNECT:%s",
+                               spec->imds_socket);
     g_autofree char *device = g_strdup_printf(
         "virtio-net-pci,netdev=" NETDEV_ID ",mac=%s,bus=pci.0,addr=0x10", spec->mac);
 
@@ -264,6 +311,13 @@ static void add_network(xmlNodePtr dom, const NubeDomainSpec *spec)
     add_qemu_arg(cmdline, ns, netdev->str);
     add_qemu_arg(cmdline, ns, "-device");
     add_qemu_arg(cmdline, ns, device);
+    /* libvirt's own sandbox denies spawn, which guestfwd's cmd needs: the
+     * same seccomp filter otherwise. */
+    if (spec->own_sandbox) {
+        add_qemu_arg(cmdline, ns, "-sandbox");
+        add_qemu_arg(cmdline, ns,
+                     "on,obsolete=deny,elevateprivileges=allow,spawn=allow,resourcecontrol=deny");
+    }
 }
 
 static xmlDocPtr build_doc(const NubeDomainSpec *spec)
@@ -280,6 +334,7 @@ static xmlDocPtr build_doc(const NubeDomainSpec *spec)
     child_uint(dom, "memory", spec->memory_mib, "MiB");
     child_uint(dom, "vcpu", spec->vcpus, NULL);
     add_os(dom, spec);
+    add_sysinfo(dom, uuid);
     add_platform(dom, spec);
     add_devices(dom, spec);
     add_network(dom, spec);

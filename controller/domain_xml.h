@@ -29,10 +29,27 @@ typedef struct {
     const char *console_path;        /* serial console log (appended); NULL: none */
     const char *agent_socket;        /* unix socket QEMU listens on for the guest
                                       * agent's virtio-serial port; NULL: none */
+    gboolean own_sandbox;            /* add QEMU's -sandbox (seccomp) here, allowing
+                                      * spawn for the metadata guestfwd; for a
+                                      * driver configured without one */
+    const char *imds_socket;         /* nubed's metadata service for this instance:
+                                      * the guest's connections to
+                                      * NUBE_GUEST_IMDS:80 go there; NULL: none */
     const char *mac;                 /* "52:54:00:xx:xx:xx"; NULL: no NIC */
     const NubePortForward *forwards; /* hostfwd on the user-mode NIC */
     size_t n_forwards;
 } NubeDomainSpec;
+
+/*
+ * The guests' user-mode network.  It is link-local (169.254.169.0/24)
+ * because QEMU forwards a guest's connections to an address of its own
+ * network only, and the metadata service must be at 169.254.169.254 as on
+ * EC2.  The host (nubed's package repository) is at the gateway.
+ */
+#define NUBE_GUEST_NET     "169.254.169.0/24"
+#define NUBE_GUEST_GATEWAY "169.254.169.2"
+#define NUBE_GUEST_IP      "169.254.169.15"
+#define NUBE_GUEST_IMDS    "169.254.169.254"
 
 /* The QEMU id of the instance's user-mode netdev, for monitor commands
  * such as "hostfwd_add nube0 tcp:127.0.0.1:H-:G". */

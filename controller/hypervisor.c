@@ -19,6 +19,7 @@
 
 struct NubeHypervisor {
     char *uri;
+    gboolean embedded; /* nube wrote the driver's qemu.conf */
     virConnectPtr conn;
     gboolean holds_loop;
     int lifecycle_cb; /* libvirt callback ids, -1 when not registered */
@@ -219,7 +220,10 @@ static int write_qemu_conf(const char *root, NubeError **err)
 
     g_autoptr(GString) conf =
         g_string_new("# Written by nube each time it connects; edits are overwritten.\n"
-                     "stdio_handler = \"file\"\n");
+                     "stdio_handler = \"file\"\n"
+                     "# Each domain brings its own -sandbox, which lets QEMU start the\n"
+                     "# socat of the metadata service's guestfwd (domain_xml.c).\n"
+                     "seccomp_sandbox = 0\n");
     if (geteuid() == 0)
         g_string_append_printf(conf,
                                "user = \"+%u\"\n"
@@ -355,6 +359,7 @@ NubeHypervisor *nube_hypervisor_open(const char *uri, NubeDomainEventFn fn, void
 
     g_autoptr(NubeHypervisor) hv = g_new0(NubeHypervisor, 1);
     hv->uri = g_strdup(uri);
+    hv->embedded = root != NULL;
     hv->lifecycle_cb = -1;
     hv->reboot_cb = -1;
     if (loop_acquire(err) < 0)
@@ -422,6 +427,17 @@ static int domain_get(NubeHypervisor *hv, const char *name, virDomainPtr *out, N
     return 0;
 }
 
+/* The <name> of domain XML (new string), or NULL. */
+static char *domain_xml_name(const char *xml)
+{
+    const char *start = strstr(xml, "<name>");
+    const char *end = start ? strstr(start, "</name>") : NULL;
+    if (start == NULL || end == NULL)
+        return NULL;
+    start += strlen("<name>");
+    return g_strndup(start, end - start);
+}
+
 int nube_hypervisor_define(NubeHypervisor *hv, const char *xml, NubeError **err)
 {
     /* VALIDATE checks the XML against libvirt's schema, so a mistake in
@@ -429,6 +445,28 @@ int nube_hypervisor_define(NubeHypervisor *hv, const char *xml, NubeError **err)
      * element. */
     _cleanup_domain_ virDomainPtr dom =
         virDomainDefineXMLFlags(hv->conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
+    if (dom != NULL)
+        return 0;
+    /* A domain of the same name defined by an older nube under another
+     * UUID (libvirt refuses to change it): replace it while it is off. */
+    virErrorPtr first = virSaveLastError();
+    g_autofree char *name = domain_xml_name(xml);
+    _cleanup_domain_ virDomainPtr old =
+        first != NULL && first->code == VIR_ERR_OPERATION_FAILED && name != NULL
+            ? virDomainLookupByName(hv->conn, name)
+            : NULL;
+    if (old == NULL || virDomainIsActive(old) != 0 || virDomainUndefine(old) < 0) {
+        /* The define's error, not the lookup's. */
+        int r = first != NULL ? nube_error_set(err, errno_of(first), "define domain: %s",
+                                               first->message ? first->message : "?")
+                              : virt_error(err, "define domain");
+        virFreeError(first);
+        virResetLastError();
+        return r;
+    }
+    virFreeError(first);
+    nube_debug("domain '%s': replaced its definition (new UUID)", name);
+    dom = virDomainDefineXMLFlags(hv->conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
     if (dom == NULL)
         return virt_error(err, "define domain");
     return 0;
@@ -637,4 +675,9 @@ int nube_hypervisor_backup_disk(NubeHypervisor *hv, const char *name, const char
     if (begun < 0)
         return virt_error(err, "start disk copy of domain '%s'", name);
     return backup_wait(dom, name, err);
+}
+
+gboolean nube_hypervisor_embedded(const NubeHypervisor *hv)
+{
+    return hv->embedded;
 }

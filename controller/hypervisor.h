@@ -112,3 +112,8 @@ int nube_hypervisor_backup_disk(NubeHypervisor *hv, const char *name, const char
                                 const char *dest, const char *const *skip,
                                 void (*started)(gpointer opaque), gpointer opaque,
                                 NubeError **err);
+
+/* TRUE for libvirt's embedded driver with the qemu.conf nube writes (no
+ * seccomp sandbox from libvirt: domains bring their own, see
+ * NubeDomainSpec.own_sandbox). */
+gboolean nube_hypervisor_embedded(const NubeHypervisor *hv);

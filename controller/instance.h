@@ -43,6 +43,11 @@ typedef struct {
     GPtrArray *groups;    /* NubeSecGroup (id and name only), in launch order */
     char *root_volume_id; /* ebs root: its volume, NULL otherwise */
     gboolean root_delete_on_termination;
+    char *metadata_http_tokens;   /* "optional" (IMDSv1 and v2) or "required" (v2) */
+    char *metadata_http_endpoint; /* "enabled" or "disabled" */
+    gint64 metadata_hop_limit;    /* HttpPutResponseHopLimit, 1..64 */
+    gboolean no_seed;             /* boots without a NoCloud seed (NubeNoCloudSeed=false):
+                                   * cloud-init finds the metadata service */
     gboolean has_agent;      /* its image's guest runs nube-agent */
     NubeAgentStatus *agent;  /* what the agent reported, NULL if nothing */
 } NubeInstance;
@@ -90,3 +95,9 @@ int nube_instance_set_type(NubeDb *db, const char *id, const char *type, gint64 
 /* Sets the user data of stopped ID (NULL or empty: none), which its next
  * start writes into the seed.  Errors as nube_instance_set_type(). */
 int nube_instance_set_user_data(NubeDb *db, const char *id, GBytes *user_data, NubeError **err);
+
+/* ModifyInstanceMetadataOptions of ID: TOKENS, ENDPOINT (NULL: unchanged),
+ * HOP_LIMIT (0: unchanged).  0, or -errno with ERR
+ * ("InvalidInstanceID.NotFound" for an unknown or terminated one). */
+int nube_instance_set_metadata_options(NubeDb *db, const char *id, const char *tokens,
+                                       const char *endpoint, gint64 hop_limit, NubeError **err);

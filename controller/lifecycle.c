@@ -10,6 +10,7 @@
 #include "log.h"
 #include "overlay.h"
 #include "secgroup.h"
+#include "imds.h"
 #include "seed.h"
 #include "tags.h"
 #include "volume.h"
@@ -19,7 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define GUEST_PRIVATE_IP "10.0.2.15"
+#define GUEST_PRIVATE_IP NUBE_GUEST_IP
 
 typedef struct {
     NubeDaemon *d;
@@ -90,6 +91,11 @@ static NubeInstance *new_record(NubeDaemon *d, const NubeLaunchRequest *req,
     inst->key_name = g_strdup(req->key_name);
     inst->public_key = g_strdup(req->public_key);
     inst->groups = g_ptr_array_ref((GPtrArray *) req->groups);
+    inst->metadata_http_tokens = g_strdup(req->metadata_tokens ? req->metadata_tokens : "optional");
+    inst->metadata_http_endpoint =
+        g_strdup(req->metadata_endpoint ? req->metadata_endpoint : "enabled");
+    inst->metadata_hop_limit = req->metadata_hop_limit > 0 ? req->metadata_hop_limit : 1;
+    inst->no_seed = req->no_seed;
     inst->tags = nube_tags_new();
     for (guint i = 0; req->tags != NULL && i < req->tags->len; i++) {
         const NubeTag *t = g_ptr_array_index(req->tags, i);
@@ -235,6 +241,10 @@ static int write_disks(NubeDaemon *d, const NubeInstance *inst, const char *dir,
         if (r < 0)
             return r;
     }
+    if (inst->no_seed) {
+        unlink(seed);
+        return 0;
+    }
     gsize ud_len = 0;
     const void *ud = inst->user_data ? g_bytes_get_data(inst->user_data, &ud_len) : NULL;
     NubeSeedSpec spec = {
@@ -259,6 +269,7 @@ static char *domain_xml_for(NubeDaemon *d, const NubeInstance *inst, const NubeI
     g_autofree char *seed = g_build_filename(dir, "seed.iso", NULL);
     g_autofree char *console = g_build_filename(dir, "console.log", NULL);
     g_autofree char *agent = g_build_filename(dir, NUBE_AGENT_SOCKET, NULL);
+    g_autofree char *imds = g_build_filename(dir, NUBE_IMDS_SOCKET, NULL);
     if (img->kernel_sha256 != NULL && kernel == NULL) {
         nube_error_set(err, ENOENT, "kernel of image '%s' is missing from the store", img->id);
         return NULL;
@@ -273,9 +284,13 @@ static char *domain_xml_for(NubeDaemon *d, const NubeInstance *inst, const NubeI
         .initrd = initrd,
         .cmdline = img->kernel_cmdline,
         .disk_path = disk,
-        .seed_path = seed,
+        .seed_path = inst->no_seed ? NULL : seed,
         .console_path = console,
         .agent_socket = agent,
+        /* The metadata service needs QEMU to start socat: only where nube
+         * configures the driver's sandbox (the embedded driver). */
+        .own_sandbox = nube_hypervisor_embedded(d->hv),
+        .imds_socket = nube_hypervisor_embedded(d->hv) ? imds : NULL,
         .mac = inst->mac,
         .forwards = (const NubePortForward *) inst->forwards->data,
         .n_forwards = inst->forwards->len,
@@ -302,6 +317,7 @@ static int boot_domain(NubeDaemon *d, const char *id, NubeError **err)
     if (nube_hypervisor_define(d->hv, xml, err) < 0)
         return -EIO;
     nube_agent_status_new_boot(d->db, id);
+    nube_imds_kick(d->imds); /* its socket, before the guest may ask */
     if (nube_hypervisor_start(d->hv, id, err) < 0)
         return -EIO;
     nube_agentlink_kick(d->agents);

@@ -28,6 +28,10 @@ typedef struct {
     const GPtrArray *groups;     /* NubeSecGroup: the instances' security
                                   * groups (at least one); their rules' TCP
                                   * ports are forwarded too */
+    const char *metadata_tokens;   /* MetadataOptions.HttpTokens, NULL: optional */
+    const char *metadata_endpoint; /* MetadataOptions.HttpEndpoint, NULL: enabled */
+    gint64 metadata_hop_limit;     /* MetadataOptions.HttpPutResponseHopLimit, 0: 1 */
+    gboolean no_seed;              /* NubeNoCloudSeed=false: no NoCloud seed disk */
 } NubeLaunchRequest;
 
 /* Seconds a clean shutdown may take before the guest is powered off. */

@@ -15,6 +15,7 @@
  * .deb below the directory it is given, hidden ones included.
  */
 #include "pkgrepo.h"
+#include "domain_xml.h"
 
 #include "fsutil.h"
 #include "log.h"
@@ -30,7 +31,7 @@
 #include <sys/stat.h>
 
 /* Where a guest on QEMU's user-mode network reaches the host's loopback. */
-#define GUEST_GATEWAY "10.0.2.2"
+#define GUEST_GATEWAY NUBE_GUEST_GATEWAY
 
 #define LISTS_MAX_AGE (24 * 60 * 60)
 #define NAME_MAX_LEN  128

@@ -4,8 +4,8 @@
  * A flat apt repository (DIR/: *.deb, Packages, Packages.gz, Release) built
  * on the host from the Debian mirror in the host's own apt configuration and
  * served over HTTP on the host's loopback, where user-mode networking lets a
- * guest reach it at the gateway address 10.0.2.2.  A guest uses it with
- *     deb [trusted=yes] http://10.0.2.2:PORT/ ./
+ * guest reach it at the gateway address 169.254.169.2.  A guest uses it with
+ *     deb [trusted=yes] http://169.254.169.2:PORT/ ./
  *
  * Adding packages downloads them with their complete recursive dependency
  * closure (as if installed on a system with nothing installed: a guest's
@@ -64,14 +64,14 @@ int nube_pkgrepo_serve(NubePkgRepo *repo, const char *host, guint16 port, NubeEr
 guint16 nube_pkgrepo_port(const NubePkgRepo *repo);
 
 /*
- * The repository's URL as guests see it, "http://10.0.2.2:PORT/" (caller
+ * The repository's URL as guests see it, "http://169.254.169.2:PORT/" (caller
  * frees), or NULL if REPO is not served.
  */
 char *nube_pkgrepo_guest_url(const NubePkgRepo *repo);
 
 /*
  * The apt sources line a guest needs, "deb [trusted=yes]
- * http://10.0.2.2:PORT/ ./" without a newline (caller frees), or NULL if
+ * http://169.254.169.2:PORT/ ./" without a newline (caller frees), or NULL if
  * REPO is not served.
  */
 char *nube_pkgrepo_apt_source_line(const NubePkgRepo *repo);

@@ -36,7 +36,7 @@
  * version is part of the recipe digest, so a new builder never reuses an
  * AMI made by an old one.
  */
-#define BUILD_VERSION "nube-build-2"
+#define BUILD_VERSION "nube-build-3"
 
 /* SOURCE_DATE_EPOCH of the build (2025-01-01T00:00:00Z) and the creation
  * time of the file system; bumped with BUILD_VERSION when wanted. */
@@ -113,8 +113,14 @@ static const char customize_hook_common[] =
 
 static const char customize_hook_cloud_init[] =
     "cat > \"$1/etc/cloud/cloud.cfg.d/90_nube.cfg\" <<'EOF'\n"
-    "# nube: NoCloud seed (ISO9660 'cidata' on a virtio disk)\n"
-    "datasource_list: [ NoCloud, None ]\n"
+    "# nube: the NoCloud seed (ISO9660 'cidata' on a virtio disk) when the\n"
+    "# instance has one, else nube's EC2-style metadata service\n"
+    "datasource_list: [ NoCloud, Ec2, None ]\n"
+    "datasource:\n"
+    "  Ec2:\n"
+    "    metadata_urls: [ 'http://169.254.169.254' ]\n"
+    "    max_wait: 60\n"
+    "    timeout: 10\n"
     "# the locale that exists without the locales package\n"
     "locale: C.UTF-8\n"
     "# direct kernel boot: there is no GRUB to configure\n"

@@ -58,6 +58,8 @@ typedef struct {
     char *delete_on_termination;
     char *key;
     char **groups;
+    gboolean no_seed;
+    char *metadata_tokens;
 } RunOptions;
 
 static void run_options_clear(RunOptions *o)
@@ -70,6 +72,7 @@ static void run_options_clear(RunOptions *o)
     g_strfreev(o->forward_ports);
     g_free(o->delete_on_termination);
     g_free(o->key);
+    g_free(o->metadata_tokens);
     g_strfreev(o->groups);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RunOptions, run_options_clear)
@@ -150,6 +153,10 @@ static void run_access(const RunOptions *o, NubeParams *params)
     guint n_ids = 0, n_names = 0;
     if (o->key != NULL)
         nube_params_add(params, "KeyName", o->key);
+    if (o->no_seed)
+        nube_params_add(params, "NubeNoCloudSeed", "false");
+    if (o->metadata_tokens != NULL)
+        nube_params_add(params, "MetadataOptions.HttpTokens", o->metadata_tokens);
     for (guint i = 0; o->groups != NULL && o->groups[i] != NULL; i++) {
         gboolean id = g_str_has_prefix(o->groups[i], "sg-");
         g_autofree char *key = g_strdup_printf("%s.%u", id ? "SecurityGroupId" : "SecurityGroup",
@@ -208,6 +215,13 @@ static int run_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, 
           "Key pair whose public key the default user accepts", "NAME" },
         { "security-group", 'g', 0, G_OPTION_ARG_STRING_ARRAY, &o.groups,
           "Security group (repeatable; default: the group 'default', which opens SSH)", "ID|NAME" },
+        { "no-seed", 0, 0, G_OPTION_ARG_NONE, &o.no_seed,
+          "Boot without a NoCloud seed: cloud-init finds the metadata service "
+          "(169.254.169.254) instead",
+          NULL },
+        { "metadata-tokens", 0, 0, G_OPTION_ARG_STRING, &o.metadata_tokens,
+          "The metadata service's HttpTokens: optional (IMDSv1 and v2) or required (v2 only)",
+          "optional|required" },
         { "delete-on-termination", 0, 0, G_OPTION_ARG_STRING, &o.delete_on_termination,
           "Whether terminating deletes an ebs root disk (default true; false keeps it as a volume)",
           "true|false" },

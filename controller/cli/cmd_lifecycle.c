@@ -200,7 +200,8 @@ static int ready_check(JsonObject *instance, const char *id, NubeError **err)
     }
     if (g_strcmp0(ud, "unknown") == 0)
         return nube_error_set(err, ENOTSUP,
-                              "instance '%s' has no guest agent to report its user data; wait "
+                              "instance '%s' has no guest agent that can report its user data "
+                              "(none in the image, or no NoCloud seed to read it from); wait "
                               "for 'running' instead",
                               id);
     if (complete == NULL)

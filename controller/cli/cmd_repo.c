@@ -63,8 +63,8 @@ const NubeCommand nube_cmd_repo_add = {
                    "repository for guests (extension action NubeAddPackages): guests have no\n"
                    "internet, so nubed downloads them from the Debian mirror of its host's apt\n"
                    "configuration (the first time; seconds to minutes) and serves them to guests\n"
-                   "on 10.0.2.2.  Prints the apt source line a guest needs, e.g.\n"
-                   "  deb [trusted=yes] http://10.0.2.2:PORT/ ./\n"
+                   "on 169.254.169.2.  Prints the apt source line a guest needs, e.g.\n"
+                   "  deb [trusted=yes] http://169.254.169.2:PORT/ ./\n"
                    "for /etc/apt/sources.list.d/nube.list (with --output json: Added, AptSource).\n"
                    "Example: nube repo add apache2\n",
     .min_args = 1,

@@ -44,7 +44,7 @@ extern const NubeCommand nube_cmd_repo_add;
  * Adds PACKAGES (NULL-terminated names) and their dependencies to nubed's
  * package repository for guests (NubeAddPackages; synchronous, seconds to
  * minutes).  Returns 0 with *APT_SOURCE (new string, "deb [trusted=yes]
- * http://10.0.2.2:PORT/ ./") and *ADDED (new .deb files) set, or a negative
+ * http://169.254.169.2:PORT/ ./") and *ADDED (new .deb files) set, or a negative
  * errno with ERR set.
  */
 int nube_cmd_repo_add_packages(NubeClient *client, const char *const *packages, char **apt_source,

@@ -52,7 +52,7 @@ void nube_demo_progress_end(NubeDemoProgress *p, const char *fmt, ...) G_GNUC_PR
 
 /*
  * The user data of instance A: a shell script that points apt at
- * APT_SOURCE alone ("deb [trusted=yes] http://10.0.2.2:PORT/ ./", as
+ * APT_SOURCE alone ("deb [trusted=yes] http://169.254.169.2:PORT/ ./", as
  * NubeAddPackages answers; the guest has no internet), installs apache2,
  * writes a page containing MARKER and enables Apache.  Returns a new
  * string, or NULL with ERR set when APT_SOURCE or MARKER could break out of

@@ -62,7 +62,7 @@ out=$(aws_nube ec2 describe-instances --filters "Name=tag:Name,Values=e2e-awscli
         "Name=instance-state-name,Values=running" \
         --query 'Reservations[0].Instances[0].[InstanceId,ImageId,InstanceType,State.Code,PrivateIpAddress]' \
         --output text)
-[ "$out" = "$(printf '%s\t%s\tt3.micro\t16\t10.0.2.15' "$ID" "$AMI")" ] || fail "describe-instances: $out"
+[ "$out" = "$(printf '%s\t%s\tt3.micro\t16\t169.254.169.15' "$ID" "$AMI")" ] || fail "describe-instances: $out"
 console_text() { aws_nube ec2 get-console-output --instance-id "$1" --query Output --output text; }
 userdata_ran() { console_text "$ID" | grep -q NUBE-AWSCLI-USERDATA && console_text "$ID" | grep -q 'Cloud-init v. .* finished'; }
 wait_for 600 "the user data ran (get-console-output)" userdata_ran

@@ -5,7 +5,7 @@
  * local files over HTTP (what is served, what is refused).
  * /pkgrepo/integration/...: downloads from the host's Debian mirror through
  * the host's apt configuration, then checks the repository as a guest's apt
- * would use it (only pointed at 127.0.0.1 instead of 10.0.2.2).
+ * would use it (only pointed at 127.0.0.1 instead of 169.254.169.2).
  */
 #include "pkgrepo.h"
 
@@ -191,10 +191,10 @@ static void test_serve_empty(void)
     guint16 port = nube_pkgrepo_port(repo);
     g_assert_cmpuint(port, !=, 0);
     g_autofree char *url = nube_pkgrepo_guest_url(repo);
-    g_autofree char *want_url = g_strdup_printf("http://10.0.2.2:%u/", port);
+    g_autofree char *want_url = g_strdup_printf("http://169.254.169.2:%u/", port);
     g_assert_cmpstr(url, ==, want_url);
     g_autofree char *line = nube_pkgrepo_apt_source_line(repo);
-    g_autofree char *want_line = g_strdup_printf("deb [trusted=yes] http://10.0.2.2:%u/ ./", port);
+    g_autofree char *want_line = g_strdup_printf("deb [trusted=yes] http://169.254.169.2:%u/ ./", port);
     g_assert_cmpstr(line, ==, want_line);
 
     g_autoptr(NubeError) err2 = NULL;

@@ -28,6 +28,7 @@ static NubeDomainSpec spec_base(NubeAccel accel, gboolean kernel)
         .seed_path = "/var/lib/nube/instances/i-0123456789abcdef0/seed.iso",
         .console_path = "/var/lib/nube/instances/i-0123456789abcdef0/console.log",
         .agent_socket = "/var/lib/nube/instances/i-0123456789abcdef0/agent.sock",
+        .imds_socket = "/var/lib/nube/instances/i-0123456789abcdef0/imds.sock",
         .mac = "52:54:00:12:34:56",
         .forwards = forwards,
         .n_forwards = G_N_ELEMENTS(forwards),
@@ -122,13 +123,15 @@ static void test_derived_uuid(void)
     spec.uuid = NULL;
     g_autofree char *a = uuid_in(&spec);
     g_autofree char *b = uuid_in(&spec);
-    g_assert_cmpstr(a, ==, "dba96500-39cc-8c7e-8d26-d42fde7d0a24");
+    /* "ec2" first: cloud-init's sign of an EC2-style platform. */
+    g_assert_cmpstr(a, ==, "ec296500-39cc-8c7e-8d26-d42fde7d0a24");
     g_assert_cmpstr(a, ==, b);
     g_assert_true(g_uuid_string_is_valid(a));
     spec.name = "i-0123456789abcdef1";
     g_autofree char *c = uuid_in(&spec);
     g_assert_cmpstr(a, !=, c);
     g_assert_cmpint(c[14], ==, '8');
+    g_assert_true(g_str_has_prefix(c, "ec2"));
     g_assert_nonnull(strchr("89ab", c[19]));
 }
 
@@ -169,7 +172,9 @@ static void test_escaping(void)
     g_assert_cmpstr(disk, ==, NASTY_DISK);
     g_assert_cmpstr(cmdline, ==, NASTY_CMDLINE);
     g_assert_cmpstr(netdev, ==,
-                    "user,id=nube0,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=tcp:127.0.0.1:2222-:22");
+                    "user,id=nube0,net=169.254.169.0/24,hostfwd=tcp:127.0.0.1:8080-:80,"
+                    "hostfwd=tcp:127.0.0.1:2222-:22,guestfwd=tcp:169.254.169.254:80-cmd:socat "
+                    "STDIO UNIX-CONNECT:/var/lib/nube/instances/i-0123456789abcdef0/imds.sock");
 }
 
 static void assert_refused(const NubeDomainSpec *spec, const char *why)
@@ -208,6 +213,13 @@ static void test_refused(void)
     spec = spec_base(NUBE_ACCEL_TCG, TRUE);
     spec.name = "";
     assert_refused(&spec, "name is missing");
+
+    /* A comma would end QEMU's option, a space or ; would reach the shell. */
+    spec = spec_base(NUBE_ACCEL_TCG, TRUE);
+    spec.imds_socket = "/tmp/a,restrict=off/imds.sock";
+    assert_refused(&spec, "metadata socket");
+    spec.imds_socket = "/tmp/a;reboot/imds.sock";
+    assert_refused(&spec, "metadata socket");
 
     spec = spec_base(NUBE_ACCEL_TCG, TRUE);
     spec.mac = NULL;

@@ -27,6 +27,7 @@ typedef struct {
     char *name;
     char *console;
     char *agent; /* the agent channel's socket, QEMU listening */
+    char *imds;  /* the metadata service's socket (QEMU's guestfwd runs socat) */
     GAsyncQueue *events;
     NubeHypervisor *hv;
     guint16 port;
@@ -121,6 +122,8 @@ static gboolean define_and_start(Ctx *c)
         .memory_mib = 128,
         .console_path = c->console,
         .agent_socket = c->agent,
+        .own_sandbox = TRUE,
+        .imds_socket = c->imds,
         .mac = "52:54:00:4e:75:01",
         .forwards = &fwd,
         .n_forwards = 1,
@@ -239,6 +242,7 @@ static void cleanup(Ctx *c)
     g_free(c->name);
     g_free(c->console);
     g_free(c->agent);
+    g_free(c->imds);
     g_async_queue_unref(c->events);
 }
 
@@ -256,6 +260,7 @@ static void test_lifecycle(void)
     g_assert_nonnull(c.root);
     c.console = g_build_filename(c.root, "console.log", NULL);
     c.agent = g_build_filename(c.root, "agent.sock", NULL);
+    c.imds = g_build_filename(c.root, "imds.sock", NULL);
 
     g_autofree char *uri = nube_hypervisor_default_uri(c.root);
     c.hv = nube_hypervisor_open(uri, events_push, c.events, &err);
