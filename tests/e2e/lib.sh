@@ -81,9 +81,13 @@ wait_for() {
     log "$what after $((SECONDS - start))s"
 }
 
+# Whether ID's console matches PATTERN.  The console is read whole first:
+# with `| grep -q`, grep may exit at the first match and the writer fail
+# with EPIPE, which pipefail would turn into "no match".
 console_has() {
-    local id=$1 pattern=$2
-    nube console "$id" | grep -Eq -- "$pattern"
+    local id=$1 pattern=$2 out
+    out=$(nube console "$id") || return 1
+    grep -Eq -- "$pattern" <<<"$out"
 }
 
 console_tail() {
