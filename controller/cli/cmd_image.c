@@ -367,10 +367,7 @@ static int list_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv,
     g_autoptr(JsonArray) images = nube_images_describe(client, NULL, err);
     if (images == NULL)
         return -EIO;
-    if (cli->format == NUBE_OUTPUT_JSON)
-        nube_output_json_array(stdout, images);
-    else
-        nube_output_table(stdout, images, image_columns);
+    nube_output_rows(cli->format, images, image_columns);
     return 0;
 }
 

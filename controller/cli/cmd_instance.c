@@ -291,10 +291,7 @@ static int ps_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, N
         return -EIO;
 
     g_autoptr(JsonArray) shown = all ? json_array_ref(found) : without_terminated(found);
-    if (cli->format == NUBE_OUTPUT_JSON)
-        nube_output_json_array(stdout, shown);
-    else
-        nube_output_table(stdout, shown, ps_columns);
+    nube_output_rows(cli->format, shown, ps_columns);
     return 0;
 }
 

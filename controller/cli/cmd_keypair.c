@@ -231,10 +231,7 @@ static int list_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv,
     g_autoptr(JsonArray) keys = describe_keypairs(client, NULL, err);
     if (keys == NULL)
         return -EIO;
-    if (cli->format == NUBE_OUTPUT_JSON)
-        nube_output_json_array(stdout, keys);
-    else
-        nube_output_table(stdout, keys, keypair_columns);
+    nube_output_rows(cli->format, keys, keypair_columns);
     return 0;
 }
 

@@ -73,10 +73,7 @@ static int change_state(NubeCli *cli, const char *action, gboolean force, int ar
         return -EIO;
 
     g_autoptr(JsonArray) changes = state_changes(reply);
-    if (cli->format == NUBE_OUTPUT_JSON)
-        nube_output_json_array(stdout, changes);
-    else
-        nube_output_table(stdout, changes, change_columns);
+    nube_output_rows(cli->format, changes, change_columns);
     return 0;
 }
 
@@ -162,14 +159,11 @@ static int reboot_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **arg
         json_object_set_string_member(obj, "InstanceId", ids[i]);
         json_array_add_object_element(rebooted, obj);
     }
-    if (cli->format == NUBE_OUTPUT_JSON)
-        nube_output_json_array(stdout, rebooted);
-    else
-        nube_output_table(stdout, rebooted,
-                          (const NubeColumn[]){
-                              { "ID", "InstanceId", NULL },
-                              { NULL, NULL, NULL },
-                          });
+    nube_output_rows(cli->format, rebooted,
+                     (const NubeColumn[]){
+                         { "ID", "InstanceId", NULL },
+                         { NULL, NULL, NULL },
+                     });
     return 0;
 }
 

@@ -169,10 +169,7 @@ static int list_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv,
                           "ec2:securityGroupInfo/ec2:item", group_from_node, err);
     if (groups == NULL)
         return -EIO;
-    if (cli->format == NUBE_OUTPUT_JSON)
-        nube_output_json_array(stdout, groups);
-    else
-        nube_output_table(stdout, groups, group_columns);
+    nube_output_rows(cli->format, groups, group_columns);
     return 0;
 }
 

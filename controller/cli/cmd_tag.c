@@ -132,10 +132,7 @@ static int tags_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv,
                                                        "ec2:tagSet/ec2:item", tag_from_item, err);
     if (tags == NULL)
         return -EIO;
-    if (cli->format == NUBE_OUTPUT_JSON)
-        nube_output_json_array(stdout, tags);
-    else
-        nube_output_table(stdout, tags, tag_columns);
+    nube_output_rows(cli->format, tags, tag_columns);
     return 0;
 }
 

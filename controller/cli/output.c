@@ -170,3 +170,11 @@ char *nube_output_size(gint64 bytes)
 {
     return g_format_size_full((guint64) MAX(bytes, 0), G_FORMAT_SIZE_IEC_UNITS);
 }
+
+void nube_output_rows(NubeOutputFormat format, JsonArray *rows, const NubeColumn *cols)
+{
+    if (format == NUBE_OUTPUT_JSON)
+        nube_output_json_array(stdout, rows);
+    else
+        nube_output_table(stdout, rows, cols);
+}

@@ -46,6 +46,8 @@ void nube_output_json(FILE *out, JsonNode *node);
 
 /* Same, for an array or an object. */
 void nube_output_json_array(FILE *out, JsonArray *array);
+/* ROWS on stdout: as a JSON array with FORMAT json, else as a table of COLS. */
+void nube_output_rows(NubeOutputFormat format, JsonArray *rows, const NubeColumn *cols);
 void nube_output_json_object(FILE *out, JsonObject *obj);
 
 /* An ISO 8601 time as "YYYY-MM-DD HH:MM:SS" in local time (new string);
