@@ -17,13 +17,13 @@
 #define NUBE_AGENT_PROTO_VERSION 1
 #define NUBE_AGENT_PORT_NAME     "org.nube.agent.0"
 /* A message line, newline included, is at most this many bytes. */
-#define NUBE_AGENT_MAX_LINE      16384
+#define NUBE_AGENT_MAX_LINE 16384
 /* Limits of single fields (bytes, without the NUL). */
-#define NUBE_AGENT_MAX_SHORT     127     /* versions, kernel, states, modes */
-#define NUBE_AGENT_MAX_ERROR     2048    /* an error text */
-#define NUBE_AGENT_MAX_LOG       8192    /* the last log lines, '\n'-joined */
+#define NUBE_AGENT_MAX_SHORT 127  /* versions, kernel, states, modes */
+#define NUBE_AGENT_MAX_ERROR 2048 /* an error text */
+#define NUBE_AGENT_MAX_LOG   8192 /* the last log lines, '\n'-joined */
 /* The agent sends a heartbeat this often (seconds). */
-#define NUBE_AGENT_HEARTBEAT_S   5
+#define NUBE_AGENT_HEARTBEAT_S 5
 
 typedef enum {
     NUBE_MSG_INVALID = 0,
@@ -51,42 +51,42 @@ typedef enum {
  */
 typedef struct {
     NubeMsgType type;
-    int64_t id;             /* ping/prepare-image/thaw/shutdown and their result; >= 1 */
+    int64_t id; /* ping/prepare-image/thaw/shutdown and their result; >= 1 */
 
     /* hello */
-    char *agent_version;    /* e.g. "0.1.0" */
-    char *boot_id;          /* /proc/sys/kernel/random/boot_id: 36-char lowercase UUID */
-    char *kernel;           /* uname -r */
-    bool cloud_init;        /* the guest has an enabled cloud-init */
+    char *agent_version; /* e.g. "0.1.0" */
+    char *boot_id;       /* /proc/sys/kernel/random/boot_id: 36-char lowercase UUID */
+    char *kernel;        /* uname -r */
+    bool cloud_init;     /* the guest has an enabled cloud-init */
 
     /* hello, boot-complete, heartbeat */
-    double uptime;          /* seconds since the guest booted, >= 0 */
+    double uptime; /* seconds since the guest booted, >= 0 */
 
     /* boot-complete */
-    char *system_state;     /* "running" or "degraded" (systemctl is-system-running) */
+    char *system_state; /* "running" or "degraded" (systemctl is-system-running) */
 
     /* userdata */
     NubeUserdataPhase phase;
-    char *runner;           /* "cloud-init" or "agent" */
-    char *status;           /* finished: "succeeded" or "failed" */
-    bool has_exit_code;     /* finished, runner "agent", when the script exited */
-    int exit_code;          /* 0..255 */
-    double duration;        /* finished: seconds, >= 0 */
-    char *error;            /* finished+failed; and result with ok=false */
-    char *log;              /* finished: the last lines of the log, '\n'-joined */
+    char *runner;       /* "cloud-init" or "agent" */
+    char *status;       /* finished: "succeeded" or "failed" */
+    bool has_exit_code; /* finished, runner "agent", when the script exited */
+    int exit_code;      /* 0..255 */
+    double duration;    /* finished: seconds, >= 0 */
+    char *error;        /* finished+failed; and result with ok=false */
+    char *log;          /* finished: the last lines of the log, '\n'-joined */
 
     /* result (reply to a command with the same id) */
     bool ok;
-    int frozen;             /* prepare-image with freeze: file systems frozen */
-    int thawed;             /* thaw: file systems thawed */
+    int frozen; /* prepare-image with freeze: file systems frozen */
+    int thawed; /* thaw: file systems thawed */
 
     /* prepare-image */
-    bool freeze;            /* freeze the file systems until thaw (or thaw_after) */
-    bool generalize;        /* cloud-init clean, remove SSH host keys and agent state */
-    int thaw_after;         /* seconds, 1..600: the agent thaws by itself after this */
+    bool freeze;     /* freeze the file systems until thaw (or thaw_after) */
+    bool generalize; /* cloud-init clean, remove SSH host keys and agent state */
+    int thaw_after;  /* seconds, 1..600: the agent thaws by itself after this */
 
     /* shutdown */
-    char *mode;             /* "poweroff" or "reboot" */
+    char *mode; /* "poweroff" or "reboot" */
 } NubeMsg;
 
 void nube_msg_init(NubeMsg *msg);

@@ -32,8 +32,8 @@ struct NubeAgentLink {
     NubeDaemon *d;
     GThread *thread;
     int wake_fd;
-    GMutex lock; /* conns, replies, next_id, closing */
-    GCond cond;  /* a reply arrived */
+    GMutex lock;         /* conns, replies, next_id, closing */
+    GCond cond;          /* a reply arrived */
     GHashTable *conns;   /* instance id -> Conn */
     GHashTable *replies; /* command id (gint64 *) -> NubeMsg * or NULL (in flight) */
     gint64 next_id;
@@ -174,8 +174,8 @@ static void log_message(const char *id, const NubeMsg *m)
         if (m->phase == NUBE_USERDATA_STARTED)
             nube_info("%s: user data started (%s)", id, m->runner);
         else
-            nube_info("%s: user data %s (%s) in %.1f s%s%s", id, m->status, m->runner,
-                      m->duration, m->error ? ": " : "", m->error ? m->error : "");
+            nube_info("%s: user data %s (%s) in %.1f s%s%s", id, m->status, m->runner, m->duration,
+                      m->error ? ": " : "", m->error ? m->error : "");
         break;
     default:
         break;
@@ -270,7 +270,8 @@ static gpointer link_thread(gpointer data)
         }
         g_array_set_size(pfds, 1);
         g_ptr_array_set_size(ids, 0);
-        g_array_index(pfds, struct pollfd, 0) = (struct pollfd){ .fd = l->wake_fd, .events = POLLIN };
+        g_array_index(pfds, struct pollfd, 0) =
+            (struct pollfd){ .fd = l->wake_fd, .events = POLLIN };
         g_mutex_lock(&l->lock);
         if (l->closing) {
             g_mutex_unlock(&l->lock);

@@ -8,10 +8,10 @@
 
 #include <string.h>
 
-#define STATUS_COLUMNS                                                                   \
-    "agent_version, boot_id, kernel, cloud_init, hello_at, boot_complete_at, "           \
-    "system_state, last_seen_at, userdata_state, userdata_runner, userdata_exit, "       \
-    "userdata_duration_ms, userdata_error, userdata_log, userdata_started_at, "          \
+#define STATUS_COLUMNS                                                             \
+    "agent_version, boot_id, kernel, cloud_init, hello_at, boot_complete_at, "     \
+    "system_state, last_seen_at, userdata_state, userdata_runner, userdata_exit, " \
+    "userdata_duration_ms, userdata_error, userdata_log, userdata_started_at, "    \
     "userdata_finished_at"
 
 void nube_agent_status_free(NubeAgentStatus *st)
@@ -105,8 +105,9 @@ static int record_userdata(NubeDb *db, const char *id, const NubeMsg *m, gint64 
                          "sssissi", id, m->status, m->runner, (gint64) (m->duration * 1000.0),
                          m->error, m->log, now);
     if (r >= 0 && m->has_exit_code)
-        r = nube_db_exec(db, err, "UPDATE agent_status SET userdata_exit = ?2 WHERE instance_id = ?1",
-                         "si", id, (gint64) m->exit_code);
+        r = nube_db_exec(db, err,
+                         "UPDATE agent_status SET userdata_exit = ?2 WHERE instance_id = ?1", "si",
+                         id, (gint64) m->exit_code);
     return r;
 }
 
@@ -134,8 +135,9 @@ int nube_agent_status_record(NubeDb *db, const char *id, const NubeMsg *msg, gin
             r = record_userdata(db, id, msg, now_ms, err);
             break;
         default:
-            r = nube_db_exec(db, err, "UPDATE agent_status SET last_seen_at = ?2 "
-                                      "WHERE instance_id = ?1",
+            r = nube_db_exec(db, err,
+                             "UPDATE agent_status SET last_seen_at = ?2 "
+                             "WHERE instance_id = ?1",
                              "si", id, now_ms);
             break;
         }
@@ -183,9 +185,8 @@ const char *nube_check_detail_name(NubeCheckStatus s)
     return names[s];
 }
 
-void nube_agent_status_checks(const char *state, gboolean has_agent,
-                              const NubeAgentStatus *agent, gint64 now_ms, NubeCheck *system,
-                              NubeCheck *instance)
+void nube_agent_status_checks(const char *state, gboolean has_agent, const NubeAgentStatus *agent,
+                              gint64 now_ms, NubeCheck *system, NubeCheck *instance)
 {
     memset(system, 0, sizeof(*system));
     memset(instance, 0, sizeof(*instance));

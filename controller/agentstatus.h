@@ -78,6 +78,5 @@ const char *nube_check_detail_name(NubeCheckStatus s);
  * one, both initializing until the agent's hello, then ok; the instance
  * check is impaired when the user data failed or the agent went silent.
  */
-void nube_agent_status_checks(const char *state, gboolean has_agent,
-                              const NubeAgentStatus *agent, gint64 now_ms, NubeCheck *system,
-                              NubeCheck *instance);
+void nube_agent_status_checks(const char *state, gboolean has_agent, const NubeAgentStatus *agent,
+                              gint64 now_ms, NubeCheck *system, NubeCheck *instance);

@@ -160,8 +160,7 @@ int nube_api_describe_security_groups(NubeApiRequest *req, xmlNodePtr resp, Nube
 int nube_api_delete_security_group(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 int nube_api_authorize_security_group_ingress(NubeApiRequest *req, xmlNodePtr resp,
                                               NubeError **err);
-int nube_api_revoke_security_group_ingress(NubeApiRequest *req, xmlNodePtr resp,
-                                           NubeError **err);
+int nube_api_revoke_security_group_ingress(NubeApiRequest *req, xmlNodePtr resp, NubeError **err);
 
 /*
  * The requester's security groups named by ID_PREFIX.N (ids, checked for

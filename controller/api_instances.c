@@ -88,8 +88,7 @@ static void render_block_devices(xmlNodePtr item, const NubeInstance *inst)
     nube_xml_add_bool(ebs, "deleteOnTermination", inst->root_delete_on_termination);
 }
 
-static void render_metadata_options(xmlNodePtr parent, const char *name,
-                                    const NubeInstance *inst);
+static void render_metadata_options(xmlNodePtr parent, const char *name, const NubeInstance *inst);
 
 void nube_api_render_instance(xmlNodePtr item, const char *region, const NubeInstance *inst)
 {
@@ -577,8 +576,7 @@ static void render_metadata_options(xmlNodePtr parent, const char *name, const N
     nube_xml_add(mo, "instanceMetadataTags", "disabled");
 }
 
-int nube_api_modify_instance_metadata_options(NubeApiRequest *req, xmlNodePtr resp,
-                                              NubeError **err)
+int nube_api_modify_instance_metadata_options(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
 {
     const char *id = nube_api_require(req, "InstanceId", err);
     if (id == NULL)

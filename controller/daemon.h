@@ -27,7 +27,7 @@ typedef struct {
     char *accel_reason;
     NubeAccount admin;
     NubeJobs *jobs;
-    NubePkgRepo *repo; /* packages for guests, served on 127.0.0.1 */
+    NubePkgRepo *repo;     /* packages for guests, served on 127.0.0.1 */
     NubeAgentLink *agents; /* the guest agents' channels */
     NubeImds *imds;        /* the instance metadata service */
     gint64 started_at;

@@ -301,9 +301,9 @@ static void add_network(xmlNodePtr dom, const NubeDomainSpec *spec)
      * socat, joined to nubed's socket for this instance: the socket says
      * who asks, whatever the guest sends. */
     if (spec->imds_socket != NULL)
-        g_string_append_printf(netdev,
-                               ",guestfwd=tcp:" NUBE_GUEST_IMDS ":80-cmd:socat STDIO UNIX-CONNECT:%s",
-                               spec->imds_socket);
+        g_string_append_printf(
+            netdev, ",guestfwd=tcp:" NUBE_GUEST_IMDS ":80-cmd:socat STDIO UNIX-CONNECT:%s",
+            spec->imds_socket);
     g_autofree char *device = g_strdup_printf(
         "virtio-net-pci,netdev=" NETDEV_ID ",mac=%s,bus=pci.0,addr=0x10", spec->mac);
 

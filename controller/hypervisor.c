@@ -661,8 +661,7 @@ static int backup_wait(virDomainPtr dom, const char *name, NubeError **err)
 
 int nube_hypervisor_backup_disk(NubeHypervisor *hv, const char *name, const char *target,
                                 const char *dest, const char *const *skip,
-                                void (*started)(gpointer opaque), gpointer opaque,
-                                NubeError **err)
+                                void (*started)(gpointer opaque), gpointer opaque, NubeError **err)
 {
     _cleanup_domain_ virDomainPtr dom = NULL;
     int r = domain_get(hv, name, &dom, err);

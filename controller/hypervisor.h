@@ -110,8 +110,7 @@ int nube_hypervisor_monitor(NubeHypervisor *hv, const char *name, const char *hm
  */
 int nube_hypervisor_backup_disk(NubeHypervisor *hv, const char *name, const char *target,
                                 const char *dest, const char *const *skip,
-                                void (*started)(gpointer opaque), gpointer opaque,
-                                NubeError **err);
+                                void (*started)(gpointer opaque), gpointer opaque, NubeError **err);
 
 /* TRUE for libvirt's embedded driver with the qemu.conf nube writes (no
  * seccomp sandbox from libvirt: domains bring their own, see

@@ -25,9 +25,9 @@ typedef struct {
     char *recipe_digest;
     char *source_instance;
     char *parent_image;
-    gint64 created_at; /* Unix seconds */
-    gint64 capture_ms; /* CreateImage: capture time after the guest
-                        * was down, 0 if not made from an instance */
+    gint64 created_at;  /* Unix seconds */
+    gint64 capture_ms;  /* CreateImage: capture time after the guest
+                         * was down, 0 if not made from an instance */
     gboolean has_agent; /* its guest runs nube-agent */
     GPtrArray *tags;    /* NubeTag; filled by get/list */
 } NubeImage;

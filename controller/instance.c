@@ -44,12 +44,23 @@ void nube_instance_free(NubeInstance *inst)
     if (inst == NULL)
         return;
     char **strings[] = {
-        &inst->id,           &inst->reservation_id,   &inst->owner_id,
-        &inst->image_id,     &inst->instance_type,    &inst->state,
-        &inst->state_reason, &inst->root_device_type, &inst->base_sha256,
-        &inst->mac,          &inst->private_ip,       &inst->hostname,
-        &inst->accelerator,  &inst->key_name,         &inst->public_key,
-        &inst->metadata_http_tokens, &inst->metadata_http_endpoint,
+        &inst->id,
+        &inst->reservation_id,
+        &inst->owner_id,
+        &inst->image_id,
+        &inst->instance_type,
+        &inst->state,
+        &inst->state_reason,
+        &inst->root_device_type,
+        &inst->base_sha256,
+        &inst->mac,
+        &inst->private_ip,
+        &inst->hostname,
+        &inst->accelerator,
+        &inst->key_name,
+        &inst->public_key,
+        &inst->metadata_http_tokens,
+        &inst->metadata_http_endpoint,
     };
     for (size_t i = 0; i < G_N_ELEMENTS(strings); i++)
         g_free(*strings[i]);
@@ -200,19 +211,18 @@ static int insert_groups(NubeDb *db, const NubeInstance *i, NubeError **err)
 
 int nube_instance_insert(NubeDb *db, const NubeInstance *i, NubeError **err)
 {
-    int r =
-        nube_db_exec(db, err,
-                     "INSERT INTO instances (" INSTANCE_COLUMNS
-                     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                     "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, COALESCE(?23, 'optional'), "
-                     "COALESCE(?24, 'enabled'), MAX(?25, 1), ?26)",
-                     "sssssississbsssiisiissssii", i->id, i->reservation_id, i->owner_id, i->image_id,
-                     i->instance_type, i->launch_index, i->state, i->state_reason,
-                     i->state_changed_at, i->root_device_type, i->base_sha256, i->user_data, i->mac,
-                     i->private_ip, i->hostname, i->vcpus, i->memory_mib, i->accelerator,
-                     i->launch_time, i->terminated_at, i->key_name, i->public_key,
-                     i->metadata_http_tokens, i->metadata_http_endpoint, i->metadata_hop_limit,
-                     (gint64) !i->no_seed);
+    int r = nube_db_exec(db, err,
+                         "INSERT INTO instances (" INSTANCE_COLUMNS
+                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                         "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, COALESCE(?23, 'optional'), "
+                         "COALESCE(?24, 'enabled'), MAX(?25, 1), ?26)",
+                         "sssssississbsssiisiissssii", i->id, i->reservation_id, i->owner_id,
+                         i->image_id, i->instance_type, i->launch_index, i->state, i->state_reason,
+                         i->state_changed_at, i->root_device_type, i->base_sha256, i->user_data,
+                         i->mac, i->private_ip, i->hostname, i->vcpus, i->memory_mib,
+                         i->accelerator, i->launch_time, i->terminated_at, i->key_name,
+                         i->public_key, i->metadata_http_tokens, i->metadata_http_endpoint,
+                         i->metadata_hop_limit, (gint64) !i->no_seed);
     if (r < 0 || (r = insert_forwards(db, i, err)) < 0 || (r = insert_groups(db, i, err)) < 0)
         return r;
     return nube_tags_set(db, i->id, i->tags, err);
@@ -334,13 +344,14 @@ int nube_instance_set_user_data(NubeDb *db, const char *id, GBytes *user_data, N
 int nube_instance_set_metadata_options(NubeDb *db, const char *id, const char *tokens,
                                        const char *endpoint, gint64 hop_limit, NubeError **err)
 {
-    int r = nube_db_exec(db, err,
-                         "UPDATE instances SET "
-                         "metadata_http_tokens = COALESCE(?2, metadata_http_tokens), "
-                         "metadata_http_endpoint = COALESCE(?3, metadata_http_endpoint), "
-                         "metadata_hop_limit = CASE WHEN ?4 > 0 THEN ?4 ELSE metadata_hop_limit END "
-                         "WHERE id = ?1 AND state != 'terminated'",
-                         "sssi", id, tokens, endpoint, hop_limit);
+    int r =
+        nube_db_exec(db, err,
+                     "UPDATE instances SET "
+                     "metadata_http_tokens = COALESCE(?2, metadata_http_tokens), "
+                     "metadata_http_endpoint = COALESCE(?3, metadata_http_endpoint), "
+                     "metadata_hop_limit = CASE WHEN ?4 > 0 THEN ?4 ELSE metadata_hop_limit END "
+                     "WHERE id = ?1 AND state != 'terminated'",
+                     "sssi", id, tokens, endpoint, hop_limit);
     if (r == 0)
         return nube_error_setc(err, ENOENT, "InvalidInstanceID.NotFound",
                                "The instance ID '%s' does not exist", id);

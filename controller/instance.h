@@ -48,8 +48,8 @@ typedef struct {
     gint64 metadata_hop_limit;    /* HttpPutResponseHopLimit, 1..64 */
     gboolean no_seed;             /* boots without a NoCloud seed (NubeNoCloudSeed=false):
                                    * cloud-init finds the metadata service */
-    gboolean has_agent;      /* its image's guest runs nube-agent */
-    NubeAgentStatus *agent;  /* what the agent reported, NULL if nothing */
+    gboolean has_agent;           /* its image's guest runs nube-agent */
+    NubeAgentStatus *agent;       /* what the agent reported, NULL if nothing */
 } NubeInstance;
 
 NubeInstance *nube_instance_new(void);

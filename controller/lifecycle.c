@@ -383,8 +383,8 @@ static void stop_job(gpointer data)
     InstanceJob *job = data;
     g_autoptr(NubeError) err = NULL;
 
-    if (job->force ||
-        (!agent_shutdown(job->d, job->id) && nube_hypervisor_shutdown(job->d->hv, job->id, &err) < 0)) {
+    if (job->force || (!agent_shutdown(job->d, job->id) &&
+                       nube_hypervisor_shutdown(job->d->hv, job->id, &err) < 0)) {
         if (err != NULL)
             nube_warn("%s: clean shutdown failed (%s), powering off", job->id, err->message);
         nube_hypervisor_destroy(job->d->hv, job->id, NULL);

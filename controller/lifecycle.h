@@ -17,17 +17,17 @@ typedef struct {
     const NubeImage *image;
     const NubeInstanceType *type;
     guint count;
-    GBytes *user_data;           /* decoded, may be NULL */
-    const GPtrArray *tags;       /* NubeTag for each instance, may be NULL */
-    const GArray *forward_ports; /* guint16 guest TCP ports to forward from
-                                  * 127.0.0.1 whatever the groups say
-                                  * (NubeForwardPort), may be NULL */
-    gboolean keep_root;          /* ebs root: DeleteOnTermination=false */
-    const char *key_name;        /* KeyName, may be NULL */
-    const char *public_key;      /* its "TYPE BASE64 NAME" line, for the seed */
-    const GPtrArray *groups;     /* NubeSecGroup: the instances' security
-                                  * groups (at least one); their rules' TCP
-                                  * ports are forwarded too */
+    GBytes *user_data;             /* decoded, may be NULL */
+    const GPtrArray *tags;         /* NubeTag for each instance, may be NULL */
+    const GArray *forward_ports;   /* guint16 guest TCP ports to forward from
+                                    * 127.0.0.1 whatever the groups say
+                                    * (NubeForwardPort), may be NULL */
+    gboolean keep_root;            /* ebs root: DeleteOnTermination=false */
+    const char *key_name;          /* KeyName, may be NULL */
+    const char *public_key;        /* its "TYPE BASE64 NAME" line, for the seed */
+    const GPtrArray *groups;       /* NubeSecGroup: the instances' security
+                                    * groups (at least one); their rules' TCP
+                                    * ports are forwarded too */
     const char *metadata_tokens;   /* MetadataOptions.HttpTokens, NULL: optional */
     const char *metadata_endpoint; /* MetadataOptions.HttpEndpoint, NULL: enabled */
     gint64 metadata_hop_limit;     /* MetadataOptions.HttpPutResponseHopLimit, 0: 1 */

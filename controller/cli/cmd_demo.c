@@ -573,8 +573,9 @@ static void print_table(const Demo *d, const DemoFigures *f, gint64 others)
     printf("\n" LABEL "%.1f %%\n", "relaunch / first boot (B/A):", f->percent);
     print_image_by(d, f);
     if (d->a.page.userdata != NULL && g_str_equal(d->a.page.userdata, "succeeded"))
-        printf(LABEL "%.1f s on A (measured in the guest, run by %s)\n", "user data (apt install):",
-               d->a.page.userdata_s, d->a.page.runner ? d->a.page.runner : "?");
+        printf(LABEL "%.1f s on A (measured in the guest, run by %s)\n",
+               "user data (apt install):", d->a.page.userdata_s,
+               d->a.page.runner ? d->a.page.runner : "?");
     printf(LABEL "%s%s%s%s\n", "accelerator:", d->accelerator, d->accelerator_reason ? " (" : "",
            d->accelerator_reason ? d->accelerator_reason : "", d->accelerator_reason ? ")" : "");
     if (others > 0)

@@ -482,8 +482,9 @@ static int page_check_agent(PageWatch *pw, JsonObject *instance, NubeError **err
 
     if (complete != NULL && !pw->booted) {
         g_autofree char *sys = nube_json_lookup(instance, "NubeAgent.SystemState");
-        nube_demo_progress_note(pw->w->progress, "%s: the guest agent reports the boot complete (%s)",
-                                pw->name, sys ? sys : "?");
+        nube_demo_progress_note(pw->w->progress,
+                                "%s: the guest agent reports the boot complete (%s)", pw->name,
+                                sys ? sys : "?");
         pw->booted = TRUE;
     }
     if (ud != NULL && g_strcmp0(ud, pw->userdata) != 0) {

@@ -212,13 +212,14 @@ char *nube_instance_agent_text(JsonObject *instance)
     g_autofree char *version = nube_json_lookup(instance, "NubeAgent.Version");
     g_autofree char *expected = nube_json_lookup(instance, "NubeAgent.Expected");
     if (version == NULL)
-        return g_strdup(g_strcmp0(expected, "true") == 0 ? "not connected yet" : "none in the image");
+        return g_strdup(g_strcmp0(expected, "true") == 0 ? "not connected yet"
+                                                         : "none in the image");
     g_autofree char *complete = nube_json_lookup(instance, "NubeAgent.BootCompleteTime");
     g_autofree char *sys = nube_json_lookup(instance, "NubeAgent.SystemState");
     g_autofree char *seen = nube_json_lookup(instance, "NubeAgent.LastSeenTime");
     return g_strdup_printf("nube-agent %s, %s%s%s, last heard %s", version,
-                           complete ? "boot complete (" : "booting",
-                           complete ? sys : "", complete ? ")" : "", seen ? seen : "?");
+                           complete ? "boot complete (" : "booting", complete ? sys : "",
+                           complete ? ")" : "", seen ? seen : "?");
 }
 
 char *nube_instance_userdata_text(JsonObject *instance)

@@ -160,9 +160,10 @@ static void test_link(LinkFixture *l, gconstpointer data)
     g_assert_false(nube_agentlink_ready(f->d.agents, ID_B));
 
     /* finished before started: dropped; then both in order. */
-    const char finished[] = "{\"v\":1,\"type\":\"userdata\",\"phase\":\"finished\",\"runner\":"
-                            "\"agent\",\"status\":\"failed\",\"exit_code\":1,\"duration\":0.5,"
-                            "\"error\":\"user data script exited with status 1\",\"log\":\"boom\"}\n";
+    const char finished[] =
+        "{\"v\":1,\"type\":\"userdata\",\"phase\":\"finished\",\"runner\":"
+        "\"agent\",\"status\":\"failed\",\"exit_code\":1,\"duration\":0.5,"
+        "\"error\":\"user data script exited with status 1\",\"log\":\"boom\"}\n";
     send_text(a, finished);
     send_text(a, "{\"v\":1,\"type\":\"userdata\",\"phase\":\"started\",\"runner\":\"agent\"}\n");
     send_text(a, finished);

@@ -194,7 +194,8 @@ static void test_serve_empty(void)
     g_autofree char *want_url = g_strdup_printf("http://169.254.169.2:%u/", port);
     g_assert_cmpstr(url, ==, want_url);
     g_autofree char *line = nube_pkgrepo_apt_source_line(repo);
-    g_autofree char *want_line = g_strdup_printf("deb [trusted=yes] http://169.254.169.2:%u/ ./", port);
+    g_autofree char *want_line =
+        g_strdup_printf("deb [trusted=yes] http://169.254.169.2:%u/ ./", port);
     g_assert_cmpstr(line, ==, want_line);
 
     g_autoptr(NubeError) err2 = NULL;
