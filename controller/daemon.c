@@ -28,7 +28,7 @@ static int lock_state_dir(NubeDaemon *d, NubeError **err)
  * runs (the state directory lock is held). */
 static void clear_store_tmp(NubeDaemon *d)
 {
-    const char *tmp = nube_store_tmp_dir(d->store);
+    const char *tmp = nube_store_tmp_dir(d->cloud.store);
     g_autoptr(GDir) dir = g_dir_open(tmp, 0, NULL);
     const char *name;
     while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
@@ -49,15 +49,16 @@ static int open_state(NubeDaemon *d, NubeError **err)
     if (nube_mkdir_p(d->cfg.state_dir, 0700, err) < 0 ||
         nube_mkdir_p(d->instances_dir, 0700, err) < 0 || lock_state_dir(d, err) < 0)
         return -EIO;
-    d->db = nube_db_open(dbpath, err);
-    if (d->db == NULL)
+    d->cloud.instances_dir = d->instances_dir;
+    d->cloud.db = nube_db_open(dbpath, err);
+    if (d->cloud.db == NULL)
         return -EIO;
-    d->store = nube_store_open(images, err);
-    if (d->store == NULL)
+    d->cloud.store = nube_store_open(images, err);
+    if (d->cloud.store == NULL)
         return -EIO;
     clear_store_tmp(d);
-    return nube_account_ensure_admin(d->db, d->cfg.state_dir, d->cfg.region, d->endpoint, &d->admin,
-                                     err);
+    return nube_account_ensure_admin(d->cloud.db, d->cfg.state_dir, d->cfg.region, d->endpoint,
+                                     &d->admin, err);
 }
 
 /* The guests' package repository, on the port after the API's if free (so
@@ -65,31 +66,32 @@ static int open_state(NubeDaemon *d, NubeError **err)
 static int open_repo(NubeDaemon *d, NubeError **err)
 {
     g_autofree char *dir = g_build_filename(d->cfg.state_dir, "pkgrepo", NULL);
-    d->repo = nube_pkgrepo_open(dir, err);
-    if (d->repo == NULL)
+    NubePkgRepo *repo = d->cloud.repo = nube_pkgrepo_open(dir, err);
+    if (repo == NULL)
         return -EIO;
     g_autoptr(NubeError) busy = NULL;
     guint16 port = d->cfg.listen_port < 65535 ? d->cfg.listen_port + 1 : 0;
-    if (nube_pkgrepo_serve(d->repo, "127.0.0.1", port, &busy) < 0) {
+    if (nube_pkgrepo_serve(repo, "127.0.0.1", port, &busy) < 0) {
         nube_warn("package repository: port %u: %s; using another", port, busy->message);
-        if (nube_pkgrepo_serve(d->repo, "127.0.0.1", 0, err) < 0)
+        if (nube_pkgrepo_serve(repo, "127.0.0.1", 0, err) < 0)
             return -EIO;
     }
-    g_autofree char *line = nube_pkgrepo_apt_source_line(d->repo);
+    g_autofree char *line = nube_pkgrepo_apt_source_line(repo);
     nube_info("package repository for guests: %s", line);
     return 0;
 }
 
 static int open_hypervisor(NubeDaemon *d, NubeError **err)
 {
-    if (nube_accel_choose(d->cfg.accelerator, &d->accel, &d->accel_reason, err) < 0)
+    if (nube_accel_choose(d->cfg.accelerator, &d->cloud.accel, &d->accel_reason, err) < 0)
         return -EINVAL;
-    nube_info("accelerator: %s (%s)", nube_accel_name(d->accel), d->accel_reason);
+    d->cloud.accel_reason = d->accel_reason;
+    nube_info("accelerator: %s (%s)", nube_accel_name(d->cloud.accel), d->accel_reason);
 
     g_autofree char *uri = d->cfg.libvirt_uri ? g_strdup(d->cfg.libvirt_uri)
                                               : nube_hypervisor_default_uri(d->cfg.state_dir);
-    d->hv = nube_hypervisor_open(uri, nube_lifecycle_on_event, d, err);
-    if (d->hv == NULL)
+    d->cloud.hv = nube_hypervisor_open(uri, nube_lifecycle_on_event, &d->cloud, err);
+    if (d->cloud.hv == NULL)
         return -EIO;
     nube_info("hypervisor: %s", uri);
     return 0;
@@ -104,7 +106,7 @@ static gpointer resync_loop(gpointer data)
         if (g_cond_wait_until(&d->resync_cond, &d->resync_lock, until) || d->closing)
             continue;
         g_mutex_unlock(&d->resync_lock);
-        nube_lifecycle_resync(d);
+        nube_lifecycle_resync(&d->cloud);
         g_mutex_lock(&d->resync_lock);
     }
     g_mutex_unlock(&d->resync_lock);
@@ -128,20 +130,22 @@ NubeDaemon *nube_daemon_open(NubeConfig *cfg, NubeError **err)
     d->cfg = *cfg;
     memset(cfg, 0, sizeof(*cfg));
     d->lock_fd = -1;
-    d->started_at = g_get_real_time() / G_USEC_PER_SEC;
     d->endpoint = g_strdup_printf("http://%s:%u", d->cfg.listen_host, d->cfg.listen_port);
-    d->jobs = nube_jobs_new(8);
+    d->cloud.cfg = &d->cfg;
+    d->cloud.endpoint = d->endpoint;
+    d->cloud.started_at = g_get_real_time() / G_USEC_PER_SEC;
+    d->cloud.jobs = nube_jobs_new(8);
     g_mutex_init(&d->resync_lock);
     g_cond_init(&d->resync_cond);
 
     if (open_state(d, err) < 0 || open_repo(d, err) < 0 || open_hypervisor(d, err) < 0 ||
-        nube_lifecycle_reconcile(d, err) < 0) {
+        nube_lifecycle_reconcile(&d->cloud, err) < 0) {
         nube_daemon_close(d);
         return NULL;
     }
     d->resync_thread = g_thread_new("resync", resync_loop, d);
-    d->agents = nube_agentlink_start(d);
-    d->imds = nube_imds_start(d);
+    d->cloud.agents = nube_agentlink_start(d->cloud.db, d->instances_dir);
+    d->cloud.imds = nube_imds_start(d->cloud.db, d->instances_dir, d->cfg.region);
     return d;
 }
 
@@ -150,13 +154,13 @@ void nube_daemon_close(NubeDaemon *d)
     if (d == NULL)
         return;
     stop_resync(d);
-    nube_jobs_free(d->jobs);
-    nube_agentlink_stop(d->agents);
-    nube_imds_stop(d->imds);
-    nube_pkgrepo_free(d->repo);
-    nube_hypervisor_close(d->hv);
-    nube_store_free(d->store);
-    nube_db_close(d->db);
+    nube_jobs_free(d->cloud.jobs);
+    nube_agentlink_stop(d->cloud.agents);
+    nube_imds_stop(d->cloud.imds);
+    nube_pkgrepo_free(d->cloud.repo);
+    nube_hypervisor_close(d->cloud.hv);
+    nube_store_free(d->cloud.store);
+    nube_db_close(d->cloud.db);
     nube_account_clear(&d->admin);
     nube_config_clear(&d->cfg);
     if (d->lock_fd >= 0)
@@ -167,9 +171,4 @@ void nube_daemon_close(NubeDaemon *d)
     g_mutex_clear(&d->resync_lock);
     g_cond_clear(&d->resync_cond);
     g_free(d);
-}
-
-char *nube_daemon_instance_dir(const NubeDaemon *d, const char *id)
-{
-    return g_build_filename(d->instances_dir, id, NULL);
 }

@@ -1,36 +1,24 @@
 /*
- * daemon.h: everything one nubed holds: settings, database, image store,
- * hypervisor connection, accelerator, admin account and background jobs.
+ * daemon.h: one nubed, on top of every layer: it locks the state
+ * directory, opens the services of a NubeCloud in order (database, store,
+ * package repository, hypervisor, job pool, guest agents' channels,
+ * metadata service), reconciles the database with what runs and resyncs it
+ * periodically.  The API server (api/) is started on its cloud by main().
  */
 #pragma once
 
-#include "accel.h"
 #include "account.h"
-#include "agentlink.h"
-#include "imds.h"
+#include "cloud.h"
 #include "config.h"
-#include "db.h"
-#include "hypervisor.h"
-#include "jobs.h"
-#include "pkgrepo.h"
-#include "store.h"
 
 typedef struct {
     NubeConfig cfg;
+    NubeCloud cloud;     /* the services, pointing into this struct */
     char *instances_dir; /* STATE/instances */
     char *endpoint;      /* http://HOST:PORT */
-    int lock_fd;         /* flock on STATE/nubed.lock */
-    NubeDb *db;
-    NubeStore *store;
-    NubeHypervisor *hv;
-    NubeAccel accel;
     char *accel_reason;
+    int lock_fd; /* flock on STATE/nubed.lock */
     NubeAccount admin;
-    NubeJobs *jobs;
-    NubePkgRepo *repo;     /* packages for guests, served on 127.0.0.1 */
-    NubeAgentLink *agents; /* the guest agents' channels */
-    NubeImds *imds;        /* the instance metadata service */
-    gint64 started_at;
     GThread *resync_thread; /* periodic nube_lifecycle_resync() */
     GMutex resync_lock;
     GCond resync_cond;
@@ -51,6 +39,3 @@ NubeDaemon *nube_daemon_open(NubeConfig *cfg, NubeError **err);
 
 /* Waits for background jobs and frees everything.  Guests keep running. */
 void nube_daemon_close(NubeDaemon *d);
-
-/* STATE/instances/ID (caller frees). */
-char *nube_daemon_instance_dir(const NubeDaemon *d, const char *id);

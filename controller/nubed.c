@@ -83,7 +83,7 @@ int main(int argc, char **argv)
         nube_err("%s", err->message);
         return 1;
     }
-    NubeApi *api = nube_api_start(d, &err);
+    NubeApi *api = nube_api_start(&d->cloud, &err);
     if (api == NULL) {
         nube_err("%s", err->message);
         nube_daemon_close(d);

@@ -4,7 +4,7 @@
 #include "fixture.h"
 
 #include "api.h"
-#include "api_xml.h"
+#include "xml.h"
 #include "catalog.h"
 #include "fsutil.h"
 #include "tags.h"
@@ -22,11 +22,14 @@ void fixture_setup(Fixture *f, gconstpointer spec)
     f->dir = g_dir_make_tmp(tmpl, NULL);
     g_assert_nonnull(f->dir);
     g_autofree char *db = g_build_filename(f->dir, "nube.db", NULL);
-    nube_config_init(&f->d.cfg);
-    f->d.endpoint = g_strdup("http://127.0.0.1:8773");
-    f->d.db = nube_db_open(db, &err);
-    g_assert_nonnull(f->d.db);
-    g_assert_cmpint(nube_db_exec(f->d.db, &err,
+    nube_config_init(&f->cfg);
+    f->instances_dir = g_build_filename(f->dir, "instances", NULL);
+    f->cloud.cfg = &f->cfg;
+    f->cloud.instances_dir = f->instances_dir;
+    f->cloud.endpoint = "http://127.0.0.1:8773";
+    f->cloud.db = nube_db_open(db, &err);
+    g_assert_nonnull(f->cloud.db);
+    g_assert_cmpint(nube_db_exec(f->cloud.db, &err,
                                  "INSERT INTO accounts VALUES (?1, 'AKIATESTTESTTESTTEST', 's', 0)",
                                  "s", FIXTURE_OWNER),
                     ==, 1);
@@ -37,9 +40,9 @@ void fixture_setup(Fixture *f, gconstpointer spec)
 
 void fixture_teardown(Fixture *f, gconstpointer spec)
 {
-    nube_db_close(f->d.db);
-    nube_config_clear(&f->d.cfg);
-    g_free(f->d.endpoint);
+    nube_db_close(f->cloud.db);
+    nube_config_clear(&f->cfg);
+    g_free(f->instances_dir);
     nube_account_clear(&f->acct);
     nube_rm_rf(f->dir, NULL);
     g_free(f->dir);
@@ -71,9 +74,9 @@ void fixture_insert_image(Fixture *f, const NubeImage *img, const char *kernel_s
                           const char *ramdisk_sha256, const char *cmdline)
 {
     g_autoptr(NubeError) err = NULL;
-    g_assert_cmpint(nube_image_insert(f->d.db, img, &err), ==, 0);
-    g_assert_cmpint(nube_image_set_available(f->d.db, img->id, "ab12", 4294967296, kernel_sha256,
-                                             ramdisk_sha256, cmdline, &err),
+    g_assert_cmpint(nube_image_insert(f->cloud.db, img, &err), ==, 0);
+    g_assert_cmpint(nube_image_set_available(f->cloud.db, img->id, "ab12", 4294967296,
+                                             kernel_sha256, ramdisk_sha256, cmdline, &err),
                     ==, 0);
 }
 
@@ -105,7 +108,7 @@ NubeInstance *fixture_instance_new(const char *id, const char *state, const char
 void fixture_insert_instance(Fixture *f, const NubeInstance *inst)
 {
     g_autoptr(NubeError) err = NULL;
-    g_assert_cmpint(nube_instance_insert(f->d.db, inst, &err), ==, 0);
+    g_assert_cmpint(nube_instance_insert(f->cloud.db, inst, &err), ==, 0);
 }
 
 void fixture_set_str(char **field, const char *value)
@@ -128,7 +131,7 @@ void fixture_insert_volume(Fixture *f, const char *id, const char *instance_id)
         .created_at = 1795000100,
         .attached_at = 1795000100,
     };
-    g_assert_cmpint(nube_volume_insert(f->d.db, &vol, &err), ==, 0);
+    g_assert_cmpint(nube_volume_insert(f->cloud.db, &vol, &err), ==, 0);
 }
 
 char *fixture_call(Fixture *f, const char *params, char **code)
@@ -137,7 +140,7 @@ char *fixture_call(Fixture *f, const char *params, char **code)
     g_autoptr(NubeQuery) q = nube_query_parse(params, strlen(params), &err);
     g_assert_nonnull(q);
     NubeApiRequest req = {
-        .d = &f->d,
+        .cloud = &f->cloud,
         .q = q,
         .action = nube_query_get(q, "Action"),
         .request_id = FIXTURE_REQUEST_ID,
@@ -181,8 +184,8 @@ void fixture_refused(Fixture *f, const char *params, const char *code)
 int fixture_count_rows(Fixture *f, const char *table)
 {
     g_autofree char *sql = g_strdup_printf("SELECT count(*) FROM %s", table);
-    sqlite3_stmt *stmt = nube_db_prepare(f->d.db, sql, NULL);
-    g_assert_cmpint(nube_db_step(f->d.db, stmt, NULL), ==, 1);
+    sqlite3_stmt *stmt = nube_db_prepare(f->cloud.db, sql, NULL);
+    g_assert_cmpint(nube_db_step(f->cloud.db, stmt, NULL), ==, 1);
     int n = sqlite3_column_int(stmt, 0);
     sqlite3_finalize(stmt);
     return n;

@@ -1,5 +1,5 @@
 /*
- * fixture.h: what the API unit tests share: a NubeDaemon on a temporary
+ * fixture.h: what the API unit tests share: a NubeCloud on a temporary
  * database holding the test account, the records the tests start from
  * (each program says which), and requests run through nube_api_dispatch()
  * as nubed's HTTP server runs them.  Every function here makes the test
@@ -7,7 +7,8 @@
  */
 #pragma once
 
-#include "daemon.h"
+#include "cloud.h"
+#include "account.h"
 #include "image.h"
 #include "instance.h"
 
@@ -16,8 +17,10 @@
 #define FIXTURE_REQUEST_ID "11111111-2222-3333-4444-555555555555"
 
 typedef struct {
-    char *dir; /* the temporary directory, with nube.db */
-    NubeDaemon d;
+    char *dir;           /* the temporary directory, with nube.db */
+    char *instances_dir; /* DIR/instances (not made) */
+    NubeConfig cfg;
+    NubeCloud cloud;  /* the database; no store, hypervisor or services */
     NubeAccount acct; /* FIXTURE_OWNER, who sends the requests */
 } Fixture;
 

@@ -45,7 +45,7 @@ static void insert_records(Fixture *f)
     fixture_set_str(&img->state, "available");
     img->created_at = 0;
     img->has_agent = TRUE;
-    g_assert_cmpint(nube_image_insert(f->d.db, img, &err), ==, 0);
+    g_assert_cmpint(nube_image_insert(f->cloud.db, img, &err), ==, 0);
     insert_instance(f, ID_A);
     insert_instance(f, ID_B);
 }
@@ -55,7 +55,7 @@ static const FixtureSpec spec = { "link", insert_records };
 /* A listening socket at STATE/instances/ID/agent.sock, as QEMU makes. */
 static int listen_at(Fixture *f, const char *id)
 {
-    g_autofree char *dir = nube_daemon_instance_dir(&f->d, id);
+    g_autofree char *dir = nube_cloud_instance_dir(&f->cloud, id);
     g_autofree char *path = g_build_filename(dir, NUBE_AGENT_SOCKET, NULL);
     g_assert_cmpint(nube_mkdir_p(dir, 0700, NULL), ==, 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -71,18 +71,16 @@ static void link_setup(LinkFixture *l, gconstpointer data)
 {
     Fixture *f = &l->fx;
     fixture_setup(f, &spec);
-    f->d.instances_dir = g_build_filename(f->dir, "instances", NULL);
     l->listen_a = listen_at(f, ID_A);
     l->listen_b = listen_at(f, ID_B);
-    f->d.agents = nube_agentlink_start(&f->d);
+    f->cloud.agents = nube_agentlink_start(f->cloud.db, f->instances_dir);
 }
 
 static void link_teardown(LinkFixture *l, gconstpointer data)
 {
-    nube_agentlink_stop(l->fx.d.agents);
+    nube_agentlink_stop(l->fx.cloud.agents);
     close(l->listen_a);
     close(l->listen_b);
-    g_free(l->fx.d.instances_dir);
     fixture_teardown(&l->fx, &spec);
 }
 
@@ -99,7 +97,7 @@ static const char hello[] = "{\"v\":1,\"type\":\"hello\",\"agent\":\"0.1.0\",\"b
 static gboolean eventually(Fixture *f, const char *id, gboolean (*check)(NubeAgentStatus *st))
 {
     for (int i = 0; i < 100; i++) {
-        g_autoptr(NubeAgentStatus) st = nube_agent_status_get(f->d.db, id);
+        g_autoptr(NubeAgentStatus) st = nube_agent_status_get(f->cloud.db, id);
         if (st != NULL && check(st))
             return TRUE;
         g_usleep(50 * 1000);
@@ -137,7 +135,7 @@ static gpointer answer_one(gpointer data)
 static void test_link(LinkFixture *l, gconstpointer data)
 {
     Fixture *f = &l->fx;
-    nube_agentlink_kick(f->d.agents);
+    nube_agentlink_kick(f->cloud.agents);
     int a = accept4(l->listen_a, NULL, NULL, SOCK_CLOEXEC);
     int b = accept4(l->listen_b, NULL, NULL, SOCK_CLOEXEC);
     g_assert_cmpint(a, >=, 0);
@@ -152,12 +150,12 @@ static void test_link(LinkFixture *l, gconstpointer data)
     send_text(a, "\n{\"v\":1,\"type\":\"ping\",\"id\":1}\n\xff\xfe\n");
     send_text(a, hello);
     g_assert_true(eventually(f, ID_A, said_hello));
-    g_autoptr(NubeAgentStatus) st = nube_agent_status_get(f->d.db, ID_A);
+    g_autoptr(NubeAgentStatus) st = nube_agent_status_get(f->cloud.db, ID_A);
     g_assert_cmpint(st->boot_complete_at, ==, 0); /* the early one was dropped */
     /* B's guest said nothing: A's words are A's alone. */
-    g_assert_null(nube_agent_status_get(f->d.db, ID_B));
-    g_assert_true(nube_agentlink_ready(f->d.agents, ID_A));
-    g_assert_false(nube_agentlink_ready(f->d.agents, ID_B));
+    g_assert_null(nube_agent_status_get(f->cloud.db, ID_B));
+    g_assert_true(nube_agentlink_ready(f->cloud.agents, ID_A));
+    g_assert_false(nube_agentlink_ready(f->cloud.agents, ID_B));
 
     /* finished before started: dropped; then both in order. */
     const char finished[] =
@@ -169,7 +167,7 @@ static void test_link(LinkFixture *l, gconstpointer data)
     send_text(a, finished);
     g_assert_true(eventually(f, ID_A, userdata_failed));
     g_clear_pointer(&st, nube_agent_status_free);
-    st = nube_agent_status_get(f->d.db, ID_A);
+    st = nube_agent_status_get(f->cloud.db, ID_A);
     g_assert_true(st->userdata_has_exit);
     g_assert_cmpint(st->userdata_exit, ==, 1);
     g_assert_cmpstr(st->userdata_log, ==, "boom");
@@ -181,11 +179,11 @@ static void test_link(LinkFixture *l, gconstpointer data)
     cmd.type = NUBE_MSG_PING;
     g_autoptr(NubeError) err = NULL;
     /* No agent on B: refused at once. */
-    g_assert_cmpint(nube_agentlink_call(f->d.agents, ID_B, &cmd, 1000, &reply, &err), ==,
+    g_assert_cmpint(nube_agentlink_call(f->cloud.agents, ID_B, &cmd, 1000, &reply, &err), ==,
                     -ENOTCONN);
     g_clear_pointer(&err, nube_error_free);
     /* A times out when the guest does not answer. */
-    g_assert_cmpint(nube_agentlink_call(f->d.agents, ID_A, &cmd, 300, &reply, &err), ==,
+    g_assert_cmpint(nube_agentlink_call(f->cloud.agents, ID_A, &cmd, 300, &reply, &err), ==,
                     -ETIMEDOUT);
     g_clear_pointer(&err, nube_error_free);
     char line[256];
@@ -202,7 +200,7 @@ static void test_link(LinkFixture *l, gconstpointer data)
     cmd.type = NUBE_MSG_PREPARE_IMAGE;
     cmd.freeze = TRUE;
     cmd.thaw_after = 30;
-    g_assert_cmpint(nube_agentlink_call(f->d.agents, ID_A, &cmd, 5000, &reply, &err), ==, 0);
+    g_assert_cmpint(nube_agentlink_call(f->cloud.agents, ID_A, &cmd, 5000, &reply, &err), ==, 0);
     g_assert_true(reply.ok);
     g_assert_cmpint(reply.frozen, ==, 2);
     nube_msg_clear(&reply);
@@ -210,9 +208,9 @@ static void test_link(LinkFixture *l, gconstpointer data)
 
     /* The channel closes (QEMU exits): no longer ready. */
     close(a);
-    for (int i = 0; i < 100 && nube_agentlink_ready(f->d.agents, ID_A); i++)
+    for (int i = 0; i < 100 && nube_agentlink_ready(f->cloud.agents, ID_A); i++)
         g_usleep(50 * 1000);
-    g_assert_false(nube_agentlink_ready(f->d.agents, ID_A));
+    g_assert_false(nube_agentlink_ready(f->cloud.agents, ID_A));
 
     close(b);
 }

@@ -6,7 +6,7 @@
 #include "fixture.h"
 
 #include "agentstatus.h"
-#include "api_xml.h"
+#include "xml.h"
 #include "catalog.h"
 
 #include <string.h>
@@ -215,11 +215,11 @@ static void test_bad_input(Fixture *f, gconstpointer data)
     }
     /* Nothing refused left a record behind or changed one (the StopInstances
      * naming one unknown id did not stop the known one). */
-    g_autoptr(NubeInstance) inst = nube_instance_get(f->d.db, "i-0abcdef0123456789", NULL);
+    g_autoptr(NubeInstance) inst = nube_instance_get(f->cloud.db, "i-0abcdef0123456789", NULL);
     g_assert_cmpstr(inst->state, ==, "running");
     g_assert_cmpint(fixture_count_rows(f, "instances"), ==, 3);
     g_assert_cmpint(fixture_count_rows(f, "images"), ==, 1);
-    g_autoptr(NubeInstance) is = nube_instance_get(f->d.db, "i-0000000000000000b", NULL);
+    g_autoptr(NubeInstance) is = nube_instance_get(f->cloud.db, "i-0000000000000000b", NULL);
     g_assert_cmpstr(is->state, ==, "running");
 }
 
@@ -300,7 +300,7 @@ static void test_pagination(Fixture *f, gconstpointer data)
 
 static void test_migrations(Fixture *f, gconstpointer data)
 {
-    g_assert_cmpint(nube_db_schema_version(f->d.db), ==, 6);
+    g_assert_cmpint(nube_db_schema_version(f->cloud.db), ==, 6);
     g_autofree char *path = g_build_filename(f->dir, "nube.db", NULL);
     g_autoptr(NubeError) err = NULL;
     NubeDb *again = nube_db_open(path, &err);
@@ -317,7 +317,7 @@ static void test_migrations(Fixture *f, gconstpointer data)
 static void record(Fixture *f, NubeMsg *m, gint64 now_ms)
 {
     g_autoptr(NubeError) err = NULL;
-    g_assert_cmpint(nube_agent_status_record(f->d.db, INST, m, now_ms, &err), ==, 0);
+    g_assert_cmpint(nube_agent_status_record(f->cloud.db, INST, m, now_ms, &err), ==, 0);
 }
 
 static void record_hello(Fixture *f, const char *boot, gint64 now_ms)
@@ -380,7 +380,7 @@ static void test_instance_status(Fixture *f, gconstpointer data)
     s = status_of(f);
     g_assert_cmpstr(s, ==, "ok insufficient-data");
     g_free(s);
-    g_assert_cmpint(nube_db_exec(f->d.db, &err, "UPDATE images SET has_agent = 1", ""), ==, 1);
+    g_assert_cmpint(nube_db_exec(f->cloud.db, &err, "UPDATE images SET has_agent = 1", ""), ==, 1);
     s = status_of(f);
     g_assert_cmpstr(s, ==, "initializing initializing");
     g_free(s);
@@ -404,11 +404,11 @@ static void test_instance_status(Fixture *f, gconstpointer data)
 
     /* A replayed "started" after a reconnect does not undo the result. */
     record_userdata(f, NULL, now);
-    g_autoptr(NubeAgentStatus) st = nube_agent_status_get(f->d.db, INST);
+    g_autoptr(NubeAgentStatus) st = nube_agent_status_get(f->cloud.db, INST);
     g_assert_cmpstr(st->userdata_state, ==, "failed");
 
     /* A new boot forgets the boot, not the user data. */
-    nube_agent_status_new_boot(f->d.db, INST);
+    nube_agent_status_new_boot(f->cloud.db, INST);
     s = status_of(f);
     g_assert_cmpstr(s, ==, "initializing initializing");
     g_free(s);

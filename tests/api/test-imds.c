@@ -42,11 +42,11 @@ static void insert_records(Fixture *f)
     g_autoptr(NubeError) err = NULL;
     g_autoptr(NubeImage) img = fixture_image_new(NULL);
     fixture_set_str(&img->state, "available");
-    g_assert_cmpint(nube_image_insert(f->d.db, img, &err), ==, 0);
+    g_assert_cmpint(nube_image_insert(f->cloud.db, img, &err), ==, 0);
     NubeSecGroup sg = {
         .id = SG_ID, .owner_id = FIXTURE_OWNER, .name = "web", .description = "web servers"
     };
-    g_assert_cmpint(nube_secgroup_insert(f->d.db, &sg, NULL, &err), ==, 0);
+    g_assert_cmpint(nube_secgroup_insert(f->cloud.db, &sg, NULL, &err), ==, 0);
 
     g_autoptr(NubeInstance) a = fixture_instance_new(ID_A, "running", "t3.micro", "a");
     a->user_data = g_bytes_new_static(USER_DATA, strlen(USER_DATA));
@@ -69,7 +69,7 @@ static const FixtureSpec spec = { "imds", insert_records };
 
 static char *socket_of(Fixture *f, const char *id)
 {
-    g_autofree char *dir = nube_daemon_instance_dir(&f->d, id);
+    g_autofree char *dir = nube_cloud_instance_dir(&f->cloud, id);
     g_assert_cmpint(nube_mkdir_p(dir, 0700, NULL), ==, 0);
     return g_build_filename(dir, NUBE_IMDS_SOCKET, NULL);
 }
@@ -89,12 +89,11 @@ static void imds_setup(ImdsFixture *t, gconstpointer data)
 {
     Fixture *f = &t->fx;
     fixture_setup(f, &spec);
-    f->d.instances_dir = g_build_filename(f->dir, "instances", NULL);
     t->sock_a = socket_of(f, ID_A);
     t->sock_b = socket_of(f, ID_B);
     /* A stale socket file from an earlier nubed is replaced. */
     g_assert_true(g_file_set_contents(t->sock_a, "stale", -1, NULL));
-    t->imds = nube_imds_start(&f->d);
+    t->imds = nube_imds_start(f->cloud.db, f->instances_dir, f->cfg.region);
     nube_imds_kick(t->imds);
     g_assert_true(socket_eventually(t->sock_b, TRUE));
     struct stat st;
@@ -112,7 +111,6 @@ static void imds_teardown(ImdsFixture *t, gconstpointer data)
     g_assert_false(g_file_test(t->sock_a, G_FILE_TEST_EXISTS));
     g_free(t->sock_a);
     g_free(t->sock_b);
-    g_free(t->fx.d.instances_dir);
     fixture_teardown(&t->fx, &spec);
 }
 
@@ -205,7 +203,7 @@ static void set_option(Fixture *f, const char *id, const char *column, const cha
 {
     g_autoptr(NubeError) err = NULL;
     g_autofree char *sql = g_strdup_printf("UPDATE instances SET %s = ?2 WHERE id = ?1", column);
-    g_assert_cmpint(nube_db_exec(f->d.db, &err, sql, "ss", id, value), ==, 1);
+    g_assert_cmpint(nube_db_exec(f->cloud.db, &err, sql, "ss", id, value), ==, 1);
 }
 
 /* ---- tests ------------------------------------------------------------- */
@@ -479,9 +477,10 @@ static void test_terminated(ImdsFixture *t, gconstpointer data)
     /* The record gone altogether: 404. */
     g_autoptr(NubeError) err = NULL;
     g_assert_cmpint(
-        nube_db_exec(f->d.db, &err, "DELETE FROM tags WHERE resource_id = ?1", "s", ID_B), >=, 0);
-    g_assert_cmpint(nube_db_exec(f->d.db, &err, "DELETE FROM instances WHERE id = ?1", "s", ID_B),
-                    ==, 1);
+        nube_db_exec(f->cloud.db, &err, "DELETE FROM tags WHERE resource_id = ?1", "s", ID_B), >=,
+        0);
+    g_assert_cmpint(
+        nube_db_exec(f->cloud.db, &err, "DELETE FROM instances WHERE id = ?1", "s", ID_B), ==, 1);
     expect(t->sock_b, "/latest/meta-data/instance-id", NULL, 404, NULL);
     g_assert_true(socket_eventually(t->sock_b, FALSE));
 }

@@ -743,12 +743,12 @@ static char *forwards_of(Fixture *f, const char *id)
 {
     GString *out = g_string_new(NULL);
     sqlite3_stmt *stmt =
-        nube_db_prepare(f->d.db,
+        nube_db_prepare(f->cloud.db,
                         "SELECT guest_port, host_port, origin FROM forwards WHERE instance_id = ?1 "
                         "ORDER BY guest_port",
                         NULL);
-    nube_db_bind(f->d.db, stmt, "s", id);
-    while (nube_db_step(f->d.db, stmt, NULL) == 1) {
+    nube_db_bind(f->cloud.db, stmt, "s", id);
+    while (nube_db_step(f->cloud.db, stmt, NULL) == 1) {
         int host = sqlite3_column_int(stmt, 1);
         g_assert_cmpint(host, >=, 40000);
         g_string_append_printf(out, "%s%d:%s", out->len ? " " : "", sqlite3_column_int(stmt, 0),
@@ -809,7 +809,7 @@ static void test_forwards_follow_rules(Fixture *f, gconstpointer data)
     g_assert_nonnull(strstr(xml, "<guestPort>9000</guestPort>"));
 
     /* A terminated instance does not keep its group from being deleted. */
-    g_assert_cmpint(nube_db_exec(f->d.db, NULL,
+    g_assert_cmpint(nube_db_exec(f->cloud.db, NULL,
                                  "UPDATE instances SET state = 'terminated' WHERE id = ?1", "s",
                                  INST),
                     ==, 1);

@@ -32,13 +32,13 @@ static void insert_records(Fixture *f)
     fixture_insert_instance(f, running);
     fixture_insert_instance(f, stopped);
     fixture_insert_volume(f, VOL, RUNNING);
-    g_assert_cmpint(nube_db_exec(f->d.db, &err,
+    g_assert_cmpint(nube_db_exec(f->cloud.db, &err,
                                  "INSERT INTO key_pairs (id, owner_id, name, key_type, "
                                  "fingerprint, public_key, created_at) VALUES (?1, ?2, 'k1', "
                                  "'ed25519', 'fp', 'ssh-ed25519 AAAA', 0)",
                                  "ss", KEYPAIR, OWNER),
                     ==, 1);
-    g_assert_cmpint(nube_db_exec(f->d.db, &err,
+    g_assert_cmpint(nube_db_exec(f->cloud.db, &err,
                                  "INSERT INTO security_groups (id, owner_id, name, description, "
                                  "created_at) VALUES (?1, ?2, 'web', 'web servers', 0)",
                                  "ss", GROUP, OWNER),
@@ -49,7 +49,7 @@ static const FixtureSpec spec = { "tags", insert_records };
 
 static int tag_rows(Fixture *f, const char *resource_id)
 {
-    g_autoptr(GPtrArray) tags = nube_tags_get(f->d.db, resource_id, NULL);
+    g_autoptr(GPtrArray) tags = nube_tags_get(f->cloud.db, resource_id, NULL);
     g_assert_nonnull(tags);
     return (int) tags->len;
 }
@@ -94,7 +94,7 @@ static void test_create_each_kind(Fixture *f, gconstpointer data)
     g_assert_nonnull(strstr(vols, "<key>team</key>"));
     /* A value may be absent (empty) and a key may be set again. */
     g_free(fixture_ok(f, "Action=CreateTags&ResourceId.1=" AMI "&Tag.1.Key=team"));
-    g_autoptr(NubeImage) img = nube_image_get(f->d.db, AMI, NULL);
+    g_autoptr(NubeImage) img = nube_image_get(f->cloud.db, AMI, NULL);
     g_assert_cmpstr(nube_tags_lookup(img->tags, "team"), ==, "");
 }
 
@@ -209,10 +209,10 @@ static void test_bad_ids(Fixture *f, gconstpointer data)
 
     /* Gone resources are not found: a deregistered image, and a key pair
      * whose table does not exist (as before migration 0005). */
-    g_assert_cmpint(nube_image_deregister(f->d.db, AMI, NULL), ==, 0);
+    g_assert_cmpint(nube_image_deregister(f->cloud.db, AMI, NULL), ==, 0);
     fixture_refused(f, "Action=CreateTags&ResourceId.1=" AMI "&Tag.1.Key=a",
                     "InvalidAMIID.NotFound");
-    g_assert_cmpint(nube_db_exec(f->d.db, NULL, "DROP TABLE key_pairs", ""), >=, 0);
+    g_assert_cmpint(nube_db_exec(f->cloud.db, NULL, "DROP TABLE key_pairs", ""), >=, 0);
     fixture_refused(f, "Action=CreateTags&ResourceId.1=" KEYPAIR "&Tag.1.Key=a",
                     "InvalidKeyPair.NotFound");
 }
@@ -238,7 +238,7 @@ static void test_delete(Fixture *f, gconstpointer data)
     g_assert_cmpint(tag_rows(f, AMI), ==, 2);
     /* Without a value, whatever it is; an absent key is no error. */
     g_free(fixture_ok(f, "Action=DeleteTags&ResourceId.1=" AMI "&Tag.1.Key=team&Tag.2.Key=absent"));
-    g_autoptr(NubeImage) img = nube_image_get(f->d.db, AMI, NULL);
+    g_autoptr(NubeImage) img = nube_image_get(f->cloud.db, AMI, NULL);
     g_assert_cmpint(img->tags->len, ==, 1);
     g_assert_cmpstr(nube_tags_lookup(img->tags, "Name"), ==, "base");
 
@@ -292,7 +292,7 @@ static void test_describe_filters(Fixture *f, gconstpointer data)
     fixture_refused(f, "Action=DescribeTags&MaxResults=1001", "InvalidParameterValue");
 
     /* A deregistered image's tags are no longer listed. */
-    g_assert_cmpint(nube_image_deregister(f->d.db, AMI, NULL), ==, 0);
+    g_assert_cmpint(nube_image_deregister(f->cloud.db, AMI, NULL), ==, 0);
     g_autofree char *xml = fixture_ok(f, "Action=DescribeTags");
     g_assert_cmpuint(fixture_count(xml, "<item>"), ==, 6);
     g_assert_null(strstr(xml, AMI));
@@ -352,7 +352,7 @@ static void check_filters(Fixture *f, const FilterCase *cases, size_t n)
 static void test_describe_action_filters(Fixture *f, gconstpointer data)
 {
     g_free(fixture_ok(f, "Action=CreateTags&ResourceId.1=" VOL "&Tag.1.Key=disk&Tag.1.Value=root"));
-    g_assert_cmpint(nube_db_exec(f->d.db, NULL,
+    g_assert_cmpint(nube_db_exec(f->cloud.db, NULL,
                                  "INSERT INTO instance_groups (instance_id, group_id, position) "
                                  "VALUES (?1, ?2, 0)",
                                  "ss", RUNNING, GROUP),
@@ -521,8 +521,8 @@ static void test_modify_refused(Fixture *f, gconstpointer data)
         "Action=ModifyInstanceAttribute&InstanceId=" STOPPED "&UserData.Value=%s", b64);
     fixture_refused(f, p, "InvalidParameterValue");
 
-    g_autoptr(NubeInstance) running = nube_instance_get(f->d.db, RUNNING, NULL);
-    g_autoptr(NubeInstance) stopped = nube_instance_get(f->d.db, STOPPED, NULL);
+    g_autoptr(NubeInstance) running = nube_instance_get(f->cloud.db, RUNNING, NULL);
+    g_autoptr(NubeInstance) stopped = nube_instance_get(f->cloud.db, STOPPED, NULL);
     g_assert_cmpstr(running->instance_type, ==, "t3.micro");
     g_assert_cmpstr(stopped->instance_type, ==, "t3.micro");
     g_assert_null(running->user_data);
@@ -533,7 +533,7 @@ static void test_modify_stopped(Fixture *f, gconstpointer data)
 {
     g_free(fixture_ok(f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED
                          "&InstanceType.Value=t3.xlarge"));
-    g_autoptr(NubeInstance) inst = nube_instance_get(f->d.db, STOPPED, NULL);
+    g_autoptr(NubeInstance) inst = nube_instance_get(f->cloud.db, STOPPED, NULL);
     const NubeInstanceType *t = nube_catalog_type("t3.xlarge", NULL);
     g_assert_cmpstr(inst->instance_type, ==, "t3.xlarge");
     g_assert_cmpint(inst->vcpus, ==, t->vcpus);
@@ -546,7 +546,7 @@ static void test_modify_stopped(Fixture *f, gconstpointer data)
     g_free(fixture_ok(f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED
                          "&Attribute=instanceType&Value=t3.nano"));
     g_clear_pointer(&inst, nube_instance_free);
-    inst = nube_instance_get(f->d.db, STOPPED, NULL);
+    inst = nube_instance_get(f->cloud.db, STOPPED, NULL);
     g_assert_cmpstr(inst->instance_type, ==, "t3.nano");
     g_assert_cmpint(inst->memory_mib, ==, 512);
 
@@ -554,7 +554,7 @@ static void test_modify_stopped(Fixture *f, gconstpointer data)
     g_free(fixture_ok(f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED
                          "&UserData.Value=IyEvYmluL3NoCmVjaG8gaGkK"));
     g_clear_pointer(&inst, nube_instance_free);
-    inst = nube_instance_get(f->d.db, STOPPED, NULL);
+    inst = nube_instance_get(f->cloud.db, STOPPED, NULL);
     gsize len = 0;
     const char *ud = g_bytes_get_data(inst->user_data, &len);
     g_assert_cmpmem(ud, len, "#!/bin/sh\necho hi\n", 18);
@@ -566,10 +566,10 @@ static void test_modify_stopped(Fixture *f, gconstpointer data)
     /* Empty user data removes it. */
     g_free(fixture_ok(f, "Action=ModifyInstanceAttribute&InstanceId=" STOPPED "&UserData.Value="));
     g_clear_pointer(&inst, nube_instance_free);
-    inst = nube_instance_get(f->d.db, STOPPED, NULL);
+    inst = nube_instance_get(f->cloud.db, STOPPED, NULL);
     g_assert_null(inst->user_data);
     /* The running instance did not change. */
-    g_autoptr(NubeInstance) other = nube_instance_get(f->d.db, RUNNING, NULL);
+    g_autoptr(NubeInstance) other = nube_instance_get(f->cloud.db, RUNNING, NULL);
     g_assert_cmpstr(other->instance_type, ==, "t3.micro");
 }
 

@@ -3,21 +3,21 @@
  * quoting of values that try to break out of their scalar.
  */
 #include "golden.h"
-#include "seed.h"
+#include "nocloud.h"
 #include "spawn.h"
 
 #include <string.h>
 
-static void render(const NubeSeedSpec *spec, char **meta, char **net)
+static void render(const NubeNoCloudSpec *spec, char **meta, char **net)
 {
     g_autoptr(NubeError) err = NULL;
-    if (nube_seed_render(spec, meta, net, &err) < 0)
-        g_error("nube_seed_render: %s", err->message);
+    if (nube_nocloud_render(spec, meta, net, &err) < 0)
+        g_error("nube_nocloud_render: %s", err->message);
 }
 
 static void test_plain(void)
 {
-    NubeSeedSpec spec = {
+    NubeNoCloudSpec spec = {
         .instance_id = "i-0123456789abcdef0",
         .hostname = "ip-10-0-2-15",
         .mac = "52:54:00:12:34:56",
@@ -74,7 +74,7 @@ static void assert_reads_back(const char *doc, const char *key, const char *want
  * stay inside one quoted scalar and read back unchanged. */
 static void test_quoting(void)
 {
-    NubeSeedSpec spec = {
+    NubeNoCloudSpec spec = {
         .instance_id = "i-1\"\nlocal-hostname: evil # \\",
         .hostname = "h\x01\t\xc2\x85\xc2\x9f\xe2\x80\xa8-caf\xc3\xa9-\xf0\x9f\x98\x80",
         .mac = "52:54:00:12:34:56\"\n    dhcp6: true",
@@ -98,7 +98,7 @@ static void test_quoting(void)
  * takes the default user's authorized keys from. */
 static void test_public_key(void)
 {
-    NubeSeedSpec spec = {
+    NubeNoCloudSpec spec = {
         .instance_id = "i-0123456789abcdef0",
         .hostname = "ip-10-0-2-15",
         .mac = "52:54:00:12:34:56",
@@ -113,12 +113,12 @@ static void test_public_key(void)
     assert_reads_back(meta, "public-keys", want);
 }
 
-static void assert_refused(const NubeSeedSpec *spec, const char *why)
+static void assert_refused(const NubeNoCloudSpec *spec, const char *why)
 {
     g_autofree char *meta = NULL;
     g_autofree char *net = NULL;
     g_autoptr(NubeError) err = NULL;
-    g_assert_cmpint(nube_seed_render(spec, &meta, &net, &err), ==, -EINVAL);
+    g_assert_cmpint(nube_nocloud_render(spec, &meta, &net, &err), ==, -EINVAL);
     g_assert_nonnull(err);
     if (strstr(err->message, why) == NULL)
         g_error("expected '%s' in '%s'", why, err->message);
@@ -128,13 +128,13 @@ static void assert_refused(const NubeSeedSpec *spec, const char *why)
 
 static void test_refused(void)
 {
-    NubeSeedSpec spec = { .instance_id = "i-1", .hostname = "h" };
+    NubeNoCloudSpec spec = { .instance_id = "i-1", .hostname = "h" };
     assert_refused(&spec, "MAC address is missing");
 
-    spec = (NubeSeedSpec){ .instance_id = "", .hostname = "h", .mac = "m" };
+    spec = (NubeNoCloudSpec){ .instance_id = "", .hostname = "h", .mac = "m" };
     assert_refused(&spec, "instance id is missing");
 
-    spec = (NubeSeedSpec){ .instance_id = "i-1", .hostname = "\xff", .mac = "m" };
+    spec = (NubeNoCloudSpec){ .instance_id = "i-1", .hostname = "\xff", .mac = "m" };
     assert_refused(&spec, "hostname is not UTF-8");
 }
 

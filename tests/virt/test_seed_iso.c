@@ -4,7 +4,7 @@
  * behind whether genisoimage succeeds or fails.
  */
 #include "fsutil.h"
-#include "seed.h"
+#include "nocloud.h"
 #include "spawn.h"
 
 #include <glib/gstdio.h>
@@ -66,7 +66,7 @@ static void assert_dir_clean(const char *dir, gboolean iso_expected)
     g_assert_cmpuint(n, ==, iso_expected ? 1 : 0);
 }
 
-static const NubeSeedSpec base_spec = {
+static const NubeNoCloudSpec base_spec = {
     .instance_id = "i-0123456789abcdef0",
     .hostname = "ip-10-0-2-15",
     .mac = "52:54:00:12:34:56",
@@ -75,13 +75,13 @@ static const NubeSeedSpec base_spec = {
 static void test_write(Fixture *fx, gconstpointer data)
 {
     static const char user[] = "#!/bin/sh\necho 'hello from nube' > /tmp/hi\n";
-    NubeSeedSpec spec = base_spec;
+    NubeNoCloudSpec spec = base_spec;
     spec.user_data = user;
     spec.user_data_len = strlen(user);
 
     g_autoptr(NubeError) err = NULL;
-    if (nube_seed_write(&spec, fx->iso, &err) < 0)
-        g_error("nube_seed_write: %s", err->message);
+    if (nube_nocloud_write(&spec, fx->iso, &err) < 0)
+        g_error("nube_nocloud_write: %s", err->message);
     assert_dir_clean(fx->dir, TRUE);
 
     g_autofree char *info = isoinfo(fx->iso, "-d", NULL);
@@ -91,7 +91,7 @@ static void test_write(Fixture *fx, gconstpointer data)
 
     g_autofree char *meta = NULL;
     g_autofree char *net = NULL;
-    g_assert_cmpint(nube_seed_render(&spec, &meta, &net, NULL), ==, 0);
+    g_assert_cmpint(nube_nocloud_render(&spec, &meta, &net, NULL), ==, 0);
     g_autofree char *got_user = iso_file(fx->iso, "/user-data");
     g_autofree char *got_meta = iso_file(fx->iso, "/meta-data");
     g_autofree char *got_net = iso_file(fx->iso, "/network-config");
@@ -109,8 +109,8 @@ static void test_write(Fixture *fx, gconstpointer data)
 static void test_default_user_data(Fixture *fx, gconstpointer data)
 {
     g_autoptr(NubeError) err = NULL;
-    if (nube_seed_write(&base_spec, fx->iso, &err) < 0)
-        g_error("nube_seed_write: %s", err->message);
+    if (nube_nocloud_write(&base_spec, fx->iso, &err) < 0)
+        g_error("nube_nocloud_write: %s", err->message);
     /* Present but empty: nothing for cloud-init or nube-agent to run. */
     g_autofree char *listing = isoinfo(fx->iso, "-R", "-l");
     g_assert_nonnull(strstr(listing, " user-data"));
@@ -121,14 +121,14 @@ static void test_default_user_data(Fixture *fx, gconstpointer data)
 /* A second write replaces the first whole. */
 static void test_rewrite(Fixture *fx, gconstpointer data)
 {
-    NubeSeedSpec spec = base_spec;
+    NubeNoCloudSpec spec = base_spec;
     spec.user_data = "#cloud-config\nhostname: one\n";
     spec.user_data_len = strlen(spec.user_data);
-    g_assert_cmpint(nube_seed_write(&spec, fx->iso, NULL), ==, 0);
+    g_assert_cmpint(nube_nocloud_write(&spec, fx->iso, NULL), ==, 0);
     spec.instance_id = "i-00000000000000002";
     spec.user_data = "#cloud-config\nhostname: two\n";
     spec.user_data_len = strlen(spec.user_data);
-    g_assert_cmpint(nube_seed_write(&spec, fx->iso, NULL), ==, 0);
+    g_assert_cmpint(nube_nocloud_write(&spec, fx->iso, NULL), ==, 0);
     assert_dir_clean(fx->dir, TRUE);
 
     g_autofree char *user = iso_file(fx->iso, "/user-data");
@@ -150,7 +150,7 @@ static void test_genisoimage_fails(Fixture *fx, gconstpointer data)
     g_autofree char *path = g_strdup_printf("%s:%s", bin, old_path);
     g_setenv("PATH", path, TRUE);
     g_autoptr(NubeError) err = NULL;
-    int r = nube_seed_write(&base_spec, fx->iso, &err);
+    int r = nube_nocloud_write(&base_spec, fx->iso, &err);
     g_setenv("PATH", old_path, TRUE);
 
     g_assert_cmpint(r, <, 0);
@@ -162,17 +162,18 @@ static void test_genisoimage_fails(Fixture *fx, gconstpointer data)
 
 static void test_bad_spec(Fixture *fx, gconstpointer data)
 {
-    NubeSeedSpec spec = base_spec;
+    NubeNoCloudSpec spec = base_spec;
     spec.mac = NULL;
     g_autoptr(NubeError) err = NULL;
-    g_assert_cmpint(nube_seed_write(&spec, fx->iso, &err), ==, -EINVAL);
+    g_assert_cmpint(nube_nocloud_write(&spec, fx->iso, &err), ==, -EINVAL);
     assert_dir_clean(fx->dir, FALSE);
 }
 
 static void test_no_directory(void)
 {
     g_autoptr(NubeError) err = NULL;
-    g_assert_cmpint(nube_seed_write(&base_spec, "/nonexistent/nube/seed.iso", &err), ==, -ENOENT);
+    g_assert_cmpint(nube_nocloud_write(&base_spec, "/nonexistent/nube/seed.iso", &err), ==,
+                    -ENOENT);
     g_assert_nonnull(err);
 }
 

@@ -1,0 +1,682 @@
+/*
+ * lifecycle.c: instance operations, events and reconciliation (see
+ * lifecycle.h).
+ */
+#include "lifecycle.h"
+#include "agentstatus.h"
+#include "domain_xml.h"
+#include "forwards.h"
+#include "fsutil.h"
+#include "log.h"
+#include "overlay.h"
+#include "secgroup.h"
+#include "imds.h"
+#include "nocloud.h"
+#include "tags.h"
+#include "volume.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define GUEST_PRIVATE_IP NUBE_GUEST_IP
+
+typedef struct {
+    NubeCloud *d;
+    char *id;
+    gboolean force;
+} InstanceJob;
+
+static void instance_job_free(gpointer p)
+{
+    InstanceJob *job = p;
+    g_free(job->id);
+    g_free(job);
+}
+
+static void queue(NubeCloud *d, NubeJobFn fn, const char *id, gboolean force)
+{
+    InstanceJob *job = g_new0(InstanceJob, 1);
+    job->d = d;
+    job->id = g_strdup(id);
+    job->force = force;
+    nube_jobs_push(d->jobs, fn, job, instance_job_free);
+}
+
+static void set_state(NubeCloud *d, const char *id, const char *const *from, const char *to,
+                      const char *reason)
+{
+    g_autoptr(NubeError) err = NULL;
+    if (nube_instance_transition(d->db, id, from, to, reason, NULL, &err) == 0)
+        nube_info("%s: %s%s%s", id, to, reason ? ": " : "", reason ? reason : "");
+    else
+        nube_debug("%s: not moved to %s: %s", id, to, err->message);
+}
+
+/* ---- launching ---------------------------------------------------------- */
+
+static char *new_mac(void)
+{
+    unsigned char b[3];
+    nube_random_bytes(b, sizeof(b), NULL);
+    return g_strdup_printf("52:54:00:%02x:%02x:%02x", b[0], b[1], b[2]);
+}
+
+static NubeInstance *new_record(NubeCloud *d, const NubeLaunchRequest *req, const char *reservation,
+                                guint index)
+{
+    NubeInstance *inst = nube_instance_new();
+    gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+    inst->id = nube_id_new("i");
+    inst->reservation_id = g_strdup(reservation);
+    inst->owner_id = g_strdup(req->owner_id);
+    inst->image_id = g_strdup(req->image->id);
+    inst->instance_type = g_strdup(req->type->name);
+    inst->launch_index = index;
+    inst->state = g_strdup("pending");
+    inst->state_changed_at = now;
+    inst->root_device_type = g_strdup(req->image->root_device_type);
+    inst->base_sha256 = g_strdup(req->image->base_sha256);
+    inst->user_data = req->user_data ? g_bytes_ref(req->user_data) : NULL;
+    inst->mac = new_mac();
+    inst->private_ip = g_strdup(GUEST_PRIVATE_IP);
+    inst->hostname = g_strdup(inst->id);
+    inst->vcpus = req->type->vcpus;
+    inst->memory_mib = req->type->memory_mib;
+    inst->accelerator = g_strdup(nube_accel_name(d->accel));
+    inst->launch_time = now;
+    inst->forwards = g_array_new(FALSE, TRUE, sizeof(NubePortForward));
+    inst->extra_ports = g_array_new(FALSE, FALSE, sizeof(guint16));
+    inst->key_name = g_strdup(req->key_name);
+    inst->public_key = g_strdup(req->public_key);
+    inst->groups = g_ptr_array_ref((GPtrArray *) req->groups);
+    inst->metadata_http_tokens = g_strdup(req->metadata_tokens ? req->metadata_tokens : "optional");
+    inst->metadata_http_endpoint =
+        g_strdup(req->metadata_endpoint ? req->metadata_endpoint : "enabled");
+    inst->metadata_hop_limit = req->metadata_hop_limit > 0 ? req->metadata_hop_limit : 1;
+    inst->no_seed = req->no_seed;
+    inst->tags = nube_tags_new();
+    for (guint i = 0; req->tags != NULL && i < req->tags->len; i++) {
+        const NubeTag *t = g_ptr_array_index(req->tags, i);
+        nube_tags_add(inst->tags, t->key, t->value);
+    }
+    return inst;
+}
+
+/* The volume record of INST's ebs root disk. */
+static int insert_root_volume(NubeCloud *d, const NubeInstance *inst, gboolean keep, gint64 size,
+                              NubeError **err)
+{
+    g_autofree char *id = g_strconcat("vol-", inst->id + 2, NULL);
+    NubeVolume vol = {
+        .id = id,
+        .owner_id = inst->owner_id,
+        .instance_id = inst->id,
+        .base_sha256 = inst->base_sha256,
+        .size = size,
+        .state = "in-use",
+        .delete_on_termination = !keep,
+        .created_at = inst->launch_time,
+        .attached_at = inst->launch_time,
+    };
+    return nube_volume_insert(d->db, &vol, err);
+}
+
+static int insert_all(NubeCloud *d, const NubeLaunchRequest *req, GPtrArray *insts, NubeError **err)
+{
+    nube_db_lock(d->db);
+    int r = nube_db_begin(d->db, err);
+    for (guint i = 0; r >= 0 && i < insts->len; i++) {
+        const NubeInstance *inst = g_ptr_array_index(insts, i);
+        r = nube_instance_insert(d->db, inst, err);
+        if (r >= 0 && g_str_equal(inst->root_device_type, "ebs"))
+            r = insert_root_volume(d, inst, req->keep_root, req->image->virtual_size, err);
+    }
+    if (r >= 0)
+        r = nube_db_commit(d->db, err);
+    else
+        nube_db_rollback(d->db);
+    nube_db_unlock(d->db);
+    return r;
+}
+
+static void launch_job(gpointer data);
+
+/* Adds a forward of GUEST_PORT from a free host port to INST. */
+static int add_forward(NubeCloud *d, NubeInstance *inst, guint16 guest_port, gboolean extra,
+                       GArray *taken, NubeError **err)
+{
+    NubePortForward f = { .guest_port = guest_port };
+    if ((f.host_port = nube_forwards_pick_port(d->db, taken, err)) == 0)
+        return -EADDRINUSE;
+    g_array_append_val(inst->forwards, f);
+    if (extra)
+        g_array_append_val(inst->extra_ports, guest_port);
+    return 0;
+}
+
+/* The forwards of INST: NubeForwardPort's ports, then those the groups'
+ * rules open (GROUP_PORTS), each once. */
+static int plan_forwards(NubeCloud *d, const NubeLaunchRequest *req, const GArray *group_ports,
+                         NubeInstance *inst, GArray *taken, NubeError **err)
+{
+    const GArray *extra = req->forward_ports;
+    for (guint k = 0; extra != NULL && k < extra->len; k++)
+        if (add_forward(d, inst, g_array_index(extra, guint16, k), TRUE, taken, err) < 0)
+            return -EADDRINUSE;
+    for (guint k = 0; k < group_ports->len; k++) {
+        guint16 port = g_array_index(group_ports, guint16, k);
+        gboolean dup = FALSE;
+        for (guint j = 0; extra != NULL && j < extra->len && !dup; j++)
+            dup = g_array_index(extra, guint16, j) == port;
+        if (!dup && add_forward(d, inst, port, FALSE, taken, err) < 0)
+            return -EADDRINUSE;
+    }
+    return 0;
+}
+
+/* The ids of REQ's groups (NULL-terminated, strings borrowed). */
+static const char **group_ids(const NubeLaunchRequest *req)
+{
+    const char **ids = g_new0(const char *, req->groups->len + 1);
+    for (guint i = 0; i < req->groups->len; i++)
+        ids[i] = ((const NubeSecGroup *) g_ptr_array_index(req->groups, i))->id;
+    return ids;
+}
+
+static void log_pending(const NubeInstance *inst)
+{
+    g_autofree char *ssh = g_strdup("closed");
+    for (guint k = 0; k < inst->forwards->len; k++) {
+        const NubePortForward *f = &g_array_index(inst->forwards, NubePortForward, k);
+        if (f->guest_port == 22) {
+            g_free(ssh);
+            ssh = g_strdup_printf("on 127.0.0.1:%u", f->host_port);
+        }
+    }
+    nube_info("%s: pending (image %s, type %s, %u forwarded port(s), ssh %s)", inst->id,
+              inst->image_id, inst->instance_type, inst->forwards->len, ssh);
+}
+
+GPtrArray *nube_lifecycle_run(NubeCloud *d, const NubeLaunchRequest *req, NubeError **err)
+{
+    g_autoptr(GPtrArray) insts =
+        g_ptr_array_new_with_free_func((GDestroyNotify) nube_instance_free);
+    g_autoptr(GArray) taken = g_array_new(FALSE, FALSE, sizeof(guint16));
+    g_autofree char *reservation = nube_id_new("r");
+    g_autofree const char **gids = group_ids(req);
+    g_autoptr(GArray) group_ports = nube_secgroup_ports(d->db, gids, err);
+    if (group_ports == NULL)
+        return NULL;
+
+    for (guint i = 0; i < req->count; i++) {
+        NubeInstance *inst = new_record(d, req, reservation, i);
+        g_ptr_array_add(insts, inst);
+        if (plan_forwards(d, req, group_ports, inst, taken, err) < 0)
+            return NULL;
+    }
+    if (insert_all(d, req, insts, err) < 0)
+        return NULL;
+    for (guint i = 0; i < insts->len; i++) {
+        const NubeInstance *inst = g_ptr_array_index(insts, i);
+        log_pending(inst);
+        queue(d, launch_job, inst->id, FALSE);
+    }
+    return g_steal_pointer(&insts);
+}
+
+static int write_disks(NubeCloud *d, const NubeInstance *inst, const char *dir, NubeError **err)
+{
+    g_autofree char *overlay = g_build_filename(dir, "root.qcow2", NULL);
+    g_autofree char *seed = g_build_filename(dir, "seed.iso", NULL);
+    NubeBase base = { 0 };
+
+    if (!g_file_test(overlay, G_FILE_TEST_EXISTS)) {
+        int r = nube_store_lookup(d->store, inst->base_sha256, &base, err);
+        if (r == 0)
+            r = nube_overlay_create(base.path, overlay, 0, err);
+        nube_base_clear(&base);
+        if (r < 0)
+            return r;
+    }
+    if (inst->no_seed) {
+        unlink(seed);
+        return 0;
+    }
+    gsize ud_len = 0;
+    const void *ud = inst->user_data ? g_bytes_get_data(inst->user_data, &ud_len) : NULL;
+    NubeNoCloudSpec spec = {
+        .instance_id = inst->id,
+        .hostname = inst->hostname,
+        .mac = inst->mac,
+        .user_data = ud,
+        .user_data_len = ud_len,
+        .public_key = inst->public_key,
+    };
+    return nube_nocloud_write(&spec, seed, err);
+}
+
+static char *domain_xml_for(NubeCloud *d, const NubeInstance *inst, const NubeImage *img,
+                            const char *dir, NubeError **err)
+{
+    g_autofree char *kernel =
+        img->kernel_sha256 ? nube_store_blob_path(d->store, img->kernel_sha256) : NULL;
+    g_autofree char *initrd =
+        img->ramdisk_sha256 ? nube_store_blob_path(d->store, img->ramdisk_sha256) : NULL;
+    g_autofree char *disk = g_build_filename(dir, "root.qcow2", NULL);
+    g_autofree char *seed = g_build_filename(dir, "seed.iso", NULL);
+    g_autofree char *console = g_build_filename(dir, "console.log", NULL);
+    g_autofree char *agent = g_build_filename(dir, NUBE_AGENT_SOCKET, NULL);
+    g_autofree char *imds = g_build_filename(dir, NUBE_IMDS_SOCKET, NULL);
+    if (img->kernel_sha256 != NULL && kernel == NULL) {
+        nube_error_set(err, ENOENT, "kernel of image '%s' is missing from the store", img->id);
+        return NULL;
+    }
+    NubeDomainSpec spec = {
+        .name = inst->id,
+        .uuid = NULL,
+        .accel = d->accel,
+        .vcpus = (guint) inst->vcpus,
+        .memory_mib = (guint) inst->memory_mib,
+        .kernel = kernel,
+        .initrd = initrd,
+        .cmdline = img->kernel_cmdline,
+        .disk_path = disk,
+        .seed_path = inst->no_seed ? NULL : seed,
+        .console_path = console,
+        .agent_socket = agent,
+        /* The metadata service needs QEMU to start socat: only where nube
+         * configures the driver's sandbox (the embedded driver). */
+        .own_sandbox = nube_hypervisor_embedded(d->hv),
+        .imds_socket = nube_hypervisor_embedded(d->hv) ? imds : NULL,
+        .mac = inst->mac,
+        .forwards = (const NubePortForward *) inst->forwards->data,
+        .n_forwards = inst->forwards->len,
+    };
+    return nube_domain_xml(&spec, err);
+}
+
+/* Writes the instance's disks and domain and starts it. */
+static int boot_domain(NubeCloud *d, const char *id, NubeError **err)
+{
+    g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
+    if (inst == NULL)
+        return -ENOENT;
+    g_autoptr(NubeImage) img = nube_image_get(d->db, inst->image_id, err);
+    if (img == NULL)
+        return -ENOENT;
+
+    g_autofree char *dir = nube_cloud_instance_dir(d, id);
+    if (nube_mkdir_p(dir, 0700, err) < 0 || write_disks(d, inst, dir, err) < 0)
+        return -EIO;
+    g_autofree char *xml = domain_xml_for(d, inst, img, dir, err);
+    if (xml == NULL)
+        return -EIO;
+    if (nube_hypervisor_define(d->hv, xml, err) < 0)
+        return -EIO;
+    nube_agent_status_new_boot(d->db, id);
+    nube_imds_kick(d->imds); /* its socket, before the guest may ask */
+    if (nube_hypervisor_start(d->hv, id, err) < 0)
+        return -EIO;
+    nube_agentlink_kick(d->agents);
+    return 0;
+}
+
+/* Boots ID with the forwards its groups' rules open now.  A rule changed
+ * while it boots waits for the guest to run, then is applied to it. */
+static int boot_instance(NubeCloud *d, const char *id, NubeError **err)
+{
+    nube_forwards_lock();
+    int r = nube_forwards_sync(d->db, d->hv, id, err);
+    if (r == 0)
+        r = boot_domain(d, id, err);
+    nube_forwards_unlock();
+    return r;
+}
+
+static void launch_job(gpointer data)
+{
+    InstanceJob *job = data;
+    g_autoptr(NubeError) err = NULL;
+    static const char *const pending[] = { "pending", NULL };
+
+    if (boot_instance(job->d, job->id, &err) == 0)
+        return;
+    nube_err("%s: launch failed: %s", job->id, err->message);
+    g_autofree char *reason = g_strdup_printf("Server.InternalError: %s", err->message);
+    nube_hypervisor_destroy(job->d->hv, job->id, NULL);
+    /* The instance is shown stopped with the cause; its disk (if made) is
+     * kept, so the user can start it again or terminate it. */
+    g_autoptr(NubeInstance) inst = nube_instance_get(job->d->db, job->id, NULL);
+    if (inst != NULL && g_str_equal(inst->state, "pending"))
+        set_state(job->d, job->id, pending, "stopped", reason);
+}
+
+/* ---- stop, start, reboot, terminate --------------------------------------- */
+
+/* Asks the guest agent, if one is connected, to power the guest off.  TRUE
+ * if it agreed (the guest is shutting down). */
+static gboolean agent_shutdown(NubeCloud *d, const char *id)
+{
+    NubeMsg cmd, reply;
+    g_autoptr(NubeError) err = NULL;
+    if (!nube_agentlink_ready(d->agents, id))
+        return FALSE;
+    nube_msg_init(&cmd);
+    nube_msg_init(&reply);
+    cmd.type = NUBE_MSG_SHUTDOWN;
+    cmd.mode = strdup("poweroff");
+    int r = nube_agentlink_call(d->agents, id, &cmd, 10 * 1000, &reply, &err);
+    nube_msg_clear(&cmd);
+    nube_msg_clear(&reply);
+    if (r < 0)
+        nube_warn("%s: %s; using the ACPI power button", id, err->message);
+    else
+        nube_info("%s: shutting down through the guest agent", id);
+    return r == 0;
+}
+
+static void stop_job(gpointer data)
+{
+    InstanceJob *job = data;
+    g_autoptr(NubeError) err = NULL;
+
+    if (job->force || (!agent_shutdown(job->d, job->id) &&
+                       nube_hypervisor_shutdown(job->d->hv, job->id, &err) < 0)) {
+        if (err != NULL)
+            nube_warn("%s: clean shutdown failed (%s), powering off", job->id, err->message);
+        nube_hypervisor_destroy(job->d->hv, job->id, NULL);
+        return;
+    }
+    for (int waited = 0; waited < NUBE_STOP_TIMEOUT; waited++) {
+        NubeDomainState st = NUBE_DOMAIN_RUNNING;
+        nube_hypervisor_state(job->d->hv, job->id, &st, NULL);
+        if (st != NUBE_DOMAIN_RUNNING)
+            return;
+        g_usleep(G_USEC_PER_SEC);
+    }
+    nube_warn("%s: no clean shutdown after %d s, powering off", job->id, NUBE_STOP_TIMEOUT);
+    nube_hypervisor_destroy(job->d->hv, job->id, NULL);
+}
+
+static int refuse_instance_store(const NubeInstance *inst, const char *what, NubeError **err)
+{
+    if (!g_str_equal(inst->root_device_type, "instance-store"))
+        return 0;
+    return nube_error_setc(err, EINVAL, "UnsupportedOperation",
+                           "The instance '%s' does not have an 'ebs' root device type and "
+                           "cannot be %s.",
+                           inst->id, what);
+}
+
+int nube_lifecycle_stop(NubeCloud *d, const char *id, gboolean force, char **prev, NubeError **err)
+{
+    static const char *const from[] = { "pending", "running", "stopping", NULL };
+    g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
+    if (inst == NULL)
+        return -ENOENT;
+    if (refuse_instance_store(inst, "stopped", err) < 0)
+        return -EINVAL;
+    if (g_str_equal(inst->state, "stopped")) {
+        *prev = g_strdup("stopped");
+        return 0;
+    }
+    int r = nube_instance_transition(d->db, id, from, "stopping",
+                                     "Client.UserInitiatedShutdown: User initiated shutdown", prev,
+                                     err);
+    if (r < 0)
+        return r;
+    queue(d, stop_job, id, force);
+    return 0;
+}
+
+int nube_lifecycle_start(NubeCloud *d, const char *id, char **prev, NubeError **err)
+{
+    static const char *const from[] = { "stopped", NULL };
+    g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
+    if (inst == NULL)
+        return -ENOENT;
+    if (g_str_equal(inst->state, "running") || g_str_equal(inst->state, "pending")) {
+        *prev = g_strdup(inst->state);
+        return 0;
+    }
+    int r = nube_instance_transition(d->db, id, from, "pending", NULL, prev, err);
+    if (r < 0)
+        return r;
+    queue(d, launch_job, id, FALSE);
+    return 0;
+}
+
+int nube_lifecycle_reboot(NubeCloud *d, const char *id, NubeError **err)
+{
+    g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
+    if (inst == NULL)
+        return -ENOENT;
+    if (!g_str_equal(inst->state, "running"))
+        return nube_error_setc(err, EBUSY, "IncorrectInstanceState",
+                               "The instance '%s' is not in the 'running' state (it is '%s').", id,
+                               inst->state);
+    nube_agent_status_new_boot(d->db, id);
+    return nube_hypervisor_reboot(d->hv, id, err);
+}
+
+/* An ebs root kept after terminate moves to STATE/volumes and becomes an
+ * available volume; otherwise its record is marked deleted (the file goes
+ * with the instance directory). */
+static int release_root_volume(NubeCloud *d, const char *id, const char *dir, NubeError **err)
+{
+    g_autoptr(NubeVolume) vol = nube_volume_of_instance(d->db, id);
+    if (vol == NULL)
+        return 0;
+    if (vol->delete_on_termination)
+        return nube_volume_mark_deleted(d->db, vol->id, err);
+
+    g_autofree char *disk = g_build_filename(dir, "root.qcow2", NULL);
+    g_autofree char *dest = nube_volume_path(d->cfg->state_dir, vol->id);
+    g_autofree char *vdir = g_path_get_dirname(dest);
+    if (nube_mkdir_p(vdir, 0700, err) < 0)
+        return -EIO;
+    if (rename(disk, dest) < 0 && errno != ENOENT)
+        return nube_error_set(err, errno, "keep '%s' as volume '%s'", disk, dest);
+    nube_info("%s: root disk kept as volume %s", id, vol->id);
+    return nube_volume_detach(d->db, vol->id, err);
+}
+
+static void terminate_job(gpointer data)
+{
+    InstanceJob *job = data;
+    NubeCloud *d = job->d;
+    g_autoptr(NubeError) err = NULL;
+    static const char *const from[] = { "shutting-down", NULL };
+
+    g_autoptr(NubeInstance) inst = nube_instance_get(d->db, job->id, &err);
+    if (inst == NULL)
+        return;
+    g_autofree char *dir = nube_cloud_instance_dir(d, job->id);
+    if (nube_hypervisor_destroy(d->hv, job->id, &err) < 0 ||
+        nube_hypervisor_undefine(d->hv, job->id, &err) < 0 ||
+        release_root_volume(d, job->id, dir, &err) < 0 || nube_rm_rf(dir, &err) < 0) {
+        nube_err("%s: terminate: %s", job->id, err->message);
+        return;
+    }
+    set_state(d, job->id, from, "terminated", inst->state_reason);
+    g_autoptr(NubeImage) img = nube_image_get(d->db, inst->image_id, NULL);
+    nube_lifecycle_gc_image_files(d, inst->base_sha256, img ? img->kernel_sha256 : NULL,
+                                  img ? img->ramdisk_sha256 : NULL);
+}
+
+int nube_lifecycle_terminate(NubeCloud *d, const char *id, char **prev, NubeError **err)
+{
+    g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
+    if (inst == NULL)
+        return -ENOENT;
+    if (g_str_equal(inst->state, "terminated") || g_str_equal(inst->state, "shutting-down")) {
+        *prev = g_strdup(inst->state);
+        return 0;
+    }
+    int r = nube_instance_transition(d->db, id, NULL, "shutting-down",
+                                     "Client.UserInitiatedShutdown: User initiated shutdown", prev,
+                                     err);
+    if (r < 0)
+        return r;
+    queue(d, terminate_job, id, TRUE);
+    return 0;
+}
+
+void nube_lifecycle_gc_image_files(NubeCloud *d, const char *base_sha256, const char *kernel_sha256,
+                                   const char *ramdisk_sha256)
+{
+    if (base_sha256 != NULL && !nube_image_base_in_use(d->db, base_sha256)) {
+        nube_info("removing unused base %s", base_sha256);
+        nube_store_remove_base(d->store, base_sha256, NULL);
+    }
+    const char *blobs[] = { kernel_sha256, ramdisk_sha256 };
+    for (size_t i = 0; i < G_N_ELEMENTS(blobs); i++)
+        if (blobs[i] != NULL && !nube_image_blob_in_use(d->db, blobs[i]))
+            nube_store_remove_blob(d->store, blobs[i], NULL);
+}
+
+/* ---- events and reconciliation -------------------------------------------- */
+
+static void on_ephemeral_stopped(NubeCloud *d, const NubeInstance *inst, const char *detail);
+
+static void on_stopped(NubeCloud *d, const char *id, const char *detail)
+{
+    static const char *const stopping[] = { "stopping", NULL };
+    static const char *const live[] = { "pending", "running", NULL };
+
+    g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, NULL);
+    if (inst == NULL)
+        return;
+    if (g_str_equal(inst->root_device_type, "instance-store")) {
+        on_ephemeral_stopped(d, inst, detail);
+        return;
+    }
+    if (g_str_equal(inst->state, "stopping")) {
+        set_state(d, id, stopping, "stopped", inst->state_reason);
+    } else if (g_strv_contains(live, inst->state)) {
+        g_autofree char *reason =
+            g_str_equal(detail, "shutdown")
+                ? g_strdup("Client.InstanceInitiatedShutdown: Instance initiated shutdown")
+                : g_strdup_printf("Server.InternalError: the guest stopped (%s)", detail);
+        set_state(d, id, live, "stopped", reason);
+    }
+}
+
+/* An instance-store instance cannot be stopped: when its guest ends, the
+ * instance and its disk end with it, as on EC2. */
+static void on_ephemeral_stopped(NubeCloud *d, const NubeInstance *inst, const char *detail)
+{
+    static const char *const live[] = { "pending", "running", "stopping", NULL };
+    if (!g_strv_contains(live, inst->state))
+        return;
+    g_autofree char *reason =
+        g_str_equal(detail, "shutdown")
+            ? g_strdup("Client.InstanceInitiatedShutdown: Instance initiated shutdown")
+            : g_strdup_printf("Server.InternalError: the guest stopped (%s); its instance-store "
+                              "root disk is lost",
+                              detail);
+    set_state(d, inst->id, live, "shutting-down", reason);
+    queue(d, terminate_job, inst->id, TRUE);
+}
+
+void nube_lifecycle_on_event(const char *name, NubeDomainEvent event, const char *detail,
+                             void *opaque)
+{
+    NubeCloud *d = opaque;
+    static const char *const pending[] = { "pending", NULL };
+
+    if (!nube_id_valid(name, "i"))
+        return;
+    nube_debug("%s: libvirt event %d (%s)", name, event, detail);
+    if (event == NUBE_DOMAIN_EVENT_STARTED)
+        set_state(d, name, pending, "running", NULL);
+    else if (event == NUBE_DOMAIN_EVENT_STOPPED)
+        on_stopped(d, name, detail);
+}
+
+static void reconcile_one(NubeCloud *d, const NubeInstance *inst, NubeDomainState st)
+{
+    static const char *const down[] = { "pending", "stopped", NULL };
+    static const char *const up[] = { "running", "stopping", NULL };
+    const char *s = inst->state;
+
+    if (g_str_equal(s, "shutting-down")) {
+        queue(d, terminate_job, inst->id, TRUE);
+    } else if (st == NUBE_DOMAIN_RUNNING) {
+        if (g_str_equal(s, "stopping"))
+            queue(d, stop_job, inst->id, FALSE);
+        else
+            set_state(d, inst->id, down, "running", NULL);
+    } else if (g_str_equal(s, "pending")) {
+        queue(d, launch_job, inst->id, FALSE);
+    } else if (g_strv_contains(up, s) && g_str_equal(inst->root_device_type, "instance-store")) {
+        on_ephemeral_stopped(d, inst, "died while nubed was not running");
+    } else if (g_strv_contains(up, s)) {
+        set_state(d, inst->id, up, "stopped",
+                  g_str_equal(s, "stopping")
+                      ? inst->state_reason
+                      : "Server.InternalError: the guest stopped while nubed was not running");
+    }
+}
+
+/* What a periodic look at the hypervisor corrects: an event that was never
+ * delivered (libvirt reconnects to guests in threads of its own while nubed
+ * starts, and a guest that died meanwhile is found dead only then). */
+static void resync_one(NubeCloud *d, const NubeInstance *inst, NubeDomainState st)
+{
+    static const char *const pending[] = { "pending", NULL };
+
+    if (g_str_equal(inst->state, "running") && st != NUBE_DOMAIN_RUNNING)
+        on_stopped(d, inst->id, st == NUBE_DOMAIN_ABSENT ? "vanished" : "failed");
+    else if (g_str_equal(inst->state, "pending") && st == NUBE_DOMAIN_RUNNING)
+        set_state(d, inst->id, pending, "running", NULL);
+}
+
+void nube_lifecycle_resync(NubeCloud *d)
+{
+    g_autoptr(GPtrArray) all = nube_instance_list(d->db, G_MAXINT64, NULL);
+    for (guint i = 0; all != NULL && i < all->len; i++) {
+        const NubeInstance *inst = g_ptr_array_index(all, i);
+        NubeDomainState st = NUBE_DOMAIN_ABSENT;
+        if (nube_hypervisor_state(d->hv, inst->id, &st, NULL) == 0)
+            resync_one(d, inst, st);
+    }
+}
+
+int nube_lifecycle_reconcile(NubeCloud *d, NubeError **err)
+{
+    g_autoptr(GPtrArray) all = nube_instance_list(d->db, G_MAXINT64, err);
+    if (all == NULL)
+        return -EIO;
+    for (guint i = 0; i < all->len; i++) {
+        const NubeInstance *inst = g_ptr_array_index(all, i);
+        NubeDomainState st = NUBE_DOMAIN_ABSENT;
+        g_autoptr(NubeError) herr = NULL;
+        if (nube_hypervisor_state(d->hv, inst->id, &st, &herr) < 0) {
+            nube_warn("%s: cannot read its state: %s", inst->id, herr->message);
+            continue;
+        }
+        reconcile_one(d, inst, st);
+    }
+    nube_info("reconciled %u instance(s) with the hypervisor", all->len);
+    return 0;
+}
+
+GBytes *nube_lifecycle_console(NubeCloud *d, const char *id, gsize max)
+{
+    g_autofree char *dir = nube_cloud_instance_dir(d, id);
+    g_autofree char *path = g_build_filename(dir, "console.log", NULL);
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return g_bytes_new(NULL, 0);
+
+    gsize len = MIN((gsize) st.st_size, max);
+    g_autofree char *buf = g_malloc(len + 1);
+    ssize_t n = pread(fd, buf, len, st.st_size - len);
+    if (n < 0)
+        n = 0;
+    return g_bytes_new_take(g_steal_pointer(&buf), n);
+}
