@@ -4,6 +4,7 @@
  * refused requests write nothing.
  */
 #include "fixture.h"
+#include "golden.h"
 
 #include "agentstatus.h"
 #include "xml.h"
@@ -54,26 +55,13 @@ static void insert_records(Fixture *f)
 
 static const FixtureSpec spec = { "api", insert_records };
 
-static void compare_golden(const char *name, const char *actual)
-{
-    g_autofree char *path =
-        g_build_filename(g_getenv("NUBE_SRCDIR"), "tests", "api", "golden", name, NULL);
-    if (g_getenv("NUBE_TEST_REGENERATE") != NULL) {
-        g_assert_true(g_file_set_contents(path, actual, -1, NULL));
-        return;
-    }
-    g_autofree char *expected = NULL;
-    g_assert_true(g_file_get_contents(path, &expected, NULL, NULL));
-    g_assert_cmpstr(actual, ==, expected);
-}
-
 static void test_golden_images(Fixture *f, gconstpointer data)
 {
     g_autofree char *code = NULL;
     g_autofree char *xml =
         fixture_call(f, "Action=DescribeImages&Version=2016-11-15&Owner.1=self", &code);
     g_assert_nonnull(xml);
-    compare_golden("describe-images.xml", xml);
+    golden_check("api", "describe-images.xml", xml);
 }
 
 static void test_golden_instances(Fixture *f, gconstpointer data)
@@ -81,7 +69,7 @@ static void test_golden_instances(Fixture *f, gconstpointer data)
     g_autofree char *code = NULL;
     g_autofree char *xml = fixture_call(f, "Action=DescribeInstances&Version=2016-11-15", &code);
     g_assert_nonnull(xml);
-    compare_golden("describe-instances.xml", xml);
+    golden_check("api", "describe-instances.xml", xml);
 }
 
 static void test_golden_volumes(Fixture *f, gconstpointer data)
@@ -89,7 +77,7 @@ static void test_golden_volumes(Fixture *f, gconstpointer data)
     g_autofree char *code = NULL;
     g_autofree char *xml = fixture_call(f, "Action=DescribeVolumes&Version=2016-11-15", &code);
     g_assert_nonnull(xml);
-    compare_golden("describe-volumes.xml", xml);
+    golden_check("api", "describe-volumes.xml", xml);
 }
 
 static void test_golden_error(Fixture *f, gconstpointer data)
@@ -98,7 +86,7 @@ static void test_golden_error(Fixture *f, gconstpointer data)
     g_autofree char *xml =
         nube_xml_error("InvalidInstanceID.NotFound", "The instance ID 'i-00000000' does not exist",
                        FIXTURE_REQUEST_ID, &len);
-    compare_golden("error.xml", xml);
+    golden_check("api", "error.xml", xml);
 }
 
 static const struct {

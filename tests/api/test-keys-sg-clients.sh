@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Integration, no guest booted: key pairs and security groups through the
 # real clients against nubed: the AWS CLI, nube's own commands and a boto3
-# script (boto3-keys-sg.py), with EC2's error codes for bad input.
+# script (test-keys-sg-clients.py), with EC2's error codes for bad input.
 . "$NUBE_SRCDIR/tests/e2e/lib.sh"
 
 BOTO_PY=$(boto3_python)
@@ -77,5 +77,5 @@ expect_code InvalidKeyPair.NotFound nube keypair delete nube-key
 
 log "boto3"
 AWS_SHARED_CREDENTIALS_FILE="$STATE/credentials" AWS_CONFIG_FILE="$STATE/config" \
-    "$BOTO_PY" "$NUBE_SRCDIR/tests/api/boto3-keys-sg.py" "$ENDPOINT" || fail "boto3-keys-sg.py"
+    "$BOTO_PY" "$NUBE_SRCDIR/tests/api/test-keys-sg-clients.py" "$ENDPOINT" || fail "test-keys-sg-clients.py"
 log "PASS"

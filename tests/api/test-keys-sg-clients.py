@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """boto3 against nubed: key pairs and security groups end to end, with
-EC2's error codes.  Usage: boto3-keys-sg.py ENDPOINT (credentials from the
+EC2's error codes.  Usage: test-keys-sg-clients.py ENDPOINT (credentials from the
 profile "nube" of $AWS_SHARED_CREDENTIALS_FILE / $AWS_CONFIG_FILE)."""
 import os
 import subprocess

@@ -2,7 +2,7 @@
 """boto3 against nubed: tags (with DescribeTags pagination and EC2's
 errors), Describe filters, and the attributes of a stopped instance.
 
-Usage: test-clients-tags.py ENDPOINT STATE_DIR AMI_ID STOPPED_INSTANCE_ID
+Usage: test-tags-clients.py ENDPOINT STATE_DIR AMI_ID STOPPED_INSTANCE_ID
 Leaves the instance with type t3.medium and user data "echo from-boto3".
 """
 import base64

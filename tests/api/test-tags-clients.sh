@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Integration: tags, filters and instance attributes driven by the real AWS
-# CLI and by boto3 (test-clients-tags.py).  The AMI is a raw disk that boots
+# CLI and by boto3 (test-tags-clients.py).  The AMI is a raw disk that boots
 # nothing, so its instance costs a QEMU process for a few seconds, not a
 # guest: it is started, powered off, modified while stopped (type, user
 # data), and started again to check that its domain and NoCloud seed follow.
@@ -124,7 +124,7 @@ aws_nube ec2 modify-instance-attribute --instance-id "$ID" --attribute userData 
       --query UserData.Value --output text)" = "$UD" ] || fail "modify-instance-attribute userData"
 
 log "boto3"
-"$BOTO_PY" "$NUBE_SRCDIR/tests/api/test-clients-tags.py" "$ENDPOINT" "$STATE" "$AMI" "$ID" ||
+"$BOTO_PY" "$NUBE_SRCDIR/tests/api/test-tags-clients.py" "$ENDPOINT" "$STATE" "$AMI" "$ID" ||
     fail "the boto3 script failed"
 
 log "the next start uses the new type and user data"

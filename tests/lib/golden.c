@@ -1,11 +1,13 @@
 /*
- * golden.c: golden-file comparison for the virt tests (see golden.h).
+ * golden.c: golden-file comparison shared by the test suites (see golden.h).
  */
 #include "golden.h"
 
-char *golden_path(const char *name)
+char *golden_path(const char *part, const char *name)
 {
-    return g_build_filename(GOLDEN_DIR, name, NULL);
+    const char *src = g_getenv("NUBE_SRCDIR");
+    g_assert_nonnull(src);
+    return g_build_filename(src, "tests", part, "golden", name, NULL);
 }
 
 static gboolean regenerate(void)
@@ -13,9 +15,9 @@ static gboolean regenerate(void)
     return g_strcmp0(g_getenv("NUBE_TEST_REGENERATE"), "1") == 0;
 }
 
-void golden_check(const char *name, const char *actual)
+void golden_check(const char *part, const char *name, const char *actual)
 {
-    g_autofree char *path = golden_path(name);
+    g_autofree char *path = golden_path(part, name);
     g_autoptr(GError) gerr = NULL;
 
     if (regenerate()) {

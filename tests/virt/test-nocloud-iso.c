@@ -1,5 +1,5 @@
 /*
- * test_seed_iso.c: the seed ISO as genisoimage writes it, read back with
+ * test-nocloud-iso.c: the seed ISO as genisoimage writes it, read back with
  * isoinfo: volume id "cidata", the three documents, no work directory left
  * behind whether genisoimage succeeds or fails.
  */

@@ -1,5 +1,5 @@
 /*
- * test_accel.c: the accelerator choice on fake hosts (a temporary
+ * test-accel.c: the accelerator choice on fake hosts (a temporary
  * directory holding dev/kvm, sys/module/kvm_pvm and proc/cpuinfo).
  */
 #include "accel.h"

@@ -1,5 +1,5 @@
 /*
- * test_seed.c: the NoCloud documents against golden files, and YAML
+ * test-nocloud.c: the NoCloud documents against golden files, and YAML
  * quoting of values that try to break out of their scalar.
  */
 #include "golden.h"
@@ -25,8 +25,8 @@ static void test_plain(void)
     g_autofree char *meta = NULL;
     g_autofree char *net = NULL;
     render(&spec, &meta, &net);
-    golden_check("seed-meta-data.yaml", meta);
-    golden_check("seed-network-config.yaml", net);
+    golden_check("virt", "seed-meta-data.yaml", meta);
+    golden_check("virt", "seed-network-config.yaml", net);
 }
 
 static guint count_lines(const char *s)
@@ -82,8 +82,8 @@ static void test_quoting(void)
     g_autofree char *meta = NULL;
     g_autofree char *net = NULL;
     render(&spec, &meta, &net);
-    golden_check("seed-meta-data-quoted.yaml", meta);
-    golden_check("seed-network-config-quoted.yaml", net);
+    golden_check("virt", "seed-meta-data-quoted.yaml", meta);
+    golden_check("virt", "seed-network-config-quoted.yaml", net);
     g_assert_cmpuint(count_lines(meta), ==, 2);
     g_assert_cmpuint(count_lines(net), ==, 6);
     g_assert_null(strstr(net, "\n    dhcp6"));
@@ -108,7 +108,7 @@ static void test_public_key(void)
     g_autofree char *meta = NULL;
     g_autofree char *net = NULL;
     render(&spec, &meta, &net);
-    golden_check("seed-meta-data-key.yaml", meta);
+    golden_check("virt", "seed-meta-data-key.yaml", meta);
     g_autofree char *want = g_strdup_printf("['%s']", spec.public_key);
     assert_reads_back(meta, "public-keys", want);
 }

@@ -1,5 +1,5 @@
 /*
- * test_hypervisor.c: the libvirt driver against libvirt's built-in test
+ * test-hypervisor.c: the libvirt driver against libvirt's built-in test
  * driver (test:///default): no QEMU, fast, but real libvirt calls, real
  * events through the event-loop thread and real libvirt errors.
  */

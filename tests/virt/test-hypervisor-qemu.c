@@ -1,5 +1,5 @@
 /*
- * test_hypervisor_qemu.c: a real QEMU process started by libvirt's
+ * test-hypervisor-qemu.c: a real QEMU process started by libvirt's
  * embedded driver in a temporary root: a 128 MiB TCG machine without a
  * disk (it sits in SeaBIOS), with the user-mode NIC and a port forward.
  * Checks events, state, monitor commands (hostfwd_add/remove as the

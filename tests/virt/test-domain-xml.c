@@ -1,5 +1,5 @@
 /*
- * test_domain_xml.c: the domain XML against golden files, libvirt's own
+ * test-domain-xml.c: the domain XML against golden files, libvirt's own
  * schema (virt-xml-validate) and hostile values.
  */
 #include "domain_xml.h"
@@ -64,8 +64,8 @@ static void check_golden(const NubeDomainSpec *spec, const char *name)
     g_autofree char *xml = nube_domain_xml(spec, &err);
     if (xml == NULL)
         g_error("nube_domain_xml: %s", err->message);
-    golden_check(name, xml);
-    g_autofree char *path = golden_path(name);
+    golden_check("virt", name, xml);
+    g_autofree char *path = golden_path("virt", name);
     assert_schema_valid(path);
 }
 
