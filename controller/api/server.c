@@ -1,11 +1,18 @@
 /*
  * server.c: the EC2 Query API server (see api.h).
+ *
+ * One libmicrohttpd event loop (epoll) reads every connection, so idle or
+ * slow clients cost a socket, not a thread, and connections that send
+ * nothing are closed after CONNECTION_TIMEOUT.  A request whose body is
+ * complete is suspended and handed to a bounded pool of workers, which run
+ * the action and resume the connection with the answer; past QUEUE_MAX
+ * waiting requests nubed sheds load with 503 RequestLimitExceeded, which
+ * the SDKs retry with back-off.
  */
 #include "api.h"
-#include "xml.h"
 #include "log.h"
 #include "sigv4.h"
-#include "tags.h"
+#include "xml.h"
 
 #include <microhttpd.h>
 #include <netdb.h>
@@ -15,18 +22,40 @@
 #define MAX_BODY (1024 * 1024)
 #define MAX_SKEW 300
 
+/* Seconds a connection may stay idle (or half-open) before it is closed. */
+#define CONNECTION_TIMEOUT 30
+/* Connections at once, and from one client address. */
+#define CONNECTION_LIMIT 4096
+#define PER_IP_LIMIT     1024
+/* Workers running actions, and requests that may wait for one. */
+#define WORKERS   8
+#define QUEUE_MAX 512
+
 struct NubeApi {
     NubeCloud *d;
     struct MHD_Daemon *mhd;
+    GThreadPool *workers;
 };
 
-/* What one HTTP request accumulates while its body arrives. */
+/* A header of the request, copied while the connection is the loop's. */
 typedef struct {
+    char *name;
+    char *value;
+} Header;
+
+/* What one HTTP request accumulates while its body arrives, and the
+ * answer a worker made for it. */
+typedef struct {
+    NubeApi *api;
+    struct MHD_Connection *conn;
     char *uri; /* as sent, with the query string (for SigV4) */
+    char *method;
+    GArray *headers; /* Header */
     GByteArray *body;
-    gboolean too_large;
     gboolean seen; /* the headers call has been answered */
     gint64 started;
+    unsigned int status; /* the answer, set by the worker */
+    GBytes *answer;
 } Pending;
 
 /* ---- HTTP ------------------------------------------------------------------ */
@@ -38,6 +67,8 @@ static unsigned int status_for(const char *code)
         return MHD_HTTP_UNAUTHORIZED;
     if (g_str_equal(code, "InternalError"))
         return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    if (g_str_equal(code, "RequestLimitExceeded") || g_str_equal(code, "Unavailable"))
+        return MHD_HTTP_SERVICE_UNAVAILABLE;
     return MHD_HTTP_BAD_REQUEST;
 }
 
@@ -53,23 +84,60 @@ static enum MHD_Result send_body(struct MHD_Connection *conn, unsigned int statu
     return ret;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *conn, const NubeError *err,
-                                  const char *request_id)
+/* The EC2 error document for ERR, with its HTTP status in *STATUS. */
+static GBytes *error_answer(const NubeError *err, const char *request_id, unsigned int *status)
 {
     int len = 0;
     const char *code = nube_error_code(err);
-    g_autofree char *body = nube_xml_error(
-        code, err->code ? err->message : "An internal error has occurred.", request_id, &len);
-    return send_body(conn, status_for(code), body, len);
+    char *body = nube_xml_error(code, err->code ? err->message : "An internal error has occurred.",
+                                request_id, &len);
+    *status = status_for(code);
+    return g_bytes_new_take(body, len);
 }
 
-static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                      const char *value)
+/* Sends the EC2 error document of ERR with HTTP status STATUS (0: the
+ * code's own), outside the workers. */
+static enum MHD_Result send_error_status(struct MHD_Connection *conn, const NubeError *err,
+                                         unsigned int status)
 {
-    GArray *headers = cls;
-    NubeHttpHeader h = { .name = key, .value = value ? value : "" };
-    g_array_append_val(headers, h);
+    g_autofree char *request_id = g_uuid_string_random();
+    unsigned int code_status = 0;
+    g_autoptr(GBytes) answer = error_answer(err, request_id, &code_status);
+    gsize len = 0;
+    const char *body = g_bytes_get_data(answer, &len);
+    nube_info("api: refused: %s: %s", nube_error_code(err), err->message);
+    return send_body(conn, status ? status : code_status, body, len);
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, const NubeError *err)
+{
+    return send_error_status(conn, err, 0);
+}
+
+static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    Header h = { g_strdup(key), g_strdup(value ? value : "") };
+    g_array_append_val((GArray *) cls, h);
     return MHD_YES;
+}
+
+static void header_clear(gpointer p)
+{
+    Header *h = p;
+    g_free(h->name);
+    g_free(h->value);
+}
+
+/* The value of header NAME (case-insensitive, as HTTP), or NULL. */
+static const char *header_get(const Pending *p, const char *name)
+{
+    for (guint i = 0; i < p->headers->len; i++) {
+        const Header *h = &g_array_index(p->headers, Header, i);
+        if (g_ascii_strcasecmp(h->name, name) == 0)
+            return h->value;
+    }
+    return NULL;
 }
 
 static const char *raw_query(const char *uri)
@@ -79,13 +147,16 @@ static const char *raw_query(const char *uri)
 }
 
 /* Checks the signature and finds the account.  0 or -errno with ERR. */
-static int authenticate(NubeApi *api, struct MHD_Connection *conn, const char *method,
-                        const char *path, const char *query, const Pending *p, NubeAccount *acct,
-                        NubeError **err)
+static int authenticate(NubeApi *api, const char *path, const char *query, const Pending *p,
+                        NubeAccount *acct, NubeError **err)
 {
     g_autoptr(GArray) headers = g_array_new(FALSE, FALSE, sizeof(NubeHttpHeader));
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, headers);
-    const char *auth_value = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    for (guint i = 0; i < p->headers->len; i++) {
+        const Header *h = &g_array_index(p->headers, Header, i);
+        NubeHttpHeader hh = { .name = h->name, .value = h->value };
+        g_array_append_val(headers, hh);
+    }
+    const char *auth_value = header_get(p, "Authorization");
     if (auth_value == NULL)
         return nube_error_setc(err, EACCES, "AuthFailure",
                                "The request is not signed: AWS Signature Version 4 is required.");
@@ -102,7 +173,7 @@ static int authenticate(NubeApi *api, struct MHD_Connection *conn, const char *m
                             "AWS was not able to validate the provided access credentials");
     if (r == 0) {
         NubeHttpRequest req = {
-            .method = method,
+            .method = p->method,
             .path = path,
             .query = query,
             .headers = (const NubeHttpHeader *) headers->data,
@@ -131,9 +202,10 @@ static NubeQuery *request_params(const char *query, const Pending *p, NubeError 
     return g_steal_pointer(&params);
 }
 
-static int handle(NubeApi *api, struct MHD_Connection *conn, const char *method, const Pending *p,
-                  const char *request_id, const char **action_out, xmlDocPtr *doc, NubeError **err)
+static int handle(NubeApi *api, const Pending *p, const char *request_id, const char **action_out,
+                  xmlDocPtr *doc, NubeError **err)
 {
+    const char *method = p->method;
     const char *query = raw_query(p->uri);
     g_autofree char *path = query ? g_strndup(p->uri, query - 1 - p->uri) : g_strdup(p->uri);
     NubeAccount acct = { 0 };
@@ -141,13 +213,10 @@ static int handle(NubeApi *api, struct MHD_Connection *conn, const char *method,
     if (!g_str_equal(method, "POST") && !g_str_equal(method, "GET"))
         return nube_error_setc(err, EINVAL, "InvalidRequest", "HTTP method '%s' is not supported.",
                                method);
-    if (p->too_large)
-        return nube_error_setc(err, E2BIG, "InvalidRequest",
-                               "The request body is larger than %d bytes.", MAX_BODY);
     g_autoptr(NubeQuery) params = request_params(query, p, err);
     if (params == NULL)
         return -EINVAL;
-    int r = authenticate(api, conn, method, path, query, p, &acct, err);
+    int r = authenticate(api, path, query, p, &acct, err);
     NubeApiRequest req = {
         .cloud = api->d, .q = params, .request_id = request_id, .account = &acct
     };
@@ -162,28 +231,74 @@ static int handle(NubeApi *api, struct MHD_Connection *conn, const char *method,
     return r;
 }
 
-static enum MHD_Result respond(NubeApi *api, struct MHD_Connection *conn, const char *method,
-                               Pending *p)
+/* Runs P's request and stores its answer in P (a worker's job). */
+static void run_request(gpointer data, gpointer unused)
 {
+    Pending *p = data;
     g_autofree char *request_id = g_uuid_string_random();
     g_autoptr(NubeError) err = NULL;
     xmlDocPtr doc = NULL;
     const char *action = "-";
 
-    int r = handle(api, conn, method, p, request_id, &action, &doc, &err);
+    int r = handle(p->api, p, request_id, &action, &doc, &err);
     gint64 ms = (g_get_monotonic_time() - p->started) / 1000;
     if (r < 0) {
-        nube_info("api: %s %s -> %s: %s (%" G_GINT64_FORMAT " ms)", method, action,
+        nube_info("api: %s %s -> %s: %s (%" G_GINT64_FORMAT " ms)", p->method, action,
                   nube_error_code(err), err->message, ms);
-        return send_error(conn, err, request_id);
+        p->answer = error_answer(err, request_id, &p->status);
+    } else {
+        int len = 0;
+        xmlChar *body = nube_xml_serialize(doc, &len);
+        p->answer = g_bytes_new(body, len);
+        p->status = MHD_HTTP_OK;
+        xmlFree(body);
+        xmlFreeDoc(doc);
+        nube_debug("api: %s %s -> 200 (%" G_GINT64_FORMAT " ms)", p->method, action, ms);
     }
-    int len = 0;
-    xmlChar *body = nube_xml_serialize(doc, &len);
-    enum MHD_Result ret = send_body(conn, MHD_HTTP_OK, (const char *) body, len);
-    xmlFree(body);
-    xmlFreeDoc(doc);
-    nube_debug("api: %s %s -> 200 (%" G_GINT64_FORMAT " ms)", method, action, ms);
-    return ret;
+    MHD_resume_connection(p->conn);
+}
+
+/*
+ * Refuses at once, before any of the body is read, a body announced larger
+ * than MAX_BODY (413) and one without a length (411: no EC2 client sends
+ * chunked bodies, and a chunk may announce any size).  MHD closes the
+ * connection after such an answer.
+ */
+static enum MHD_Result check_length(struct MHD_Connection *conn)
+{
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    g_autoptr(NubeError) err = NULL;
+    unsigned int status = 0;
+    if (te != NULL) {
+        nube_error_setc(&err, EINVAL, "InvalidRequest",
+                        "A request body must have a Content-Length.");
+        status = MHD_HTTP_LENGTH_REQUIRED;
+    } else if (cl != NULL && g_ascii_strtoull(cl, NULL, 10) > MAX_BODY) {
+        nube_error_setc(&err, E2BIG, "InvalidRequest", "The request body is larger than %d bytes.",
+                        MAX_BODY);
+        status = MHD_HTTP_CONTENT_TOO_LARGE;
+    }
+    return err == NULL ? MHD_YES : send_error_status(conn, err, status);
+}
+
+/* Hands the complete request P to a worker, or sheds it when too many
+ * wait already. */
+static enum MHD_Result dispatch_request(NubeApi *api, struct MHD_Connection *conn, Pending *p)
+{
+    if (g_thread_pool_unprocessed(api->workers) >= QUEUE_MAX) {
+        g_autoptr(NubeError) err = NULL;
+        nube_error_setc(&err, EBUSY, "RequestLimitExceeded", "Request limit exceeded.");
+        return send_error(conn, err);
+    }
+    p->api = api;
+    p->conn = conn;
+    p->headers = g_array_new(FALSE, FALSE, sizeof(Header));
+    g_array_set_clear_func(p->headers, header_clear);
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, copy_header, p->headers);
+    MHD_suspend_connection(conn);
+    g_thread_pool_push(api->workers, p, NULL);
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -193,17 +308,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     Pending *p = *con_cls;
     if (!p->seen) {
         p->seen = TRUE;
-        return MHD_YES;
+        p->method = g_strdup(method);
+        return check_length(conn);
+    }
+    if (p->answer != NULL) {
+        gsize len = 0;
+        const char *body = g_bytes_get_data(p->answer, &len);
+        return send_body(conn, p->status, body, len);
     }
     if (*upload_size > 0) {
-        if (p->body->len + *upload_size > MAX_BODY)
-            p->too_large = TRUE;
-        else
-            g_byte_array_append(p->body, (const guint8 *) upload_data, *upload_size);
+        if (p->body->len + *upload_size > MAX_BODY) {
+            /* Answered at once: MHD reads no more of the body and closes
+             * the connection after the answer. */
+            g_autoptr(NubeError) err = NULL;
+            nube_error_setc(&err, E2BIG, "InvalidRequest",
+                            "The request body is larger than %d bytes.", MAX_BODY);
+            *upload_size = 0;
+            return send_error(conn, err);
+        }
+        g_byte_array_append(p->body, (const guint8 *) upload_data, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
-    return respond(cls, conn, method, p);
+    return dispatch_request(cls, conn, p);
 }
 
 /* Called by MHD with the URI as sent, before it parses it: the start of
@@ -224,6 +351,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (p == NULL)
         return;
     g_byte_array_unref(p->body);
+    if (p->headers != NULL)
+        g_array_unref(p->headers);
+    if (p->answer != NULL)
+        g_bytes_unref(p->answer);
+    g_free(p->method);
     g_free(p->uri);
     g_free(p);
     *con_cls = NULL;
@@ -248,13 +380,18 @@ NubeApi *nube_api_start(NubeCloud *d, NubeError **err)
     }
     NubeApi *api = g_new0(NubeApi, 1);
     api->d = d;
-    unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+    api->workers = g_thread_pool_new(run_request, NULL, WORKERS, FALSE, NULL);
+    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
                          (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    api->mhd = MHD_start_daemon(flags, d->cfg->listen_port, NULL, NULL, on_request, api,
-                                MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT,
-                                (unsigned int) 120, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                                MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_END);
+    api->mhd =
+        MHD_start_daemon(flags, d->cfg->listen_port, NULL, NULL, on_request, api,
+                         MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT,
+                         (unsigned int) CONNECTION_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned int) CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                         (unsigned int) PER_IP_LIMIT, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+                         NULL, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_END);
     if (api->mhd == NULL) {
+        g_thread_pool_free(api->workers, TRUE, TRUE);
         g_free(api);
         nube_error_set(err, EADDRINUSE, "cannot listen on %s:%s (in use?)", d->cfg->listen_host,
                        port);
@@ -267,6 +404,10 @@ void nube_api_stop(NubeApi *api)
 {
     if (api == NULL)
         return;
+    /* Workers finish their requests and resume those connections first:
+     * MHD must not be stopped with a connection suspended. */
+    MHD_quiesce_daemon(api->mhd);
+    g_thread_pool_free(api->workers, FALSE, TRUE);
     MHD_stop_daemon(api->mhd);
     g_free(api);
 }
