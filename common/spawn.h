@@ -1,6 +1,9 @@
 /*
  * spawn.h: running helper programs (qemu-img, mmdebstrap, genisoimage).
  * The child is always reaped; its stderr tail goes into the error message.
+ * Helpers die with nubed: each is killed when nubed dies (PR_SET_PDEATHSIG)
+ * and, as root, runs in a PID namespace of its own, so that what it started
+ * (dpkg under mmdebstrap) dies with it.
  */
 #pragma once
 

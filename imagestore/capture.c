@@ -166,7 +166,12 @@ static guestfs_h *handle_new(const char *path, const NubeGeneralizeOptions *opts
     }
     guestfs_set_error_handler(g, NULL, NULL); /* errors go to gfs_error() */
 
-    int r = guestfs_set_backend(g, "direct");
+    /* Its work files beside the drive (the store's tmp/, emptied at every
+     * start), not in /tmp where a killed nubed would leave them. */
+    g_autofree char *tmpdir = g_path_get_dirname(path);
+    int r = guestfs_set_tmpdir(g, tmpdir);
+    if (r == 0)
+        r = guestfs_set_backend(g, "direct");
     /* The controller knows whether KVM works (a PVM /dev/kvm hangs). */
     if (r == 0 && opts->tcg)
         r = guestfs_set_backend_setting(g, "force_tcg", "1");
