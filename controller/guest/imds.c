@@ -496,8 +496,7 @@ static gboolean path_acceptable(const char *path)
  * endpoint enabled. */
 static gboolean served(const NubeInstance *inst)
 {
-    static const char *const live[] = { "pending", "running", "stopping", NULL };
-    return inst != NULL && g_strv_contains(live, inst->state) &&
+    return inst != NULL && nube_instance_state_in(inst->state, NUBE_INSTANCE_LIVE) &&
            g_strcmp0(inst->metadata_http_endpoint, "disabled") != 0;
 }
 

@@ -80,7 +80,7 @@ void fixture_insert_image(Fixture *f, const NubeImage *img, const char *kernel_s
                     ==, 0);
 }
 
-NubeInstance *fixture_instance_new(const char *id, const char *state, const char *type,
+NubeInstance *fixture_instance_new(const char *id, NubeInstanceState state, const char *type,
                                    const char *name_tag)
 {
     const NubeInstanceType *t = nube_catalog_type(type, NULL);
@@ -91,7 +91,7 @@ NubeInstance *fixture_instance_new(const char *id, const char *state, const char
     inst->owner_id = g_strdup(FIXTURE_OWNER);
     inst->image_id = g_strdup(FIXTURE_AMI);
     inst->instance_type = g_strdup(type);
-    inst->state = g_strdup(state);
+    inst->state = state;
     inst->state_changed_at = 1795000100;
     inst->root_device_type = g_strdup("ebs");
     inst->base_sha256 = g_strdup("ab12");

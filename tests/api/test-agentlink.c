@@ -27,7 +27,7 @@ typedef struct {
 
 static void insert_instance(Fixture *f, const char *id)
 {
-    g_autoptr(NubeInstance) o = fixture_instance_new(id, "running", "t3.nano", NULL);
+    g_autoptr(NubeInstance) o = fixture_instance_new(id, NUBE_INSTANCE_RUNNING, "t3.nano", NULL);
     fixture_set_str(&o->reservation_id, "r-0000000000000000a");
     fixture_set_str(&o->mac, "52:54:00:12:34:57");
     o->state_changed_at = 0;

@@ -48,7 +48,7 @@ static void insert_records(Fixture *f)
     };
     g_assert_cmpint(nube_secgroup_insert(f->cloud.db, &sg, NULL, &err), ==, 0);
 
-    g_autoptr(NubeInstance) a = fixture_instance_new(ID_A, "running", "t3.micro", "a");
+    g_autoptr(NubeInstance) a = fixture_instance_new(ID_A, NUBE_INSTANCE_RUNNING, "t3.micro", "a");
     a->user_data = g_bytes_new_static(USER_DATA, strlen(USER_DATA));
     a->key_name = g_strdup("mykey");
     a->public_key = g_strdup(KEY_LINE);
@@ -58,7 +58,7 @@ static void insert_records(Fixture *f)
     g_ptr_array_add(a->groups, ref);
     fixture_insert_instance(f, a);
 
-    g_autoptr(NubeInstance) b = fixture_instance_new(ID_B, "running", "t3.nano", "b");
+    g_autoptr(NubeInstance) b = fixture_instance_new(ID_B, NUBE_INSTANCE_RUNNING, "t3.nano", "b");
     fixture_set_str(&b->mac, "52:54:00:12:34:57");
     fixture_set_str(&b->private_ip, "10.0.2.16");
     b->launch_index = 1;
