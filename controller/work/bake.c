@@ -4,6 +4,7 @@
 #include "bake.h"
 #include "capture.h"
 #include "fsutil.h"
+#include "instdir.h"
 #include "lifecycle.h"
 #include "log.h"
 
@@ -71,8 +72,8 @@ static int capture_stopped(BakeJob *job, const char *dest, gboolean *stopped, Nu
     }
     job->capture_started = g_get_monotonic_time();
     progress(job, "flattening the disk");
-    g_autofree char *dir = nube_cloud_instance_dir(d, job->instance_id);
-    g_autofree char *overlay = g_build_filename(dir, "root.qcow2", NULL);
+    g_autofree char *overlay =
+        nube_instdir_path(d->instances_dir, job->instance_id, NUBE_INSTDIR_ROOT_DISK);
     return nube_capture_flatten(overlay, dest, err);
 }
 

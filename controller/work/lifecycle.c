@@ -11,6 +11,7 @@
 #include "overlay.h"
 #include "secgroup.h"
 #include "imds.h"
+#include "instdir.h"
 #include "nocloud.h"
 #include "tags.h"
 #include "volume.h"
@@ -229,8 +230,8 @@ GPtrArray *nube_lifecycle_run(NubeCloud *d, const NubeLaunchRequest *req, NubeEr
 
 static int write_disks(NubeCloud *d, const NubeInstance *inst, const char *dir, NubeError **err)
 {
-    g_autofree char *overlay = g_build_filename(dir, "root.qcow2", NULL);
-    g_autofree char *seed = g_build_filename(dir, "seed.iso", NULL);
+    g_autofree char *overlay = g_build_filename(dir, NUBE_INSTDIR_ROOT_DISK, NULL);
+    g_autofree char *seed = g_build_filename(dir, NUBE_INSTDIR_SEED, NULL);
     NubeBase base = { 0 };
 
     if (!g_file_test(overlay, G_FILE_TEST_EXISTS)) {
@@ -265,11 +266,11 @@ static char *domain_xml_for(NubeCloud *d, const NubeInstance *inst, const NubeIm
         img->kernel_sha256 ? nube_store_blob_path(d->store, img->kernel_sha256) : NULL;
     g_autofree char *initrd =
         img->ramdisk_sha256 ? nube_store_blob_path(d->store, img->ramdisk_sha256) : NULL;
-    g_autofree char *disk = g_build_filename(dir, "root.qcow2", NULL);
-    g_autofree char *seed = g_build_filename(dir, "seed.iso", NULL);
-    g_autofree char *console = g_build_filename(dir, "console.log", NULL);
-    g_autofree char *agent = g_build_filename(dir, NUBE_AGENT_SOCKET, NULL);
-    g_autofree char *imds = g_build_filename(dir, NUBE_IMDS_SOCKET, NULL);
+    g_autofree char *disk = g_build_filename(dir, NUBE_INSTDIR_ROOT_DISK, NULL);
+    g_autofree char *seed = g_build_filename(dir, NUBE_INSTDIR_SEED, NULL);
+    g_autofree char *console = g_build_filename(dir, NUBE_INSTDIR_CONSOLE, NULL);
+    g_autofree char *agent = g_build_filename(dir, NUBE_INSTDIR_AGENT_SOCKET, NULL);
+    g_autofree char *imds = g_build_filename(dir, NUBE_INSTDIR_IMDS_SOCKET, NULL);
     if (img->kernel_sha256 != NULL && kernel == NULL) {
         nube_error_set(err, ENOENT, "kernel of image '%s' is missing from the store", img->id);
         return NULL;
@@ -473,7 +474,7 @@ static int release_root_volume(NubeCloud *d, const char *id, const char *dir, Nu
     if (vol->delete_on_termination)
         return nube_volume_mark_deleted(d->db, vol->id, err);
 
-    g_autofree char *disk = g_build_filename(dir, "root.qcow2", NULL);
+    g_autofree char *disk = g_build_filename(dir, NUBE_INSTDIR_ROOT_DISK, NULL);
     g_autofree char *dest = nube_volume_path(d->cfg->state_dir, vol->id);
     g_autofree char *vdir = g_path_get_dirname(dest);
     if (nube_mkdir_p(vdir, 0700, err) < 0)
@@ -667,8 +668,7 @@ int nube_lifecycle_reconcile(NubeCloud *d, NubeError **err)
 
 GBytes *nube_lifecycle_console(NubeCloud *d, const char *id, gsize max)
 {
-    g_autofree char *dir = nube_cloud_instance_dir(d, id);
-    g_autofree char *path = g_build_filename(dir, "console.log", NULL);
+    g_autofree char *path = nube_instdir_path(d->instances_dir, id, NUBE_INSTDIR_CONSOLE);
     _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0)

@@ -7,6 +7,7 @@
 #include "xml.h"
 #include "catalog.h"
 #include "fsutil.h"
+#include "instdir.h"
 #include "tags.h"
 #include "volume.h"
 
@@ -23,7 +24,7 @@ void fixture_setup(Fixture *f, gconstpointer spec)
     g_assert_nonnull(f->dir);
     g_autofree char *db = g_build_filename(f->dir, "nube.db", NULL);
     nube_config_init(&f->cfg);
-    f->instances_dir = g_build_filename(f->dir, "instances", NULL);
+    f->instances_dir = g_build_filename(f->dir, NUBE_INSTDIR_PARENT, NULL);
     f->cloud.cfg = &f->cfg;
     f->cloud.instances_dir = f->instances_dir;
     f->cloud.endpoint = "http://127.0.0.1:8773";

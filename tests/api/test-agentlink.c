@@ -9,6 +9,7 @@
 #include "agentlink.h"
 #include "agentstatus.h"
 #include "fsutil.h"
+#include "instdir.h"
 
 #include <string.h>
 #include <sys/socket.h>
@@ -56,7 +57,7 @@ static const FixtureSpec spec = { "link", insert_records };
 static int listen_at(Fixture *f, const char *id)
 {
     g_autofree char *dir = nube_cloud_instance_dir(&f->cloud, id);
-    g_autofree char *path = g_build_filename(dir, NUBE_AGENT_SOCKET, NULL);
+    g_autofree char *path = g_build_filename(dir, NUBE_INSTDIR_AGENT_SOCKET, NULL);
     g_assert_cmpint(nube_mkdir_p(dir, 0700, NULL), ==, 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     g_assert_cmpuint(strlen(path), <, sizeof(sa.sun_path));

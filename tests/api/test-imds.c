@@ -9,6 +9,7 @@
 
 #include "fsutil.h"
 #include "imds.h"
+#include "instdir.h"
 #include "secgroup.h"
 
 #include <curl/curl.h>
@@ -71,7 +72,7 @@ static char *socket_of(Fixture *f, const char *id)
 {
     g_autofree char *dir = nube_cloud_instance_dir(&f->cloud, id);
     g_assert_cmpint(nube_mkdir_p(dir, 0700, NULL), ==, 0);
-    return g_build_filename(dir, NUBE_IMDS_SOCKET, NULL);
+    return g_build_filename(dir, NUBE_INSTDIR_IMDS_SOCKET, NULL);
 }
 
 /* Waits up to 5 s until PATH exists (or, if not EXISTS, is gone). */
