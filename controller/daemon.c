@@ -3,6 +3,7 @@
  */
 #include "daemon.h"
 #include "fsutil.h"
+#include "instdir.h"
 #include "lifecycle.h"
 #include "log.h"
 
@@ -45,7 +46,7 @@ static int open_state(NubeDaemon *d, NubeError **err)
     g_autofree char *images = g_build_filename(d->cfg.state_dir, "images", NULL);
     g_autofree char *dbpath = g_build_filename(d->cfg.state_dir, "nube.db", NULL);
 
-    d->instances_dir = g_build_filename(d->cfg.state_dir, "instances", NULL);
+    d->instances_dir = g_build_filename(d->cfg.state_dir, NUBE_INSTDIR_PARENT, NULL);
     if (nube_mkdir_p(d->cfg.state_dir, 0700, err) < 0 ||
         nube_mkdir_p(d->instances_dir, 0700, err) < 0 || lock_state_dir(d, err) < 0)
         return -EIO;

@@ -179,6 +179,8 @@ int nube_api_modify_instance_attribute(NubeApiRequest *req, xmlNodePtr resp, Nub
 
 /* Renderers, shared by actions and golden tests. */
 void nube_api_render_instance(xmlNodePtr item, const char *region, const NubeInstance *inst);
+/* STATE as element NAME of PARENT: its code and name. */
+void nube_api_render_state(xmlNodePtr parent, const char *name, NubeInstanceState state);
 /* The agent's report on INST (nubeAgent, nubeUserData). */
 void nube_api_render_agent(xmlNodePtr item, const NubeInstance *inst);
 /* What the user data of INST did: none, pending, unknown, running,

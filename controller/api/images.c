@@ -602,11 +602,11 @@ static NubeInstance *imageable_instance(const NubeApiRequest *req, NubeError **e
     g_autoptr(NubeInstance) inst = nube_instance_get(req->cloud->db, id, err);
     if (inst == NULL)
         return NULL;
-    if (!g_str_equal(inst->state, "running") && !g_str_equal(inst->state, "stopped")) {
+    if (inst->state != NUBE_INSTANCE_RUNNING && inst->state != NUBE_INSTANCE_STOPPED) {
         nube_error_setc(err, EBUSY, "IncorrectInstanceState",
                         "The instance '%s' is not in the 'running' or 'stopped' state "
                         "(it is '%s').",
-                        id, inst->state);
+                        id, nube_instance_state_name(inst->state));
         return NULL;
     }
     return g_steal_pointer(&inst);

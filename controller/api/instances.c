@@ -18,11 +18,11 @@
 
 /* ---- rendering ------------------------------------------------------------ */
 
-static void render_state(xmlNodePtr parent, const char *name, const char *state)
+void nube_api_render_state(xmlNodePtr parent, const char *name, NubeInstanceState state)
 {
     xmlNodePtr node = nube_xml_add(parent, name, NULL);
     nube_xml_add_int(node, "code", nube_instance_state_code(state));
-    nube_xml_add(node, "name", state);
+    nube_xml_add(node, "name", nube_instance_state_name(state));
 }
 
 static void render_reason(xmlNodePtr item, const char *reason)
@@ -53,7 +53,7 @@ static void render_forward(xmlNodePtr set, gint64 host_port, gint64 guest_port)
 static void render_forwards(xmlNodePtr item, const NubeInstance *inst)
 {
     xmlNodePtr set = nube_xml_add(item, "nubePortForwardSet", NULL);
-    if (g_str_equal(inst->state, "terminated"))
+    if (inst->state == NUBE_INSTANCE_TERMINATED)
         return;
     for (guint i = 0; inst->forwards != NULL && i < inst->forwards->len; i++) {
         const NubePortForward *f = &g_array_index(inst->forwards, NubePortForward, i);
@@ -94,11 +94,11 @@ void nube_api_render_instance(xmlNodePtr item, const char *region, const NubeIns
 {
     g_autofree char *zone = nube_catalog_zone(region);
     g_autofree char *dns = g_strdup_printf("%s.%s.compute.internal", inst->hostname, region);
-    gboolean live = !g_str_equal(inst->state, "terminated");
+    gboolean live = inst->state != NUBE_INSTANCE_TERMINATED;
 
     nube_xml_add(item, "instanceId", inst->id);
     nube_xml_add(item, "imageId", inst->image_id);
-    render_state(item, "instanceState", inst->state);
+    nube_api_render_state(item, "instanceState", inst->state);
     nube_xml_add(item, "privateDnsName", live ? dns : NULL);
     nube_xml_add(item, "dnsName", NULL);
     render_reason(item, inst->state_reason);
@@ -181,6 +181,12 @@ static GPtrArray *load_instances(NubeCloud *d, const char **ids, NubeError **err
 /* Values of DescribeInstances' filters (new strings, NULL: the instance has
  * none, so no value matches). */
 
+static char *field_state_name(const NubeApiRequest *req, const void *item)
+{
+    const NubeInstance *inst = item;
+    return g_strdup(nube_instance_state_name(inst->state));
+}
+
 static char *field_state_code(const NubeApiRequest *req, const void *item)
 {
     const NubeInstance *inst = item;
@@ -195,7 +201,7 @@ static char *field_zone(const NubeApiRequest *req, const void *item)
 static char *field_private_dns(const NubeApiRequest *req, const void *item)
 {
     const NubeInstance *inst = item;
-    if (g_str_equal(inst->state, "terminated"))
+    if (inst->state == NUBE_INSTANCE_TERMINATED)
         return NULL;
     return g_strdup_printf("%s.%s.compute.internal", inst->hostname, req->cloud->cfg->region);
 }
@@ -203,7 +209,7 @@ static char *field_private_dns(const NubeApiRequest *req, const void *item)
 static char *field_private_ip(const NubeApiRequest *req, const void *item)
 {
     const NubeInstance *inst = item;
-    return g_str_equal(inst->state, "terminated") ? NULL : g_strdup(inst->private_ip);
+    return inst->state == NUBE_INSTANCE_TERMINATED ? NULL : g_strdup(inst->private_ip);
 }
 
 static char *field_launch_time(const NubeApiRequest *req, const void *item)
@@ -266,7 +272,7 @@ static char *field_vcpus(const NubeApiRequest *req, const void *item)
 
 static const NubeApiFilterField instance_filters[] = {
     NUBE_FILTER_MEMBER("instance-id", NubeInstance, id),
-    NUBE_FILTER_MEMBER("instance-state-name", NubeInstance, state),
+    NUBE_FILTER_FN("instance-state-name", field_state_name),
     NUBE_FILTER_MEMBER("image-id", NubeInstance, image_id),
     NUBE_FILTER_MEMBER("instance-type", NubeInstance, instance_type),
     NUBE_FILTER_MEMBER("reservation-id", NubeInstance, reservation_id),
@@ -659,23 +665,23 @@ int nube_api_run_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err
 
 /* ---- state changes -------------------------------------------------------- */
 
-typedef int (*StateChangeFn)(NubeCloud *d, const NubeInstance *inst, gboolean flag, char **prev,
-                             NubeError **err);
+typedef int (*StateChangeFn)(NubeCloud *d, const NubeInstance *inst, gboolean flag,
+                             NubeInstanceState *prev, NubeError **err);
 
-static int do_start(NubeCloud *d, const NubeInstance *inst, gboolean flag, char **prev,
+static int do_start(NubeCloud *d, const NubeInstance *inst, gboolean flag, NubeInstanceState *prev,
                     NubeError **err)
 {
     return nube_lifecycle_start(d, inst->id, prev, err);
 }
 
-static int do_stop(NubeCloud *d, const NubeInstance *inst, gboolean force, char **prev,
+static int do_stop(NubeCloud *d, const NubeInstance *inst, gboolean force, NubeInstanceState *prev,
                    NubeError **err)
 {
     return nube_lifecycle_stop(d, inst->id, force, prev, err);
 }
 
-static int do_terminate(NubeCloud *d, const NubeInstance *inst, gboolean flag, char **prev,
-                        NubeError **err)
+static int do_terminate(NubeCloud *d, const NubeInstance *inst, gboolean flag,
+                        NubeInstanceState *prev, NubeError **err)
 {
     return nube_lifecycle_terminate(d, inst->id, prev, err);
 }
@@ -695,7 +701,7 @@ static int change_states(NubeApiRequest *req, xmlNodePtr resp, StateChangeFn fn,
     xmlNodePtr set = nube_xml_add(resp, "instancesSet", NULL);
     for (guint i = 0; i < insts->len; i++) {
         const NubeInstance *inst = insts->pdata[i];
-        g_autofree char *prev = NULL;
+        NubeInstanceState prev = inst->state;
         if (fn(req->cloud, inst, flag, &prev, err) < 0)
             return -EINVAL;
         g_autoptr(NubeInstance) now = nube_instance_get(req->cloud->db, inst->id, err);
@@ -703,8 +709,8 @@ static int change_states(NubeApiRequest *req, xmlNodePtr resp, StateChangeFn fn,
             return -EIO;
         xmlNodePtr item = nube_xml_add(set, "item", NULL);
         nube_xml_add(item, "instanceId", inst->id);
-        render_state(item, "currentState", now->state);
-        render_state(item, "previousState", prev);
+        nube_api_render_state(item, "currentState", now->state);
+        nube_api_render_state(item, "previousState", prev);
     }
     return 0;
 }

@@ -91,7 +91,7 @@ static int status_filter(const void *p, const NubeFilter *f, gboolean *match, Nu
     if (nube_api_filter_tags(f, s->inst->tags, match))
         return 0;
     if (g_str_equal(f->name, "instance-state-name"))
-        v = s->inst->state;
+        v = nube_instance_state_name(s->inst->state);
     else if (g_str_equal(f->name, "instance-state-code"))
         v = code;
     else if (g_str_equal(f->name, "instance-status.status"))
@@ -129,9 +129,7 @@ static void render_status(xmlNodePtr set, const char *zone, const StatusItem *s)
     xmlNodePtr item = nube_xml_add(set, "item", NULL);
     nube_xml_add(item, "instanceId", s->inst->id);
     nube_xml_add(item, "availabilityZone", zone);
-    xmlNodePtr state = nube_xml_add(item, "instanceState", NULL);
-    nube_xml_add_int(state, "code", nube_instance_state_code(s->inst->state));
-    nube_xml_add(state, "name", s->inst->state);
+    nube_api_render_state(item, "instanceState", s->inst->state);
     render_check(item, "systemStatus", &s->system);
     render_check(item, "instanceStatus", &s->instance);
     nube_xml_add(item, "eventsSet", NULL);
@@ -177,15 +175,15 @@ int nube_api_describe_instance_status(NubeApiRequest *req, xmlNodePtr resp, Nube
     while (insts->len > 0) {
         NubeInstance *inst = g_ptr_array_steal_index(insts, 0);
         if ((ids[0] != NULL && !g_strv_contains((const char *const *) ids, inst->id)) ||
-            (!all_states && !g_str_equal(inst->state, "running"))) {
+            (!all_states && inst->state != NUBE_INSTANCE_RUNNING)) {
             nube_instance_free(inst);
             continue;
         }
         StatusItem *s = g_new0(StatusItem, 1);
         s->inst = inst;
         s->zone = zone;
-        nube_agent_status_checks(inst->state, inst->has_agent, inst->agent, now, &s->system,
-                                 &s->instance);
+        nube_agent_status_checks(inst->state == NUBE_INSTANCE_RUNNING, inst->has_agent, inst->agent,
+                                 now, &s->system, &s->instance);
         g_ptr_array_add(items, s);
     }
     if (nube_api_filter_items(req, items, status_filter, NULL, err) < 0)

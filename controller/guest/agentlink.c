@@ -4,6 +4,7 @@
 #include "agentlink.h"
 #include "agentstatus.h"
 #include "instance.h"
+#include "instdir.h"
 #include "log.h"
 
 #include <errno.h>
@@ -80,8 +81,7 @@ static GPtrArray *live_ids(NubeDb *db)
 
 static int connect_channel(NubeAgentLink *l, const char *id)
 {
-    g_autofree char *dir = g_build_filename(l->instances_dir, id, NULL);
-    g_autofree char *path = g_build_filename(dir, NUBE_AGENT_SOCKET, NULL);
+    g_autofree char *path = nube_instdir_path(l->instances_dir, id, NUBE_INSTDIR_AGENT_SOCKET);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     if (strlen(path) >= sizeof(sa.sun_path) || !g_file_test(path, G_FILE_TEST_EXISTS))
         return -ENOENT;

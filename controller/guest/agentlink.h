@@ -20,9 +20,6 @@
 
 typedef struct NubeAgentLink NubeAgentLink;
 
-/* The socket file of the channel in an instance directory. */
-#define NUBE_AGENT_SOCKET "agent.sock"
-
 /* Starts the thread for the live instances of DB, whose directories are
  * INSTANCES_DIR/ID.  Free with nube_agentlink_stop(). */
 NubeAgentLink *nube_agentlink_start(NubeDb *db, const char *instances_dir);

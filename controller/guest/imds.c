@@ -10,6 +10,7 @@
 #include "catalog.h"
 #include "fsutil.h"
 #include "instance.h"
+#include "instdir.h"
 #include "log.h"
 #include "secgroup.h"
 
@@ -496,8 +497,7 @@ static gboolean path_acceptable(const char *path)
  * endpoint enabled. */
 static gboolean served(const NubeInstance *inst)
 {
-    static const char *const live[] = { "pending", "running", "stopping", NULL };
-    return inst != NULL && g_strv_contains(live, inst->state) &&
+    return inst != NULL && nube_instance_state_in(inst->state, NUBE_INSTANCE_LIVE) &&
            g_strcmp0(inst->metadata_http_endpoint, "disabled") != 0;
 }
 
@@ -658,7 +658,7 @@ static gboolean server_intact(const Server *s)
 /* Serves ID on STATE/instances/ID/imds.sock.  NULL with ERR. */
 static Server *server_start(NubeImds *imds, const char *id, NubeError **err)
 {
-    g_autofree char *dir = g_build_filename(imds->instances_dir, id, NULL);
+    g_autofree char *dir = nube_instdir_path(imds->instances_dir, id, NULL);
     if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
         nube_error_set(err, ENOENT, "no directory '%s' yet", dir);
         return NULL;
@@ -668,7 +668,7 @@ static Server *server_start(NubeImds *imds, const char *id, NubeError **err)
     s->id = g_strdup(id);
     g_mutex_init(&s->lock);
     s->tokens = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    g_autofree char *path = g_build_filename(dir, NUBE_IMDS_SOCKET, NULL);
+    g_autofree char *path = g_build_filename(dir, NUBE_INSTDIR_IMDS_SOCKET, NULL);
     int fd = socket_listen(path, err);
     struct stat st;
     if (fd < 0 || stat(path, &st) < 0) {

@@ -19,8 +19,6 @@
 
 #include <glib.h>
 
-#define NUBE_IMDS_SOCKET "imds.sock"
-
 typedef struct NubeImds NubeImds;
 
 /* Starts serving the metadata of every live instance of DB (directories

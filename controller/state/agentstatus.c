@@ -185,12 +185,12 @@ const char *nube_check_detail_name(NubeCheckStatus s)
     return names[s];
 }
 
-void nube_agent_status_checks(const char *state, gboolean has_agent, const NubeAgentStatus *agent,
+void nube_agent_status_checks(gboolean running, gboolean has_agent, const NubeAgentStatus *agent,
                               gint64 now_ms, NubeCheck *system, NubeCheck *instance)
 {
     memset(system, 0, sizeof(*system));
     memset(instance, 0, sizeof(*instance));
-    if (state == NULL || !g_str_equal(state, "running")) {
+    if (!running) {
         system->status = instance->status = NUBE_CHECK_NOT_APPLICABLE;
         return;
     }

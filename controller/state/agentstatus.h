@@ -71,12 +71,12 @@ const char *nube_check_status_name(NubeCheckStatus s);
 const char *nube_check_detail_name(NubeCheckStatus s);
 
 /*
- * The system and instance status checks of an instance in STATE whose
- * image HAS_AGENT, with AGENT its record (may be NULL), at NOW_MS:
+ * The system and instance status checks of an instance (RUNNING or not)
+ * whose image HAS_AGENT, with AGENT its record (may be NULL), at NOW_MS:
  * not-applicable unless running; without an agent the system check is ok
  * (the hypervisor runs it) and the instance check insufficient-data; with
  * one, both initializing until the agent's hello, then ok; the instance
  * check is impaired when the user data failed or the agent went silent.
  */
-void nube_agent_status_checks(const char *state, gboolean has_agent, const NubeAgentStatus *agent,
+void nube_agent_status_checks(gboolean running, gboolean has_agent, const NubeAgentStatus *agent,
                               gint64 now_ms, NubeCheck *system, NubeCheck *instance);

@@ -18,20 +18,48 @@
 #define INSTANCE_SELECT \
     INSTANCE_COLUMNS ", (SELECT has_agent FROM images WHERE images.id = instances.image_id)"
 
+/* The one table of states: EC2's names (also the database's) and codes. */
 static const struct {
     const char *name;
     int code;
-} state_codes[] = {
-    { "pending", 0 },     { "running", 16 },  { "shutting-down", 32 },
-    { "terminated", 48 }, { "stopping", 64 }, { "stopped", 80 },
+} states[] = {
+    [NUBE_INSTANCE_PENDING] = { "pending", 0 },
+    [NUBE_INSTANCE_RUNNING] = { "running", 16 },
+    [NUBE_INSTANCE_SHUTTING_DOWN] = { "shutting-down", 32 },
+    [NUBE_INSTANCE_TERMINATED] = { "terminated", 48 },
+    [NUBE_INSTANCE_STOPPING] = { "stopping", 64 },
+    [NUBE_INSTANCE_STOPPED] = { "stopped", 80 },
 };
 
-int nube_instance_state_code(const char *state)
+const char *nube_instance_state_name(NubeInstanceState state)
 {
-    for (size_t i = 0; state != NULL && i < G_N_ELEMENTS(state_codes); i++)
-        if (g_str_equal(state_codes[i].name, state))
-            return state_codes[i].code;
-    return -1;
+    return (guint) state < G_N_ELEMENTS(states) ? states[state].name : NULL;
+}
+
+int nube_instance_state_code(NubeInstanceState state)
+{
+    return (guint) state < G_N_ELEMENTS(states) ? states[state].code : -1;
+}
+
+int nube_instance_state_parse(const char *name, NubeInstanceState *state)
+{
+    for (guint i = 0; name != NULL && i < G_N_ELEMENTS(states); i++) {
+        if (g_str_equal(states[i].name, name)) {
+            *state = (NubeInstanceState) i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+/* STATES as a list of SQL strings: 'pending', 'running' (new string). */
+static char *sql_states(NubeInstanceStates set)
+{
+    GString *sql = g_string_new(NULL);
+    for (guint i = 0; i < G_N_ELEMENTS(states); i++)
+        if (nube_instance_state_in((NubeInstanceState) i, set))
+            g_string_append_printf(sql, "%s'%s'", sql->len > 0 ? ", " : "", states[i].name);
+    return g_string_free(sql, FALSE);
 }
 
 NubeInstance *nube_instance_new(void)
@@ -49,7 +77,6 @@ void nube_instance_free(NubeInstance *inst)
         &inst->owner_id,
         &inst->image_id,
         &inst->instance_type,
-        &inst->state,
         &inst->state_reason,
         &inst->root_device_type,
         &inst->base_sha256,
@@ -88,7 +115,10 @@ static gpointer instance_from_row(sqlite3_stmt *stmt)
     inst->image_id = nube_db_col_str(stmt, 3);
     inst->instance_type = nube_db_col_str(stmt, 4);
     inst->launch_index = sqlite3_column_int64(stmt, 5);
-    inst->state = nube_db_col_str(stmt, 6);
+    /* The schema's CHECK admits only the table's names: the fallback, an
+     * instance left alone, is never taken. */
+    inst->state = NUBE_INSTANCE_TERMINATED;
+    nube_instance_state_parse((const char *) sqlite3_column_text(stmt, 6), &inst->state);
     inst->state_reason = nube_db_col_str(stmt, 7);
     inst->state_changed_at = sqlite3_column_int64(stmt, 8);
     inst->root_device_type = nube_db_col_str(stmt, 9);
@@ -217,12 +247,12 @@ int nube_instance_insert(NubeDb *db, const NubeInstance *i, NubeError **err)
                          "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, COALESCE(?23, 'optional'), "
                          "COALESCE(?24, 'enabled'), MAX(?25, 1), ?26)",
                          "sssssississbsssiisiissssii", i->id, i->reservation_id, i->owner_id,
-                         i->image_id, i->instance_type, i->launch_index, i->state, i->state_reason,
-                         i->state_changed_at, i->root_device_type, i->base_sha256, i->user_data,
-                         i->mac, i->private_ip, i->hostname, i->vcpus, i->memory_mib,
-                         i->accelerator, i->launch_time, i->terminated_at, i->key_name,
-                         i->public_key, i->metadata_http_tokens, i->metadata_http_endpoint,
-                         i->metadata_hop_limit, (gint64) !i->no_seed);
+                         i->image_id, i->instance_type, i->launch_index,
+                         nube_instance_state_name(i->state), i->state_reason, i->state_changed_at,
+                         i->root_device_type, i->base_sha256, i->user_data, i->mac, i->private_ip,
+                         i->hostname, i->vcpus, i->memory_mib, i->accelerator, i->launch_time,
+                         i->terminated_at, i->key_name, i->public_key, i->metadata_http_tokens,
+                         i->metadata_http_endpoint, i->metadata_hop_limit, (gint64) !i->no_seed);
     if (r < 0 || (r = insert_forwards(db, i, err)) < 0 || (r = insert_groups(db, i, err)) < 0)
         return r;
     return nube_tags_set(db, i->id, i->tags, err);
@@ -252,33 +282,29 @@ GPtrArray *nube_instance_list(NubeDb *db, gint64 terminated_since, NubeError **e
                           NULL, terminated_since, err);
 }
 
-static gboolean state_allowed(const char *state, const char *const *from)
-{
-    if (from == NULL)
-        return !g_str_equal(state, "terminated");
-    return g_strv_contains(from, state);
-}
-
-int nube_instance_transition(NubeDb *db, const char *id, const char *const *from, const char *to,
-                             const char *reason, char **prev, NubeError **err)
+int nube_instance_transition(NubeDb *db, const char *id, NubeInstanceStates from,
+                             NubeInstanceState to, const char *reason, NubeInstanceState *prev,
+                             NubeError **err)
 {
     nube_db_lock(db);
     g_autoptr(NubeInstance) inst = nube_instance_get(db, id, err);
     int r = inst ? 0 : -ENOENT;
-    if (r == 0 && !state_allowed(inst->state, from))
+    if (r == 0 && !nube_instance_state_in(inst->state, from))
         r = nube_error_setc(err, EBUSY, "IncorrectInstanceState",
                             "The instance '%s' is not in a state from which it can be "
                             "moved to '%s' (it is '%s').",
-                            id, to, inst->state);
+                            id, nube_instance_state_name(to),
+                            nube_instance_state_name(inst->state));
     gint64 now = g_get_real_time() / G_USEC_PER_SEC;
     if (r == 0)
         r = nube_db_exec(db, err,
                          "UPDATE instances SET state = ?2, state_reason = ?3, "
-                         "state_changed_at = ?4, terminated_at = CASE WHEN ?2 = "
-                         "'terminated' THEN ?4 ELSE terminated_at END WHERE id = ?1",
-                         "sssi", id, to, reason, now);
+                         "state_changed_at = ?4, terminated_at = CASE WHEN ?5 "
+                         "THEN ?4 ELSE terminated_at END WHERE id = ?1",
+                         "sssii", id, nube_instance_state_name(to), reason, now,
+                         (gint64) (to == NUBE_INSTANCE_TERMINATED));
     if (r >= 0 && prev != NULL)
-        *prev = g_strdup(inst->state);
+        *prev = inst->state;
     nube_db_unlock(db);
     return r < 0 ? r : 0;
 }
@@ -311,7 +337,7 @@ static int not_stopped(NubeDb *db, const char *id, NubeError **err)
         return -ENOENT;
     return nube_error_setc(err, EBUSY, "IncorrectInstanceState",
                            "The instance '%s' is not in the 'stopped' state (it is '%s').", id,
-                           inst->state);
+                           nube_instance_state_name(inst->state));
 }
 
 int nube_instance_set_type(NubeDb *db, const char *id, const char *type, gint64 vcpus,
@@ -365,11 +391,10 @@ static gpointer id_from_row(sqlite3_stmt *stmt)
 
 GPtrArray *nube_instance_live_ids(NubeDb *db, NubeError **err)
 {
+    g_autofree char *live = sql_states(NUBE_INSTANCE_LIVE);
+    g_autofree char *sql = g_strdup_printf("SELECT id FROM instances WHERE state IN (%s)", live);
     nube_db_lock(db);
-    GPtrArray *ids = nube_db_select(db, err, id_from_row, g_free,
-                                    "SELECT id FROM instances WHERE state IN "
-                                    "('pending', 'running', 'stopping')",
-                                    "");
+    GPtrArray *ids = nube_db_select(db, err, id_from_row, g_free, sql, "");
     nube_db_unlock(db);
     return ids;
 }

@@ -11,6 +11,46 @@
 
 #define NUBE_TERMINATED_VISIBLE (2 * 3600)
 
+/* An instance's state.  Its EC2 name and code come from one table
+ * (instance.c); the database keeps the name. */
+typedef enum {
+    NUBE_INSTANCE_PENDING,
+    NUBE_INSTANCE_RUNNING,
+    NUBE_INSTANCE_SHUTTING_DOWN,
+    NUBE_INSTANCE_TERMINATED,
+    NUBE_INSTANCE_STOPPING,
+    NUBE_INSTANCE_STOPPED,
+} NubeInstanceState;
+
+/* A set of states: NUBE_STATE_BIT(a) | NUBE_STATE_BIT(b) … */
+typedef guint NubeInstanceStates;
+#define NUBE_STATE_BIT(state) (1u << (state))
+
+/* Where the guest may run (pending, running, stopping). */
+#define NUBE_INSTANCE_LIVE                                                           \
+    (NUBE_STATE_BIT(NUBE_INSTANCE_PENDING) | NUBE_STATE_BIT(NUBE_INSTANCE_RUNNING) | \
+     NUBE_STATE_BIT(NUBE_INSTANCE_STOPPING))
+/* Every state but terminated. */
+#define NUBE_INSTANCE_NOT_TERMINATED                              \
+    (NUBE_INSTANCE_LIVE | NUBE_STATE_BIT(NUBE_INSTANCE_STOPPED) | \
+     NUBE_STATE_BIT(NUBE_INSTANCE_SHUTTING_DOWN))
+
+/* Whether STATE is one of STATES. */
+static inline gboolean nube_instance_state_in(NubeInstanceState state, NubeInstanceStates states)
+{
+    return (states & NUBE_STATE_BIT(state)) != 0;
+}
+
+/* EC2's name of STATE ("shutting-down"), static; NULL if STATE is none. */
+const char *nube_instance_state_name(NubeInstanceState state);
+
+/* EC2's numeric code of STATE (32 for shutting-down), -1 if STATE is none. */
+int nube_instance_state_code(NubeInstanceState state);
+
+/* The state EC2 names NAME in *STATE.  0, or -EINVAL (*STATE unchanged) if
+ * NAME (may be NULL) names none. */
+int nube_instance_state_parse(const char *name, NubeInstanceState *state);
+
 /* A TCP port of the guest forwarded from 127.0.0.1. */
 typedef struct {
     guint16 host_port; /* on 127.0.0.1 */
@@ -24,7 +64,7 @@ typedef struct {
     char *image_id;
     char *instance_type;
     gint64 launch_index;
-    char *state;
+    NubeInstanceState state;
     char *state_reason;
     gint64 state_changed_at;
     char *root_device_type;
@@ -61,9 +101,6 @@ NubeInstance *nube_instance_new(void);
 void nube_instance_free(NubeInstance *inst);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(NubeInstance, nube_instance_free)
 
-/* EC2's numeric code of STATE (-1 if unknown). */
-int nube_instance_state_code(const char *state);
-
 /* Inserts INST with its tags, forwards and groups.  The caller holds the
  * db lock and a transaction when several instances must appear together. */
 int nube_instance_insert(NubeDb *db, const NubeInstance *inst, NubeError **err);
@@ -80,14 +117,14 @@ GPtrArray *nube_instance_list(NubeDb *db, gint64 terminated_since, NubeError **e
 GPtrArray *nube_instance_live_ids(NubeDb *db, NubeError **err);
 
 /*
- * Moves ID to state TO if its current state is one of FROM (a
- * NULL-terminated list; NULL means any but terminated), recording REASON.
- * Stores the previous state in *PREV if not NULL (caller frees).  Returns 0,
- * or -EBUSY with ERR "IncorrectInstanceState" if the current state is not
- * in FROM.
+ * Moves ID to state TO if its current state is one of FROM, recording
+ * REASON.  Stores the previous state in *PREV if not NULL.  Returns 0, or
+ * -EBUSY with ERR "IncorrectInstanceState" if the current state is not in
+ * FROM (-ENOENT, -EIO with ERR).
  */
-int nube_instance_transition(NubeDb *db, const char *id, const char *const *from, const char *to,
-                             const char *reason, char **prev, NubeError **err);
+int nube_instance_transition(NubeDb *db, const char *id, NubeInstanceStates from,
+                             NubeInstanceState to, const char *reason, NubeInstanceState *prev,
+                             NubeError **err);
 
 /* The host ports forwarded to instances that are not terminated. */
 GArray *nube_instance_ports_in_use(NubeDb *db, NubeError **err);

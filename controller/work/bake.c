@@ -4,6 +4,7 @@
 #include "bake.h"
 #include "capture.h"
 #include "fsutil.h"
+#include "instdir.h"
 #include "lifecycle.h"
 #include "log.h"
 
@@ -35,20 +36,21 @@ static void progress(BakeJob *job, const char *message)
 }
 
 /* Polls the record of ID until its state is STATE or TIMEOUT seconds pass. */
-static int wait_state(NubeCloud *d, const char *id, const char *state, int timeout, NubeError **err)
+static int wait_state(NubeCloud *d, const char *id, NubeInstanceState state, int timeout,
+                      NubeError **err)
 {
     for (int i = 0; i < timeout * 5; i++) {
         g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
         if (inst == NULL)
             return -ENOENT;
-        if (g_str_equal(inst->state, state))
+        if (inst->state == state)
             return 0;
-        if (g_str_equal(inst->state, "terminated") || g_str_equal(inst->state, "shutting-down"))
+        if (inst->state == NUBE_INSTANCE_TERMINATED || inst->state == NUBE_INSTANCE_SHUTTING_DOWN)
             return nube_error_set(err, ECANCELED, "instance '%s' was terminated", id);
         g_usleep(G_USEC_PER_SEC / 5);
     }
-    return nube_error_set(err, ETIMEDOUT, "instance '%s' did not reach '%s' in %d s", id, state,
-                          timeout);
+    return nube_error_set(err, ETIMEDOUT, "instance '%s' did not reach '%s' in %d s", id,
+                          nube_instance_state_name(state), timeout);
 }
 
 /* Stops the guest cleanly, flattens its disk to DEST.  *STOPPED tells
@@ -59,19 +61,19 @@ static int capture_stopped(BakeJob *job, const char *dest, gboolean *stopped, Nu
     g_autoptr(NubeInstance) inst = nube_instance_get(d->db, job->instance_id, err);
     if (inst == NULL)
         return -ENOENT;
-    if (!g_str_equal(inst->state, "stopped")) {
-        g_autofree char *prev = NULL;
+    if (inst->state != NUBE_INSTANCE_STOPPED) {
+        NubeInstanceState prev;
         progress(job, "shutting the instance down");
         if (nube_lifecycle_stop(d, job->instance_id, FALSE, &prev, err) < 0)
             return -EIO;
         *stopped = TRUE;
-        if (wait_state(d, job->instance_id, "stopped", NUBE_STOP_TIMEOUT + 30, err) < 0)
+        if (wait_state(d, job->instance_id, NUBE_INSTANCE_STOPPED, NUBE_STOP_TIMEOUT + 30, err) < 0)
             return -EIO;
     }
     job->capture_started = g_get_monotonic_time();
     progress(job, "flattening the disk");
-    g_autofree char *dir = nube_cloud_instance_dir(d, job->instance_id);
-    g_autofree char *overlay = g_build_filename(dir, "root.qcow2", NULL);
+    g_autofree char *overlay =
+        nube_instdir_path(d->instances_dir, job->instance_id, NUBE_INSTDIR_ROOT_DISK);
     return nube_capture_flatten(overlay, dest, err);
 }
 
@@ -166,7 +168,7 @@ static int bake(BakeJob *job, gboolean *stopped, NubeError **err)
     if (inst == NULL)
         return -ENOENT;
 
-    gboolean live = job->no_reboot && g_str_equal(inst->state, "running");
+    gboolean live = job->no_reboot && inst->state == NUBE_INSTANCE_RUNNING;
     int r = live ? capture_running(job, tmp, err) : capture_stopped(job, tmp, stopped, err);
     if (r == 0)
         r = generalize_and_store(job, tmp, &base, err);
@@ -199,8 +201,8 @@ static void bake_job(gpointer data)
     }
     if (stopped) {
         g_autoptr(NubeError) serr = NULL;
-        g_autofree char *prev = NULL;
-        if (wait_state(job->d, job->instance_id, "stopped", 60, &serr) < 0 ||
+        NubeInstanceState prev;
+        if (wait_state(job->d, job->instance_id, NUBE_INSTANCE_STOPPED, 60, &serr) < 0 ||
             nube_lifecycle_start(job->d, job->instance_id, &prev, &serr) < 0)
             nube_warn("%s: not started again after CreateImage: %s", job->instance_id,
                       serr->message);

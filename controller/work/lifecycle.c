@@ -11,6 +11,7 @@
 #include "overlay.h"
 #include "secgroup.h"
 #include "imds.h"
+#include "instdir.h"
 #include "nocloud.h"
 #include "tags.h"
 #include "volume.h"
@@ -44,14 +45,15 @@ static void queue(NubeCloud *d, NubeJobFn fn, const char *id, gboolean force)
     nube_jobs_push(d->jobs, fn, job, instance_job_free);
 }
 
-static void set_state(NubeCloud *d, const char *id, const char *const *from, const char *to,
+static void set_state(NubeCloud *d, const char *id, NubeInstanceStates from, NubeInstanceState to,
                       const char *reason)
 {
     g_autoptr(NubeError) err = NULL;
+    const char *name = nube_instance_state_name(to);
     if (nube_instance_transition(d->db, id, from, to, reason, NULL, &err) == 0)
-        nube_info("%s: %s%s%s", id, to, reason ? ": " : "", reason ? reason : "");
+        nube_info("%s: %s%s%s", id, name, reason ? ": " : "", reason ? reason : "");
     else
-        nube_debug("%s: not moved to %s: %s", id, to, err->message);
+        nube_debug("%s: not moved to %s: %s", id, name, err->message);
 }
 
 /* ---- launching ---------------------------------------------------------- */
@@ -74,7 +76,7 @@ static NubeInstance *new_record(NubeCloud *d, const NubeLaunchRequest *req, cons
     inst->image_id = g_strdup(req->image->id);
     inst->instance_type = g_strdup(req->type->name);
     inst->launch_index = index;
-    inst->state = g_strdup("pending");
+    inst->state = NUBE_INSTANCE_PENDING;
     inst->state_changed_at = now;
     inst->root_device_type = g_strdup(req->image->root_device_type);
     inst->base_sha256 = g_strdup(req->image->base_sha256);
@@ -228,8 +230,8 @@ GPtrArray *nube_lifecycle_run(NubeCloud *d, const NubeLaunchRequest *req, NubeEr
 
 static int write_disks(NubeCloud *d, const NubeInstance *inst, const char *dir, NubeError **err)
 {
-    g_autofree char *overlay = g_build_filename(dir, "root.qcow2", NULL);
-    g_autofree char *seed = g_build_filename(dir, "seed.iso", NULL);
+    g_autofree char *overlay = g_build_filename(dir, NUBE_INSTDIR_ROOT_DISK, NULL);
+    g_autofree char *seed = g_build_filename(dir, NUBE_INSTDIR_SEED, NULL);
     NubeBase base = { 0 };
 
     if (!g_file_test(overlay, G_FILE_TEST_EXISTS)) {
@@ -264,11 +266,11 @@ static char *domain_xml_for(NubeCloud *d, const NubeInstance *inst, const NubeIm
         img->kernel_sha256 ? nube_store_blob_path(d->store, img->kernel_sha256) : NULL;
     g_autofree char *initrd =
         img->ramdisk_sha256 ? nube_store_blob_path(d->store, img->ramdisk_sha256) : NULL;
-    g_autofree char *disk = g_build_filename(dir, "root.qcow2", NULL);
-    g_autofree char *seed = g_build_filename(dir, "seed.iso", NULL);
-    g_autofree char *console = g_build_filename(dir, "console.log", NULL);
-    g_autofree char *agent = g_build_filename(dir, NUBE_AGENT_SOCKET, NULL);
-    g_autofree char *imds = g_build_filename(dir, NUBE_IMDS_SOCKET, NULL);
+    g_autofree char *disk = g_build_filename(dir, NUBE_INSTDIR_ROOT_DISK, NULL);
+    g_autofree char *seed = g_build_filename(dir, NUBE_INSTDIR_SEED, NULL);
+    g_autofree char *console = g_build_filename(dir, NUBE_INSTDIR_CONSOLE, NULL);
+    g_autofree char *agent = g_build_filename(dir, NUBE_INSTDIR_AGENT_SOCKET, NULL);
+    g_autofree char *imds = g_build_filename(dir, NUBE_INSTDIR_IMDS_SOCKET, NULL);
     if (img->kernel_sha256 != NULL && kernel == NULL) {
         nube_error_set(err, ENOENT, "kernel of image '%s' is missing from the store", img->id);
         return NULL;
@@ -339,7 +341,6 @@ static void launch_job(gpointer data)
 {
     InstanceJob *job = data;
     g_autoptr(NubeError) err = NULL;
-    static const char *const pending[] = { "pending", NULL };
 
     if (boot_instance(job->d, job->id, &err) == 0)
         return;
@@ -349,8 +350,9 @@ static void launch_job(gpointer data)
     /* The instance is shown stopped with the cause; its disk (if made) is
      * kept, so the user can start it again or terminate it. */
     g_autoptr(NubeInstance) inst = nube_instance_get(job->d->db, job->id, NULL);
-    if (inst != NULL && g_str_equal(inst->state, "pending"))
-        set_state(job->d, job->id, pending, "stopped", reason);
+    if (inst != NULL && inst->state == NUBE_INSTANCE_PENDING)
+        set_state(job->d, job->id, NUBE_STATE_BIT(NUBE_INSTANCE_PENDING), NUBE_INSTANCE_STOPPED,
+                  reason);
 }
 
 /* ---- stop, start, reboot, terminate --------------------------------------- */
@@ -410,19 +412,19 @@ static int refuse_instance_store(const NubeInstance *inst, const char *what, Nub
                            inst->id, what);
 }
 
-int nube_lifecycle_stop(NubeCloud *d, const char *id, gboolean force, char **prev, NubeError **err)
+int nube_lifecycle_stop(NubeCloud *d, const char *id, gboolean force, NubeInstanceState *prev,
+                        NubeError **err)
 {
-    static const char *const from[] = { "pending", "running", "stopping", NULL };
     g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
     if (inst == NULL)
         return -ENOENT;
     if (refuse_instance_store(inst, "stopped", err) < 0)
         return -EINVAL;
-    if (g_str_equal(inst->state, "stopped")) {
-        *prev = g_strdup("stopped");
+    if (inst->state == NUBE_INSTANCE_STOPPED) {
+        *prev = NUBE_INSTANCE_STOPPED;
         return 0;
     }
-    int r = nube_instance_transition(d->db, id, from, "stopping",
+    int r = nube_instance_transition(d->db, id, NUBE_INSTANCE_LIVE, NUBE_INSTANCE_STOPPING,
                                      "Client.UserInitiatedShutdown: User initiated shutdown", prev,
                                      err);
     if (r < 0)
@@ -431,17 +433,17 @@ int nube_lifecycle_stop(NubeCloud *d, const char *id, gboolean force, char **pre
     return 0;
 }
 
-int nube_lifecycle_start(NubeCloud *d, const char *id, char **prev, NubeError **err)
+int nube_lifecycle_start(NubeCloud *d, const char *id, NubeInstanceState *prev, NubeError **err)
 {
-    static const char *const from[] = { "stopped", NULL };
     g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
     if (inst == NULL)
         return -ENOENT;
-    if (g_str_equal(inst->state, "running") || g_str_equal(inst->state, "pending")) {
-        *prev = g_strdup(inst->state);
+    if (inst->state == NUBE_INSTANCE_RUNNING || inst->state == NUBE_INSTANCE_PENDING) {
+        *prev = inst->state;
         return 0;
     }
-    int r = nube_instance_transition(d->db, id, from, "pending", NULL, prev, err);
+    int r = nube_instance_transition(d->db, id, NUBE_STATE_BIT(NUBE_INSTANCE_STOPPED),
+                                     NUBE_INSTANCE_PENDING, NULL, prev, err);
     if (r < 0)
         return r;
     queue(d, launch_job, id, FALSE);
@@ -453,10 +455,10 @@ int nube_lifecycle_reboot(NubeCloud *d, const char *id, NubeError **err)
     g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
     if (inst == NULL)
         return -ENOENT;
-    if (!g_str_equal(inst->state, "running"))
+    if (inst->state != NUBE_INSTANCE_RUNNING)
         return nube_error_setc(err, EBUSY, "IncorrectInstanceState",
                                "The instance '%s' is not in the 'running' state (it is '%s').", id,
-                               inst->state);
+                               nube_instance_state_name(inst->state));
     nube_agent_status_new_boot(d->db, id);
     return nube_hypervisor_reboot(d->hv, id, err);
 }
@@ -472,7 +474,7 @@ static int release_root_volume(NubeCloud *d, const char *id, const char *dir, Nu
     if (vol->delete_on_termination)
         return nube_volume_mark_deleted(d->db, vol->id, err);
 
-    g_autofree char *disk = g_build_filename(dir, "root.qcow2", NULL);
+    g_autofree char *disk = g_build_filename(dir, NUBE_INSTDIR_ROOT_DISK, NULL);
     g_autofree char *dest = nube_volume_path(d->cfg->state_dir, vol->id);
     g_autofree char *vdir = g_path_get_dirname(dest);
     if (nube_mkdir_p(vdir, 0700, err) < 0)
@@ -488,7 +490,6 @@ static void terminate_job(gpointer data)
     InstanceJob *job = data;
     NubeCloud *d = job->d;
     g_autoptr(NubeError) err = NULL;
-    static const char *const from[] = { "shutting-down", NULL };
 
     g_autoptr(NubeInstance) inst = nube_instance_get(d->db, job->id, &err);
     if (inst == NULL)
@@ -500,24 +501,25 @@ static void terminate_job(gpointer data)
         nube_err("%s: terminate: %s", job->id, err->message);
         return;
     }
-    set_state(d, job->id, from, "terminated", inst->state_reason);
+    set_state(d, job->id, NUBE_STATE_BIT(NUBE_INSTANCE_SHUTTING_DOWN), NUBE_INSTANCE_TERMINATED,
+              inst->state_reason);
     g_autoptr(NubeImage) img = nube_image_get(d->db, inst->image_id, NULL);
     nube_lifecycle_gc_image_files(d, inst->base_sha256, img ? img->kernel_sha256 : NULL,
                                   img ? img->ramdisk_sha256 : NULL);
 }
 
-int nube_lifecycle_terminate(NubeCloud *d, const char *id, char **prev, NubeError **err)
+int nube_lifecycle_terminate(NubeCloud *d, const char *id, NubeInstanceState *prev, NubeError **err)
 {
     g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
     if (inst == NULL)
         return -ENOENT;
-    if (g_str_equal(inst->state, "terminated") || g_str_equal(inst->state, "shutting-down")) {
-        *prev = g_strdup(inst->state);
+    if (inst->state == NUBE_INSTANCE_TERMINATED || inst->state == NUBE_INSTANCE_SHUTTING_DOWN) {
+        *prev = inst->state;
         return 0;
     }
-    int r = nube_instance_transition(d->db, id, NULL, "shutting-down",
-                                     "Client.UserInitiatedShutdown: User initiated shutdown", prev,
-                                     err);
+    int r = nube_instance_transition(
+        d->db, id, NUBE_INSTANCE_NOT_TERMINATED, NUBE_INSTANCE_SHUTTING_DOWN,
+        "Client.UserInitiatedShutdown: User initiated shutdown", prev, err);
     if (r < 0)
         return r;
     queue(d, terminate_job, id, TRUE);
@@ -543,8 +545,8 @@ static void on_ephemeral_stopped(NubeCloud *d, const NubeInstance *inst, const c
 
 static void on_stopped(NubeCloud *d, const char *id, const char *detail)
 {
-    static const char *const stopping[] = { "stopping", NULL };
-    static const char *const live[] = { "pending", "running", NULL };
+    const NubeInstanceStates started =
+        NUBE_STATE_BIT(NUBE_INSTANCE_PENDING) | NUBE_STATE_BIT(NUBE_INSTANCE_RUNNING);
 
     g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, NULL);
     if (inst == NULL)
@@ -553,14 +555,15 @@ static void on_stopped(NubeCloud *d, const char *id, const char *detail)
         on_ephemeral_stopped(d, inst, detail);
         return;
     }
-    if (g_str_equal(inst->state, "stopping")) {
-        set_state(d, id, stopping, "stopped", inst->state_reason);
-    } else if (g_strv_contains(live, inst->state)) {
+    if (inst->state == NUBE_INSTANCE_STOPPING) {
+        set_state(d, id, NUBE_STATE_BIT(NUBE_INSTANCE_STOPPING), NUBE_INSTANCE_STOPPED,
+                  inst->state_reason);
+    } else if (nube_instance_state_in(inst->state, started)) {
         g_autofree char *reason =
             g_str_equal(detail, "shutdown")
                 ? g_strdup("Client.InstanceInitiatedShutdown: Instance initiated shutdown")
                 : g_strdup_printf("Server.InternalError: the guest stopped (%s)", detail);
-        set_state(d, id, live, "stopped", reason);
+        set_state(d, id, started, NUBE_INSTANCE_STOPPED, reason);
     }
 }
 
@@ -568,8 +571,7 @@ static void on_stopped(NubeCloud *d, const char *id, const char *detail)
  * instance and its disk end with it, as on EC2. */
 static void on_ephemeral_stopped(NubeCloud *d, const NubeInstance *inst, const char *detail)
 {
-    static const char *const live[] = { "pending", "running", "stopping", NULL };
-    if (!g_strv_contains(live, inst->state))
+    if (!nube_instance_state_in(inst->state, NUBE_INSTANCE_LIVE))
         return;
     g_autofree char *reason =
         g_str_equal(detail, "shutdown")
@@ -577,7 +579,7 @@ static void on_ephemeral_stopped(NubeCloud *d, const NubeInstance *inst, const c
             : g_strdup_printf("Server.InternalError: the guest stopped (%s); its instance-store "
                               "root disk is lost",
                               detail);
-    set_state(d, inst->id, live, "shutting-down", reason);
+    set_state(d, inst->id, NUBE_INSTANCE_LIVE, NUBE_INSTANCE_SHUTTING_DOWN, reason);
     queue(d, terminate_job, inst->id, TRUE);
 }
 
@@ -585,37 +587,39 @@ void nube_lifecycle_on_event(const char *name, NubeDomainEvent event, const char
                              void *opaque)
 {
     NubeCloud *d = opaque;
-    static const char *const pending[] = { "pending", NULL };
 
     if (!nube_id_valid(name, "i"))
         return;
     nube_debug("%s: libvirt event %d (%s)", name, event, detail);
     if (event == NUBE_DOMAIN_EVENT_STARTED)
-        set_state(d, name, pending, "running", NULL);
+        set_state(d, name, NUBE_STATE_BIT(NUBE_INSTANCE_PENDING), NUBE_INSTANCE_RUNNING, NULL);
     else if (event == NUBE_DOMAIN_EVENT_STOPPED)
         on_stopped(d, name, detail);
 }
 
 static void reconcile_one(NubeCloud *d, const NubeInstance *inst, NubeDomainState st)
 {
-    static const char *const down[] = { "pending", "stopped", NULL };
-    static const char *const up[] = { "running", "stopping", NULL };
-    const char *s = inst->state;
+    const NubeInstanceStates down =
+        NUBE_STATE_BIT(NUBE_INSTANCE_PENDING) | NUBE_STATE_BIT(NUBE_INSTANCE_STOPPED);
+    const NubeInstanceStates up =
+        NUBE_STATE_BIT(NUBE_INSTANCE_RUNNING) | NUBE_STATE_BIT(NUBE_INSTANCE_STOPPING);
+    NubeInstanceState s = inst->state;
 
-    if (g_str_equal(s, "shutting-down")) {
+    if (s == NUBE_INSTANCE_SHUTTING_DOWN) {
         queue(d, terminate_job, inst->id, TRUE);
     } else if (st == NUBE_DOMAIN_RUNNING) {
-        if (g_str_equal(s, "stopping"))
+        if (s == NUBE_INSTANCE_STOPPING)
             queue(d, stop_job, inst->id, FALSE);
         else
-            set_state(d, inst->id, down, "running", NULL);
-    } else if (g_str_equal(s, "pending")) {
+            set_state(d, inst->id, down, NUBE_INSTANCE_RUNNING, NULL);
+    } else if (s == NUBE_INSTANCE_PENDING) {
         queue(d, launch_job, inst->id, FALSE);
-    } else if (g_strv_contains(up, s) && g_str_equal(inst->root_device_type, "instance-store")) {
+    } else if (nube_instance_state_in(s, up) &&
+               g_str_equal(inst->root_device_type, "instance-store")) {
         on_ephemeral_stopped(d, inst, "died while nubed was not running");
-    } else if (g_strv_contains(up, s)) {
-        set_state(d, inst->id, up, "stopped",
-                  g_str_equal(s, "stopping")
+    } else if (nube_instance_state_in(s, up)) {
+        set_state(d, inst->id, up, NUBE_INSTANCE_STOPPED,
+                  s == NUBE_INSTANCE_STOPPING
                       ? inst->state_reason
                       : "Server.InternalError: the guest stopped while nubed was not running");
     }
@@ -626,12 +630,10 @@ static void reconcile_one(NubeCloud *d, const NubeInstance *inst, NubeDomainStat
  * starts, and a guest that died meanwhile is found dead only then). */
 static void resync_one(NubeCloud *d, const NubeInstance *inst, NubeDomainState st)
 {
-    static const char *const pending[] = { "pending", NULL };
-
-    if (g_str_equal(inst->state, "running") && st != NUBE_DOMAIN_RUNNING)
+    if (inst->state == NUBE_INSTANCE_RUNNING && st != NUBE_DOMAIN_RUNNING)
         on_stopped(d, inst->id, st == NUBE_DOMAIN_ABSENT ? "vanished" : "failed");
-    else if (g_str_equal(inst->state, "pending") && st == NUBE_DOMAIN_RUNNING)
-        set_state(d, inst->id, pending, "running", NULL);
+    else if (inst->state == NUBE_INSTANCE_PENDING && st == NUBE_DOMAIN_RUNNING)
+        set_state(d, inst->id, NUBE_STATE_BIT(NUBE_INSTANCE_PENDING), NUBE_INSTANCE_RUNNING, NULL);
 }
 
 void nube_lifecycle_resync(NubeCloud *d)
@@ -666,8 +668,7 @@ int nube_lifecycle_reconcile(NubeCloud *d, NubeError **err)
 
 GBytes *nube_lifecycle_console(NubeCloud *d, const char *id, gsize max)
 {
-    g_autofree char *dir = nube_cloud_instance_dir(d, id);
-    g_autofree char *path = g_build_filename(dir, "console.log", NULL);
+    g_autofree char *path = nube_instdir_path(d->instances_dir, id, NUBE_INSTDIR_CONSOLE);
     _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0)

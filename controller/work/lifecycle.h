@@ -44,17 +44,19 @@ typedef struct {
 GPtrArray *nube_lifecycle_run(NubeCloud *d, const NubeLaunchRequest *req, NubeError **err);
 
 /* StopInstances for ID (FORCE: power off at once).  *PREV gets the state
- * before (caller frees).  0 or -errno with an EC2 error. */
-int nube_lifecycle_stop(NubeCloud *d, const char *id, gboolean force, char **prev, NubeError **err);
+ * before.  0 or -errno with an EC2 error. */
+int nube_lifecycle_stop(NubeCloud *d, const char *id, gboolean force, NubeInstanceState *prev,
+                        NubeError **err);
 
 /* StartInstances for ID. */
-int nube_lifecycle_start(NubeCloud *d, const char *id, char **prev, NubeError **err);
+int nube_lifecycle_start(NubeCloud *d, const char *id, NubeInstanceState *prev, NubeError **err);
 
 /* RebootInstances for ID (running instances only). */
 int nube_lifecycle_reboot(NubeCloud *d, const char *id, NubeError **err);
 
 /* TerminateInstances for ID (a terminated one is answered as is). */
-int nube_lifecycle_terminate(NubeCloud *d, const char *id, char **prev, NubeError **err);
+int nube_lifecycle_terminate(NubeCloud *d, const char *id, NubeInstanceState *prev,
+                             NubeError **err);
 
 /* Hypervisor event callback (OPAQUE is the NubeCloud). */
 void nube_lifecycle_on_event(const char *name, NubeDomainEvent event, const char *detail,

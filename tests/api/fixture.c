@@ -7,6 +7,7 @@
 #include "xml.h"
 #include "catalog.h"
 #include "fsutil.h"
+#include "instdir.h"
 #include "tags.h"
 #include "volume.h"
 
@@ -23,7 +24,7 @@ void fixture_setup(Fixture *f, gconstpointer spec)
     g_assert_nonnull(f->dir);
     g_autofree char *db = g_build_filename(f->dir, "nube.db", NULL);
     nube_config_init(&f->cfg);
-    f->instances_dir = g_build_filename(f->dir, "instances", NULL);
+    f->instances_dir = g_build_filename(f->dir, NUBE_INSTDIR_PARENT, NULL);
     f->cloud.cfg = &f->cfg;
     f->cloud.instances_dir = f->instances_dir;
     f->cloud.endpoint = "http://127.0.0.1:8773";
@@ -80,7 +81,7 @@ void fixture_insert_image(Fixture *f, const NubeImage *img, const char *kernel_s
                     ==, 0);
 }
 
-NubeInstance *fixture_instance_new(const char *id, const char *state, const char *type,
+NubeInstance *fixture_instance_new(const char *id, NubeInstanceState state, const char *type,
                                    const char *name_tag)
 {
     const NubeInstanceType *t = nube_catalog_type(type, NULL);
@@ -91,7 +92,7 @@ NubeInstance *fixture_instance_new(const char *id, const char *state, const char
     inst->owner_id = g_strdup(FIXTURE_OWNER);
     inst->image_id = g_strdup(FIXTURE_AMI);
     inst->instance_type = g_strdup(type);
-    inst->state = g_strdup(state);
+    inst->state = state;
     inst->state_changed_at = 1795000100;
     inst->root_device_type = g_strdup("ebs");
     inst->base_sha256 = g_strdup("ab12");

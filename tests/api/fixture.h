@@ -54,7 +54,7 @@ void fixture_insert_image(Fixture *f, const NubeImage *img, const char *kernel_s
  * ebs-rooted, MAC 52:54:00:12:34:56, tagged Name=NAME_TAG unless that is
  * NULL.  The caller sets what else its test needs and frees it with
  * nube_instance_free(). */
-NubeInstance *fixture_instance_new(const char *id, const char *state, const char *type,
+NubeInstance *fixture_instance_new(const char *id, NubeInstanceState state, const char *type,
                                    const char *name_tag);
 
 /* Inserts INST with its tags, forwards and groups. */

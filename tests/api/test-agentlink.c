@@ -9,6 +9,7 @@
 #include "agentlink.h"
 #include "agentstatus.h"
 #include "fsutil.h"
+#include "instdir.h"
 
 #include <string.h>
 #include <sys/socket.h>
@@ -27,7 +28,7 @@ typedef struct {
 
 static void insert_instance(Fixture *f, const char *id)
 {
-    g_autoptr(NubeInstance) o = fixture_instance_new(id, "running", "t3.nano", NULL);
+    g_autoptr(NubeInstance) o = fixture_instance_new(id, NUBE_INSTANCE_RUNNING, "t3.nano", NULL);
     fixture_set_str(&o->reservation_id, "r-0000000000000000a");
     fixture_set_str(&o->mac, "52:54:00:12:34:57");
     o->state_changed_at = 0;
@@ -56,7 +57,7 @@ static const FixtureSpec spec = { "link", insert_records };
 static int listen_at(Fixture *f, const char *id)
 {
     g_autofree char *dir = nube_cloud_instance_dir(&f->cloud, id);
-    g_autofree char *path = g_build_filename(dir, NUBE_AGENT_SOCKET, NULL);
+    g_autofree char *path = g_build_filename(dir, NUBE_INSTDIR_AGENT_SOCKET, NULL);
     g_assert_cmpint(nube_mkdir_p(dir, 0700, NULL), ==, 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     g_assert_cmpuint(strlen(path), <, sizeof(sa.sun_path));

@@ -21,7 +21,7 @@ static void insert_records(Fixture *f)
     fixture_insert_image(f, img, "cd34", "ef56", "root=/dev/vda");
 
     g_autoptr(NubeInstance) inst =
-        fixture_instance_new("i-0abcdef0123456789", "running", "t3.micro", "web");
+        fixture_instance_new("i-0abcdef0123456789", NUBE_INSTANCE_RUNNING, "t3.micro", "web");
     inst->accelerator = g_strdup("tcg");
     inst->forwards = g_array_new(FALSE, TRUE, sizeof(NubePortForward));
     NubePortForward ssh = { .host_port = 40022, .guest_port = 22 };
@@ -33,10 +33,12 @@ static void insert_records(Fixture *f)
     /* A terminated instance (hidden from DescribeInstances after 2 hours)
      * and a running instance-store one. */
     const struct {
-        const char *id, *state, *root;
+        const char *id;
+        NubeInstanceState state;
+        const char *root;
     } more[] = {
-        { "i-0000000000000000a", "terminated", "ebs" },
-        { "i-0000000000000000b", "running", "instance-store" },
+        { "i-0000000000000000a", NUBE_INSTANCE_TERMINATED, "ebs" },
+        { "i-0000000000000000b", NUBE_INSTANCE_RUNNING, "instance-store" },
     };
     for (size_t i = 0; i < G_N_ELEMENTS(more); i++) {
         g_autoptr(NubeInstance) o =
@@ -46,7 +48,7 @@ static void insert_records(Fixture *f)
         fixture_set_str(&o->mac, "52:54:00:12:34:57");
         o->state_changed_at = 1795000200;
         o->launch_time = 1795000200;
-        o->terminated_at = g_str_equal(more[i].state, "terminated") ? 1795000300 : 0;
+        o->terminated_at = more[i].state == NUBE_INSTANCE_TERMINATED ? 1795000300 : 0;
         fixture_insert_instance(f, o);
     }
 
@@ -204,11 +206,11 @@ static void test_bad_input(Fixture *f, gconstpointer data)
     /* Nothing refused left a record behind or changed one (the StopInstances
      * naming one unknown id did not stop the known one). */
     g_autoptr(NubeInstance) inst = nube_instance_get(f->cloud.db, "i-0abcdef0123456789", NULL);
-    g_assert_cmpstr(inst->state, ==, "running");
+    g_assert_cmpint(inst->state, ==, NUBE_INSTANCE_RUNNING);
     g_assert_cmpint(fixture_count_rows(f, "instances"), ==, 3);
     g_assert_cmpint(fixture_count_rows(f, "images"), ==, 1);
     g_autoptr(NubeInstance) is = nube_instance_get(f->cloud.db, "i-0000000000000000b", NULL);
-    g_assert_cmpstr(is->state, ==, "running");
+    g_assert_cmpint(is->state, ==, NUBE_INSTANCE_RUNNING);
 }
 
 static void test_user_data_limit(Fixture *f, gconstpointer data)
@@ -441,19 +443,74 @@ static void test_status_checks(void)
     NubeAgentStatus a = { .hello_at = 1000, .last_seen_at = 1000 };
     NubeCheck sys, ins;
 
-    nube_agent_status_checks("stopped", TRUE, &a, 2000, &sys, &ins);
+    nube_agent_status_checks(FALSE, TRUE, &a, 2000, &sys, &ins);
     g_assert_cmpint(sys.status, ==, NUBE_CHECK_NOT_APPLICABLE);
     g_assert_cmpint(ins.status, ==, NUBE_CHECK_NOT_APPLICABLE);
-    nube_agent_status_checks("running", TRUE, NULL, 2000, &sys, &ins);
+    nube_agent_status_checks(TRUE, TRUE, NULL, 2000, &sys, &ins);
     g_assert_cmpint(ins.status, ==, NUBE_CHECK_INITIALIZING);
-    nube_agent_status_checks("running", TRUE, &a, 1000 + NUBE_AGENT_STALE_MS, &sys, &ins);
+    nube_agent_status_checks(TRUE, TRUE, &a, 1000 + NUBE_AGENT_STALE_MS, &sys, &ins);
     g_assert_cmpint(ins.status, ==, NUBE_CHECK_OK);
     /* Heartbeats stopped. */
-    nube_agent_status_checks("running", TRUE, &a, 1001 + NUBE_AGENT_STALE_MS, &sys, &ins);
+    nube_agent_status_checks(TRUE, TRUE, &a, 1001 + NUBE_AGENT_STALE_MS, &sys, &ins);
     g_assert_cmpint(sys.status, ==, NUBE_CHECK_OK);
     g_assert_cmpint(ins.status, ==, NUBE_CHECK_IMPAIRED);
     g_assert_cmpint(ins.impaired_since, ==, 1000 + NUBE_AGENT_STALE_MS);
     g_assert_cmpstr(nube_check_detail_name(ins.status), ==, "failed");
+}
+
+/* The state table: EC2's names and codes, and names back to states. */
+static void test_state_table(void)
+{
+    const struct {
+        NubeInstanceState state;
+        const char *name;
+        int code;
+    } ec2[] = {
+        { NUBE_INSTANCE_PENDING, "pending", 0 },
+        { NUBE_INSTANCE_RUNNING, "running", 16 },
+        { NUBE_INSTANCE_SHUTTING_DOWN, "shutting-down", 32 },
+        { NUBE_INSTANCE_TERMINATED, "terminated", 48 },
+        { NUBE_INSTANCE_STOPPING, "stopping", 64 },
+        { NUBE_INSTANCE_STOPPED, "stopped", 80 },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(ec2); i++) {
+        NubeInstanceState back = NUBE_INSTANCE_TERMINATED;
+        g_assert_cmpstr(nube_instance_state_name(ec2[i].state), ==, ec2[i].name);
+        g_assert_cmpint(nube_instance_state_code(ec2[i].state), ==, ec2[i].code);
+        g_assert_cmpint(nube_instance_state_parse(ec2[i].name, &back), ==, 0);
+        g_assert_cmpint(back, ==, ec2[i].state);
+    }
+    NubeInstanceState s = NUBE_INSTANCE_STOPPED;
+    g_assert_cmpint(nube_instance_state_parse("Running", &s), ==, -EINVAL);
+    g_assert_cmpint(nube_instance_state_parse(NULL, &s), ==, -EINVAL);
+    g_assert_cmpint(s, ==, NUBE_INSTANCE_STOPPED);
+    g_assert_null(nube_instance_state_name((NubeInstanceState) G_N_ELEMENTS(ec2)));
+    g_assert_cmpint(nube_instance_state_code((NubeInstanceState) G_N_ELEMENTS(ec2)), ==, -1);
+}
+
+/* Each state survives the database, and the live ids are those of pending,
+ * running and stopping instances. */
+static void test_state_records(Fixture *f, gconstpointer data)
+{
+    static const char *const ids[] = {
+        "i-00000000000000010", "i-00000000000000011", "i-00000000000000012",
+        "i-00000000000000013", "i-00000000000000014", "i-00000000000000015",
+    };
+    for (NubeInstanceState s = NUBE_INSTANCE_PENDING; s <= NUBE_INSTANCE_STOPPED; s++) {
+        g_autoptr(NubeInstance) inst = fixture_instance_new(ids[s], s, "t3.nano", NULL);
+        fixture_insert_instance(f, inst);
+        g_autoptr(NubeInstance) back = nube_instance_get(f->cloud.db, ids[s], NULL);
+        g_assert_cmpint(back->state, ==, s);
+    }
+    g_autoptr(NubeError) err = NULL;
+    g_autoptr(GPtrArray) live = nube_instance_live_ids(f->cloud.db, &err);
+    g_assert_nonnull(live);
+    const char *expect[] = { "i-0abcdef0123456789", "i-0000000000000000b",
+                             ids[NUBE_INSTANCE_PENDING], ids[NUBE_INSTANCE_RUNNING],
+                             ids[NUBE_INSTANCE_STOPPING] };
+    g_assert_cmpuint(live->len, ==, G_N_ELEMENTS(expect));
+    for (size_t i = 0; i < G_N_ELEMENTS(expect); i++)
+        g_assert_true(g_ptr_array_find_with_equal_func(live, expect[i], g_str_equal, NULL));
 }
 
 int main(int argc, char **argv)
@@ -470,7 +527,9 @@ int main(int argc, char **argv)
     ADD("/api/pagination", test_pagination);
     ADD("/api/migrations", test_migrations);
     ADD("/api/instance-status", test_instance_status);
+    ADD("/api/state-records", test_state_records);
     g_test_add_func("/api/status-checks", test_status_checks);
+    g_test_add_func("/api/state-table", test_state_table);
 #undef ADD
     return g_test_run();
 }

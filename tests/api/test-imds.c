@@ -9,6 +9,7 @@
 
 #include "fsutil.h"
 #include "imds.h"
+#include "instdir.h"
 #include "secgroup.h"
 
 #include <curl/curl.h>
@@ -48,7 +49,7 @@ static void insert_records(Fixture *f)
     };
     g_assert_cmpint(nube_secgroup_insert(f->cloud.db, &sg, NULL, &err), ==, 0);
 
-    g_autoptr(NubeInstance) a = fixture_instance_new(ID_A, "running", "t3.micro", "a");
+    g_autoptr(NubeInstance) a = fixture_instance_new(ID_A, NUBE_INSTANCE_RUNNING, "t3.micro", "a");
     a->user_data = g_bytes_new_static(USER_DATA, strlen(USER_DATA));
     a->key_name = g_strdup("mykey");
     a->public_key = g_strdup(KEY_LINE);
@@ -58,7 +59,7 @@ static void insert_records(Fixture *f)
     g_ptr_array_add(a->groups, ref);
     fixture_insert_instance(f, a);
 
-    g_autoptr(NubeInstance) b = fixture_instance_new(ID_B, "running", "t3.nano", "b");
+    g_autoptr(NubeInstance) b = fixture_instance_new(ID_B, NUBE_INSTANCE_RUNNING, "t3.nano", "b");
     fixture_set_str(&b->mac, "52:54:00:12:34:57");
     fixture_set_str(&b->private_ip, "10.0.2.16");
     b->launch_index = 1;
@@ -71,7 +72,7 @@ static char *socket_of(Fixture *f, const char *id)
 {
     g_autofree char *dir = nube_cloud_instance_dir(&f->cloud, id);
     g_assert_cmpint(nube_mkdir_p(dir, 0700, NULL), ==, 0);
-    return g_build_filename(dir, NUBE_IMDS_SOCKET, NULL);
+    return g_build_filename(dir, NUBE_INSTDIR_IMDS_SOCKET, NULL);
 }
 
 /* Waits up to 5 s until PATH exists (or, if not EXISTS, is gone). */

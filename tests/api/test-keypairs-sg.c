@@ -33,7 +33,8 @@ static const FixtureSpec spec = { "kpsg", insert_image };
 
 /* A stopped instance in GROUP_ID (if not NULL) whose port 9000 is
  * forwarded with NubeForwardPort. */
-static void insert_instance(Fixture *f, const char *id, const char *state, const char *group_id)
+static void insert_instance(Fixture *f, const char *id, NubeInstanceState state,
+                            const char *group_id)
 {
     g_autoptr(NubeInstance) inst = fixture_instance_new(id, state, "t3.micro", NULL);
     inst->key_name = g_strdup("mykey");
@@ -616,7 +617,7 @@ static void test_group_bad_input(Fixture *f, gconstpointer data)
 {
     g_free(create_group(f, "web"));
     g_autofree char *busy = create_group(f, "busy");
-    insert_instance(f, INST, "stopped", busy);
+    insert_instance(f, INST, NUBE_INSTANCE_STOPPED, busy);
     g_autofree char *long_desc = g_strnfill(256, 'd');
     g_autofree char *p_long =
         g_strdup_printf("Action=CreateSecurityGroup&GroupName=x&GroupDescription=%s", long_desc);
@@ -763,8 +764,8 @@ static char *forwards_of(Fixture *f, const char *id)
 static void test_forwards_follow_rules(Fixture *f, gconstpointer data)
 {
     g_autofree char *web = create_group(f, "web");
-    insert_instance(f, INST, "stopped", web);
-    insert_instance(f, "i-0000000000000000a", "terminated", web);
+    insert_instance(f, INST, NUBE_INSTANCE_STOPPED, web);
+    insert_instance(f, "i-0000000000000000a", NUBE_INSTANCE_TERMINATED, web);
     char *fw = forwards_of(f, INST);
     g_assert_cmpstr(fw, ==, "9000:extra");
     g_free(fw);

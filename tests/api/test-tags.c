@@ -27,8 +27,10 @@ static void insert_records(Fixture *f)
     g_autoptr(NubeError) err = NULL;
     g_autoptr(NubeImage) img = fixture_image_new("base");
     fixture_insert_image(f, img, NULL, NULL, NULL);
-    g_autoptr(NubeInstance) running = fixture_instance_new(RUNNING, "running", "t3.micro", "web");
-    g_autoptr(NubeInstance) stopped = fixture_instance_new(STOPPED, "stopped", "t3.micro", "db");
+    g_autoptr(NubeInstance) running =
+        fixture_instance_new(RUNNING, NUBE_INSTANCE_RUNNING, "t3.micro", "web");
+    g_autoptr(NubeInstance) stopped =
+        fixture_instance_new(STOPPED, NUBE_INSTANCE_STOPPED, "t3.micro", "db");
     fixture_insert_instance(f, running);
     fixture_insert_instance(f, stopped);
     fixture_insert_volume(f, VOL, RUNNING);

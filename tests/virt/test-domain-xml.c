@@ -4,6 +4,7 @@
  */
 #include "domain_xml.h"
 #include "golden.h"
+#include "instdir.h"
 #include "spawn.h"
 
 #include <libxml/parser.h>
@@ -16,6 +17,9 @@ static const NubePortForward forwards[] = {
     { 2222, 22 },
 };
 
+/* The instance directory of the specs. */
+#define INSTDIR "/var/lib/nube/instances/i-0123456789abcdef0/"
+
 static NubeDomainSpec spec_base(NubeAccel accel, gboolean kernel)
 {
     NubeDomainSpec spec = {
@@ -24,11 +28,11 @@ static NubeDomainSpec spec_base(NubeAccel accel, gboolean kernel)
         .accel = accel,
         .vcpus = 2,
         .memory_mib = 1024,
-        .disk_path = "/var/lib/nube/instances/i-0123456789abcdef0/disk.qcow2",
-        .seed_path = "/var/lib/nube/instances/i-0123456789abcdef0/seed.iso",
-        .console_path = "/var/lib/nube/instances/i-0123456789abcdef0/console.log",
-        .agent_socket = "/var/lib/nube/instances/i-0123456789abcdef0/agent.sock",
-        .imds_socket = "/var/lib/nube/instances/i-0123456789abcdef0/imds.sock",
+        .disk_path = INSTDIR "disk.qcow2",
+        .seed_path = INSTDIR NUBE_INSTDIR_SEED,
+        .console_path = INSTDIR NUBE_INSTDIR_CONSOLE,
+        .agent_socket = INSTDIR NUBE_INSTDIR_AGENT_SOCKET,
+        .imds_socket = INSTDIR NUBE_INSTDIR_IMDS_SOCKET,
         .mac = "52:54:00:12:34:56",
         .forwards = forwards,
         .n_forwards = G_N_ELEMENTS(forwards),
@@ -174,7 +178,7 @@ static void test_escaping(void)
     g_assert_cmpstr(netdev, ==,
                     "user,id=nube0,net=169.254.169.0/24,hostfwd=tcp:127.0.0.1:8080-:80,"
                     "hostfwd=tcp:127.0.0.1:2222-:22,guestfwd=tcp:169.254.169.254:80-cmd:socat "
-                    "STDIO UNIX-CONNECT:/var/lib/nube/instances/i-0123456789abcdef0/imds.sock");
+                    "STDIO UNIX-CONNECT:" INSTDIR NUBE_INSTDIR_IMDS_SOCKET);
 }
 
 static void assert_refused(const NubeDomainSpec *spec, const char *why)
@@ -216,9 +220,9 @@ static void test_refused(void)
 
     /* A comma would end QEMU's option, a space or ; would reach the shell. */
     spec = spec_base(NUBE_ACCEL_TCG, TRUE);
-    spec.imds_socket = "/tmp/a,restrict=off/imds.sock";
+    spec.imds_socket = "/tmp/a,restrict=off/" NUBE_INSTDIR_IMDS_SOCKET;
     assert_refused(&spec, "metadata socket");
-    spec.imds_socket = "/tmp/a;reboot/imds.sock";
+    spec.imds_socket = "/tmp/a;reboot/" NUBE_INSTDIR_IMDS_SOCKET;
     assert_refused(&spec, "metadata socket");
 
     spec = spec_base(NUBE_ACCEL_TCG, TRUE);

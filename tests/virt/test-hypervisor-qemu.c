@@ -10,6 +10,7 @@
  * fails: the embedded driver's QEMU outlives this process otherwise.
  */
 #include "domain_xml.h"
+#include "instdir.h"
 #include "events.h"
 #include "fsutil.h"
 #include "hypervisor.h"
@@ -258,9 +259,9 @@ static void test_lifecycle(void)
         .port = free_port(),
     };
     g_assert_nonnull(c.root);
-    c.console = g_build_filename(c.root, "console.log", NULL);
-    c.agent = g_build_filename(c.root, "agent.sock", NULL);
-    c.imds = g_build_filename(c.root, "imds.sock", NULL);
+    c.console = g_build_filename(c.root, NUBE_INSTDIR_CONSOLE, NULL);
+    c.agent = g_build_filename(c.root, NUBE_INSTDIR_AGENT_SOCKET, NULL);
+    c.imds = g_build_filename(c.root, NUBE_INSTDIR_IMDS_SOCKET, NULL);
 
     g_autofree char *uri = nube_hypervisor_default_uri(c.root);
     c.hv = nube_hypervisor_open(uri, events_push, c.events, &err);

@@ -4,6 +4,7 @@
  * behind whether genisoimage succeeds or fails.
  */
 #include "fsutil.h"
+#include "instdir.h"
 #include "nocloud.h"
 #include "spawn.h"
 
@@ -20,7 +21,7 @@ static void fixture_setup(Fixture *fx, gconstpointer data)
     g_autoptr(GError) gerr = NULL;
     fx->dir = g_dir_make_tmp("nube-seed-XXXXXX", &gerr);
     g_assert_no_error(gerr);
-    fx->iso = g_build_filename(fx->dir, "seed.iso", NULL);
+    fx->iso = g_build_filename(fx->dir, NUBE_INSTDIR_SEED, NULL);
 }
 
 static void fixture_teardown(Fixture *fx, gconstpointer data)
@@ -59,7 +60,7 @@ static void assert_dir_clean(const char *dir, gboolean iso_expected)
     guint n = 0;
     const char *name;
     while ((name = g_dir_read_name(d)) != NULL) {
-        if (!g_str_equal(name, "seed.iso"))
+        if (!g_str_equal(name, NUBE_INSTDIR_SEED))
             g_error("left behind in %s: %s", dir, name);
         n++;
     }
@@ -172,8 +173,8 @@ static void test_bad_spec(Fixture *fx, gconstpointer data)
 static void test_no_directory(void)
 {
     g_autoptr(NubeError) err = NULL;
-    g_assert_cmpint(nube_nocloud_write(&base_spec, "/nonexistent/nube/seed.iso", &err), ==,
-                    -ENOENT);
+    g_assert_cmpint(nube_nocloud_write(&base_spec, "/nonexistent/nube/" NUBE_INSTDIR_SEED, &err),
+                    ==, -ENOENT);
     g_assert_nonnull(err);
 }
 
