@@ -229,7 +229,7 @@ int nube_api_describe_images(NubeApiRequest *req, xmlNodePtr resp, NubeError **e
     g_autoptr(GPtrArray) all = select_images(req, err);
     if (all == NULL)
         return -ENOENT;
-    if (nube_api_filter_items_req(req, all, image_filter, owner_matches, err) < 0)
+    if (nube_api_filter_items(req, all, image_filter, owner_matches, err) < 0)
         return -EINVAL;
     guint start = 0, end = 0;
     g_autofree char *next = NULL;

@@ -264,6 +264,25 @@ static char *field_vcpus(const NubeApiRequest *req, const void *item)
     return g_strdup_printf("%" G_GINT64_FORMAT, inst->vcpus);
 }
 
+/* Adds the id (BY_ID) or name of each of INST's security groups. */
+static void group_values(const NubeInstance *inst, gboolean by_id, GPtrArray *values)
+{
+    for (guint i = 0; inst->groups != NULL && i < inst->groups->len; i++) {
+        const NubeSecGroup *g = g_ptr_array_index(inst->groups, i);
+        g_ptr_array_add(values, g_strdup(by_id ? g->id : g->name));
+    }
+}
+
+static void field_group_ids(const NubeApiRequest *req, const void *item, GPtrArray *values)
+{
+    group_values(item, TRUE, values);
+}
+
+static void field_group_names(const NubeApiRequest *req, const void *item, GPtrArray *values)
+{
+    group_values(item, FALSE, values);
+}
+
 static const NubeApiFilterField instance_filters[] = {
     NUBE_FILTER_MEMBER("instance-id", NubeInstance, id),
     NUBE_FILTER_MEMBER("instance-state-name", NubeInstance, state),
@@ -291,6 +310,12 @@ static const NubeApiFilterField instance_filters[] = {
     NUBE_FILTER_FN("block-device-mapping.delete-on-termination", field_root_dot),
     NUBE_FILTER_FN("block-device-mapping.attach-time", field_root_attach_time),
     NUBE_FILTER_FN("cpu-options.core-count", field_vcpus),
+    /* Some security group of the instance matches (group-id and
+     * group-name are EC2-Classic's names). */
+    NUBE_FILTER_VALUES("instance.group-id", field_group_ids),
+    NUBE_FILTER_VALUES("instance.group-name", field_group_names),
+    NUBE_FILTER_VALUES("group-id", field_group_ids),
+    NUBE_FILTER_VALUES("group-name", field_group_names),
     NUBE_FILTER_CONST("architecture", "x86_64"),
     NUBE_FILTER_CONST("virtualization-type", "hvm"),
     NUBE_FILTER_CONST("root-device-name", "/dev/vda"),
@@ -304,29 +329,10 @@ static const NubeApiFilterField instance_filters[] = {
     NUBE_FILTER_END,
 };
 
-/* instance.group-id / instance.group-name (and EC2-Classic's group-id /
- * group-name): some security group of the instance matches.  FALSE for
- * other filters. */
-static gboolean filter_groups(const NubeInstance *inst, const NubeFilter *f, gboolean *match)
-{
-    const char *name = g_str_has_prefix(f->name, "instance.") ? f->name + 9 : f->name;
-    gboolean by_id = g_str_equal(name, "group-id");
-    if (!by_id && !g_str_equal(name, "group-name"))
-        return FALSE;
-    *match = FALSE;
-    for (guint i = 0; inst->groups != NULL && i < inst->groups->len && !*match; i++) {
-        const NubeSecGroup *g = g_ptr_array_index(inst->groups, i);
-        *match = nube_api_filter_values_match(f, by_id ? g->id : g->name);
-    }
-    return TRUE;
-}
-
 static int instance_filter(const NubeApiRequest *req, const void *item, const NubeFilter *f,
                            gboolean *match, NubeError **err)
 {
     const NubeInstance *inst = item;
-    if (filter_groups(inst, f, match))
-        return 0;
     return nube_api_filter_fields(req, instance_filters, inst, inst->tags, f, match, err);
 }
 
@@ -364,7 +370,7 @@ int nube_api_describe_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError 
     gint64 since = g_get_real_time() / G_USEC_PER_SEC - NUBE_TERMINATED_VISIBLE;
     g_autoptr(GPtrArray) all = ids[0] ? load_instances(req->cloud, ids, err)
                                       : nube_instance_list(req->cloud->db, since, err);
-    if (all == NULL || nube_api_filter_items_req(req, all, instance_filter, NULL, err) < 0)
+    if (all == NULL || nube_api_filter_items(req, all, instance_filter, NULL, err) < 0)
         return -EINVAL;
 
     guint start = 0, end = 0;

@@ -82,32 +82,60 @@ void nube_api_render_agent(xmlNodePtr item, const NubeInstance *inst)
 
 /* ---- DescribeInstanceStatus --------------------------------------------- */
 
-static int status_filter(const void *p, const NubeFilter *f, gboolean *match, NubeError **err)
-{
-    const StatusItem *s = p;
-    g_autofree char *code = g_strdup_printf("%d", nube_instance_state_code(s->inst->state));
-    const char *v;
+/* Values of DescribeInstanceStatus' filters (new strings). */
 
-    if (nube_api_filter_tags(f, s->inst->tags, match))
-        return 0;
-    if (g_str_equal(f->name, "instance-state-name"))
-        v = s->inst->state;
-    else if (g_str_equal(f->name, "instance-state-code"))
-        v = code;
-    else if (g_str_equal(f->name, "instance-status.status"))
-        v = nube_check_status_name(s->instance.status);
-    else if (g_str_equal(f->name, "instance-status.reachability"))
-        v = nube_check_detail_name(s->instance.status);
-    else if (g_str_equal(f->name, "system-status.status"))
-        v = nube_check_status_name(s->system.status);
-    else if (g_str_equal(f->name, "system-status.reachability"))
-        v = nube_check_detail_name(s->system.status);
-    else if (g_str_equal(f->name, "availability-zone"))
-        v = s->zone;
-    else
-        return nube_api_filter_unknown(f, err);
-    *match = nube_api_filter_values_match(f, v);
-    return 0;
+static char *field_state_name(const NubeApiRequest *req, const void *item)
+{
+    const StatusItem *s = item;
+    return g_strdup(s->inst->state);
+}
+
+static char *field_state_code(const NubeApiRequest *req, const void *item)
+{
+    const StatusItem *s = item;
+    return g_strdup_printf("%d", nube_instance_state_code(s->inst->state));
+}
+
+static char *field_instance_status(const NubeApiRequest *req, const void *item)
+{
+    const StatusItem *s = item;
+    return g_strdup(nube_check_status_name(s->instance.status));
+}
+
+static char *field_instance_reachability(const NubeApiRequest *req, const void *item)
+{
+    const StatusItem *s = item;
+    return g_strdup(nube_check_detail_name(s->instance.status));
+}
+
+static char *field_system_status(const NubeApiRequest *req, const void *item)
+{
+    const StatusItem *s = item;
+    return g_strdup(nube_check_status_name(s->system.status));
+}
+
+static char *field_system_reachability(const NubeApiRequest *req, const void *item)
+{
+    const StatusItem *s = item;
+    return g_strdup(nube_check_detail_name(s->system.status));
+}
+
+static const NubeApiFilterField status_filters[] = {
+    NUBE_FILTER_FN("instance-state-name", field_state_name),
+    NUBE_FILTER_FN("instance-state-code", field_state_code),
+    NUBE_FILTER_FN("instance-status.status", field_instance_status),
+    NUBE_FILTER_FN("instance-status.reachability", field_instance_reachability),
+    NUBE_FILTER_FN("system-status.status", field_system_status),
+    NUBE_FILTER_FN("system-status.reachability", field_system_reachability),
+    NUBE_FILTER_MEMBER("availability-zone", StatusItem, zone),
+    NUBE_FILTER_END,
+};
+
+static int status_filter(const NubeApiRequest *req, const void *item, const NubeFilter *f,
+                         gboolean *match, NubeError **err)
+{
+    const StatusItem *s = item;
+    return nube_api_filter_fields(req, status_filters, s, s->inst->tags, f, match, err);
 }
 
 static void render_check(xmlNodePtr item, const char *name, const NubeCheck *c)

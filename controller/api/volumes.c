@@ -140,7 +140,7 @@ int nube_api_describe_volumes(NubeApiRequest *req, xmlNodePtr resp, NubeError **
     g_autoptr(GPtrArray) all = select_volumes(req, err);
     if (all == NULL)
         return -ENOENT;
-    if (nube_api_filter_items_req(req, all, volume_filter, NULL, err) < 0)
+    if (nube_api_filter_items(req, all, volume_filter, NULL, err) < 0)
         return -EINVAL;
     guint start = 0, end = 0;
     g_autofree char *next = NULL;
