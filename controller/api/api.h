@@ -11,6 +11,7 @@
 #include "image.h"
 #include "instance.h"
 #include "query.h"
+#include "resource.h"
 
 #include <libxml/tree.h>
 
@@ -38,6 +39,12 @@ int nube_api_dispatch(NubeApiRequest *req, xmlDocPtr *doc, NubeError **err);
 
 /* Value of the required parameter KEY, or NULL with "MissingParameter". */
 const char *nube_api_require(const NubeApiRequest *req, const char *key, NubeError **err);
+
+/* Value of the required parameter KEY, a well-formed id of KIND; NULL with
+ * "MissingParameter" or the kind's Malformed code
+ * (nube_resource_id_check()). */
+const char *nube_api_require_id(const NubeApiRequest *req, const char *key, NubeResourceKindId kind,
+                                NubeError **err);
 
 /*
  * Pagination with MaxResults (in [MIN, MAX], absent: everything) and

@@ -5,7 +5,6 @@
 #include "api.h"
 #include "xml.h"
 #include "catalog.h"
-#include "fsutil.h"
 #include "keypair.h"
 #include "lifecycle.h"
 #include "secgroup.h"
@@ -143,13 +142,9 @@ static const char **instance_ids(const NubeApiRequest *req, gboolean required, N
                         "The request must contain the parameter InstanceId");
         return NULL;
     }
-    for (size_t i = 0; ids[i] != NULL; i++) {
-        if (!nube_id_valid(ids[i], "i")) {
-            nube_error_setc(err, EINVAL, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"",
-                            ids[i]);
+    for (size_t i = 0; ids[i] != NULL; i++)
+        if (nube_resource_id_check(NUBE_RESOURCE_INSTANCE, ids[i], err) < 0)
             return NULL;
-        }
-    }
     return g_steal_pointer(&ids);
 }
 
@@ -419,13 +414,9 @@ static int launch_count(const NubeApiRequest *req, guint *count, NubeError **err
 
 static NubeImage *launchable_image(const NubeApiRequest *req, NubeError **err)
 {
-    const char *id = nube_api_require(req, "ImageId", err);
+    const char *id = nube_api_require_id(req, "ImageId", NUBE_RESOURCE_IMAGE, err);
     if (id == NULL)
         return NULL;
-    if (!nube_id_valid(id, "ami")) {
-        nube_error_setc(err, EINVAL, "InvalidAMIID.Malformed", "Invalid id: \"%s\"", id);
-        return NULL;
-    }
     g_autoptr(NubeImage) img = nube_image_get(req->cloud->db, id, err);
     if (img == NULL)
         return NULL;
@@ -584,12 +575,9 @@ static void render_metadata_options(xmlNodePtr parent, const char *name, const N
 
 int nube_api_modify_instance_metadata_options(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
 {
-    const char *id = nube_api_require(req, "InstanceId", err);
+    const char *id = nube_api_require_id(req, "InstanceId", NUBE_RESOURCE_INSTANCE, err);
     if (id == NULL)
         return -EINVAL;
-    if (!nube_id_valid(id, "i"))
-        return nube_error_setc(err, EINVAL, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"",
-                               id);
     const char *tokens = NULL, *endpoint = NULL;
     gint64 hops = 0;
     if (metadata_options(req, "", &tokens, &endpoint, &hops, err) < 0)
@@ -750,12 +738,9 @@ int nube_api_reboot_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **
 
 int nube_api_get_console_output(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
 {
-    const char *id = nube_api_require(req, "InstanceId", err);
+    const char *id = nube_api_require_id(req, "InstanceId", NUBE_RESOURCE_INSTANCE, err);
     if (id == NULL)
         return -EINVAL;
-    if (!nube_id_valid(id, "i"))
-        return nube_error_setc(err, EINVAL, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"",
-                               id);
     g_autoptr(NubeInstance) inst = nube_instance_get(req->cloud->db, id, err);
     if (inst == NULL)
         return -ENOENT;

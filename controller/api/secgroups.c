@@ -45,14 +45,6 @@ static int group_name_check(const char *name, NubeError **err)
     return text_check("group name", name, err);
 }
 
-static int group_id_check(const char *id, NubeError **err)
-{
-    if (!nube_id_valid(id, "sg"))
-        return nube_error_setc(err, EINVAL, "InvalidGroupId.Malformed",
-                               "Invalid id: \"%s\" (expecting \"sg-...\")", id);
-    return 0;
-}
-
 /* An octet or prefix: decimal without leading zeros, at most MAX. */
 static gboolean parse_decimal(const char **p, guint max, guint *out)
 {
@@ -261,7 +253,7 @@ static NubeSecGroup *request_group(const NubeApiRequest *req, NubeError **err)
     if (nube_secgroup_ensure_default(req->cloud->db, req->account->id, err) < 0)
         return NULL;
     if (id != NULL && *id != '\0')
-        return group_id_check(id, err) < 0
+        return nube_resource_id_check(NUBE_RESOURCE_SECURITY_GROUP, id, err) < 0
                    ? NULL
                    : nube_secgroup_get(req->cloud->db, req->account->id, id, err);
     if (name != NULL && *name != '\0')
@@ -280,7 +272,7 @@ GPtrArray *nube_api_security_groups(const NubeApiRequest *req, const char *id_pr
     if (nube_secgroup_ensure_default(req->cloud->db, req->account->id, err) < 0)
         return NULL;
     for (size_t i = 0; ids[i] != NULL; i++) {
-        NubeSecGroup *sg = group_id_check(ids[i], err) < 0
+        NubeSecGroup *sg = nube_resource_id_check(NUBE_RESOURCE_SECURITY_GROUP, ids[i], err) < 0
                                ? NULL
                                : nube_secgroup_get(req->cloud->db, req->account->id, ids[i], err);
         if (sg == NULL)

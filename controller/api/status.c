@@ -6,7 +6,6 @@
 #include "api.h"
 #include "xml.h"
 #include "catalog.h"
-#include "fsutil.h"
 
 #include <string.h>
 
@@ -172,9 +171,8 @@ int nube_api_describe_instance_status(NubeApiRequest *req, xmlNodePtr resp, Nube
 {
     g_autofree const char **ids = nube_query_list(req->q, "InstanceId");
     for (size_t i = 0; ids[i] != NULL; i++)
-        if (!nube_id_valid(ids[i], "i"))
-            return nube_error_setc(err, EINVAL, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"",
-                                   ids[i]);
+        if (nube_resource_id_check(NUBE_RESOURCE_INSTANCE, ids[i], err) < 0)
+            return -EINVAL;
     if (ids[0] != NULL && nube_query_get(req->q, "MaxResults") != NULL)
         return nube_error_setc(err, EINVAL, "InvalidParameterCombination",
                                "The parameter instancesSet cannot be used with the parameter "
