@@ -11,6 +11,7 @@
 #include "image.h"
 #include "instance.h"
 #include "query.h"
+#include "resource.h"
 
 #include <libxml/tree.h>
 
@@ -39,6 +40,12 @@ int nube_api_dispatch(NubeApiRequest *req, xmlDocPtr *doc, NubeError **err);
 /* Value of the required parameter KEY, or NULL with "MissingParameter". */
 const char *nube_api_require(const NubeApiRequest *req, const char *key, NubeError **err);
 
+/* Value of the required parameter KEY, a well-formed id of KIND; NULL with
+ * "MissingParameter" or the kind's Malformed code
+ * (nube_resource_id_check()). */
+const char *nube_api_require_id(const NubeApiRequest *req, const char *key, NubeResourceKindId kind,
+                                NubeError **err);
+
 /*
  * Pagination with MaxResults (in [MIN, MAX], absent: everything) and
  * NextToken over N_ITEMS items: sets [*START, *END) and *NEXT_TOKEN (NULL
@@ -48,70 +55,53 @@ const char *nube_api_require(const NubeApiRequest *req, const char *key, NubeErr
 int nube_api_page(const NubeApiRequest *req, gint64 min, gint64 max, guint n_items, guint *start,
                   guint *end, char **next_token, NubeError **err);
 
-/* TRUE if VALUE matches one of F's values (EC2 wildcards * and ?). */
-gboolean nube_api_filter_values_match(const NubeFilter *f, const char *value);
+/*
+ * One filter of a Describe action whose value comes from the item: a
+ * function's (a new string, NULL when the item has none), else the string
+ * member at OFFSET, else (OFFSET -1) the constant.  A filter with several
+ * values (a group's rules, an instance's groups) has GET_ALL instead, which
+ * adds them to VALUES (new strings, NULL for none): the filter matches when
+ * one of them does.  Declare with the macros.
+ */
+typedef struct {
+    const char *name;
+    char *(*get)(const NubeApiRequest *req, const void *item);
+    void (*get_all)(const NubeApiRequest *req, const void *item, GPtrArray *values);
+    gssize offset;
+    const char *constant;
+} NubeApiFilterField;
 
-/* "InvalidParameterValue" for a filter name the action does not know. */
-int nube_api_filter_unknown(const NubeFilter *f, NubeError **err);
+/* clang-format off */
+#define NUBE_FILTER_MEMBER(name, type, member) { name, NULL, NULL, G_STRUCT_OFFSET(type, member), NULL }
+#define NUBE_FILTER_FN(name, fn)               { name, fn, NULL, -1, NULL }
+#define NUBE_FILTER_VALUES(name, fn)           { name, NULL, fn, -1, NULL }
+#define NUBE_FILTER_CONST(name, value)         { name, NULL, NULL, -1, value }
+#define NUBE_FILTER_END                        { NULL, NULL, NULL, -1, NULL }
+/* clang-format on */
 
 /*
- * The tag filters every Describe action has: tag:KEY (the value of tag KEY
- * matches one of F's values), tag-key (some tag's key matches), tag-value
- * (some tag's value matches).  TAGS is an array of NubeTag (may be NULL: no
- * tags).  Returns TRUE and sets *MATCH if F is one of them, FALSE (MATCH
- * untouched) for any other filter name.
+ * Whether F matches ITEM (in *MATCH), with EC2's wildcards * and ?: first
+ * the tag filters every Describe action has, on TAGS (an array of NubeTag,
+ * may be NULL: no tags): tag:KEY (the value of tag KEY matches), tag-key
+ * (some tag's key matches), tag-value (some tag's value matches); then the
+ * filters of FIELDS (ended by NUBE_FILTER_END).  0, or -EINVAL with ERR
+ * "InvalidParameterValue" for a name neither knows.
  */
-gboolean nube_api_filter_tags(const NubeFilter *f, const GPtrArray *tags, gboolean *match);
+int nube_api_filter_fields(const NubeApiRequest *req, const NubeApiFilterField *fields,
+                           const void *item, const GPtrArray *tags, const NubeFilter *f,
+                           gboolean *match, NubeError **err);
 
-/* Whether the filter F matches ITEM (in *MATCH); -EINVAL with ERR for a
- * filter the resource does not have. */
-typedef int (*NubeApiFilterFn)(const void *item, const NubeFilter *f, gboolean *match,
-                               NubeError **err);
+/* Whether the filter F matches ITEM (in *MATCH), by
+ * nube_api_filter_fields() on the resource's table: 0, or -EINVAL with ERR
+ * for a filter the resource does not have. */
+typedef int (*NubeApiFilterFn)(const NubeApiRequest *req, const void *item, const NubeFilter *f,
+                               gboolean *match, NubeError **err);
 
 /* Keeps in ITEMS those that every filter of the request's Filter.N matches
  * (and, if KEEP is not NULL, that KEEP accepts).  0 or -EINVAL with ERR. */
 int nube_api_filter_items(const NubeApiRequest *req, GPtrArray *items, NubeApiFilterFn match,
                           gboolean (*keep)(const NubeApiRequest *req, const void *item),
                           NubeError **err);
-
-/*
- * One filter of a Describe action whose value comes from the item: a
- * function's (a new string, NULL when the item has none), else the string
- * member at OFFSET, else (OFFSET -1) the constant.  Declare with the macros.
- */
-typedef struct {
-    const char *name;
-    char *(*get)(const NubeApiRequest *req, const void *item);
-    gssize offset;
-    const char *constant;
-} NubeApiFilterField;
-
-/* clang-format off */
-#define NUBE_FILTER_MEMBER(name, type, member) { name, NULL, G_STRUCT_OFFSET(type, member), NULL }
-#define NUBE_FILTER_FN(name, fn)               { name, fn, -1, NULL }
-#define NUBE_FILTER_CONST(name, value)         { name, NULL, -1, value }
-#define NUBE_FILTER_END                        { NULL, NULL, -1, NULL }
-/* clang-format on */
-
-/*
- * Whether F matches ITEM (in *MATCH): tag filters on TAGS
- * (nube_api_filter_tags), then the filters of FIELDS (ended by
- * NUBE_FILTER_END).  0, or -EINVAL with ERR for a name neither knows.
- */
-int nube_api_filter_fields(const NubeApiRequest *req, const NubeApiFilterField *fields,
-                           const void *item, const GPtrArray *tags, const NubeFilter *f,
-                           gboolean *match, NubeError **err);
-
-/* As NubeApiFilterFn, for filters whose value depends on the request (the
- * region's availability zone, a DNS name). */
-typedef int (*NubeApiRequestFilterFn)(const NubeApiRequest *req, const void *item,
-                                      const NubeFilter *f, gboolean *match, NubeError **err);
-
-/* As nube_api_filter_items(), calling MATCH with REQ. */
-int nube_api_filter_items_req(const NubeApiRequest *req, GPtrArray *items,
-                              NubeApiRequestFilterFn match,
-                              gboolean (*keep)(const NubeApiRequest *req, const void *item),
-                              NubeError **err);
 
 /* Tags of TagSpecification.N whose ResourceType is TYPE; specifications for
  * the other ALLOWED types are accepted and ignored, any other type is

@@ -9,7 +9,6 @@
 #include "api.h"
 #include "xml.h"
 #include "catalog.h"
-#include "fsutil.h"
 
 #include <string.h>
 
@@ -88,14 +87,8 @@ static int unsupported(const char *name, NubeError **err)
 /* The instance of the parameter InstanceId.  NULL with ERR. */
 static NubeInstance *instance_param(const NubeApiRequest *req, NubeError **err)
 {
-    const char *id = nube_api_require(req, "InstanceId", err);
-    if (id == NULL)
-        return NULL;
-    if (!nube_id_valid(id, "i")) {
-        nube_error_setc(err, EINVAL, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"", id);
-        return NULL;
-    }
-    return nube_instance_get(req->cloud->db, id, err);
+    const char *id = nube_api_require_id(req, "InstanceId", NUBE_RESOURCE_INSTANCE, err);
+    return id ? nube_instance_get(req->cloud->db, id, err) : NULL;
 }
 
 /* ---- DescribeInstanceAttribute -------------------------------------------- */

@@ -65,6 +65,13 @@ static char *field_vcpus(const NubeApiRequest *req, const void *item)
     return g_strdup_printf("%u", t->vcpus);
 }
 
+/* Every type boots either root. */
+static void field_root_device_types(const NubeApiRequest *req, const void *item, GPtrArray *values)
+{
+    g_ptr_array_add(values, g_strdup("ebs"));
+    g_ptr_array_add(values, g_strdup("instance-store"));
+}
+
 static const NubeApiFilterField type_filters[] = {
     NUBE_FILTER_MEMBER("instance-type", NubeInstanceType, name),
     NUBE_FILTER_FN("free-tier-eligible", field_free_tier),
@@ -80,18 +87,13 @@ static const NubeApiFilterField type_filters[] = {
     NUBE_FILTER_CONST("processor-info.supported-architecture", "x86_64"),
     NUBE_FILTER_CONST("supported-usage-class", "on-demand"),
     NUBE_FILTER_CONST("supported-virtualization-type", "hvm"),
+    NUBE_FILTER_VALUES("supported-root-device-type", field_root_device_types),
     NUBE_FILTER_END,
 };
 
 static int type_filter(const NubeApiRequest *req, const void *item, const NubeFilter *f,
                        gboolean *match, NubeError **err)
 {
-    /* The one filter with two values: every type boots either root. */
-    if (g_str_equal(f->name, "supported-root-device-type")) {
-        *match = nube_api_filter_values_match(f, "ebs") ||
-                 nube_api_filter_values_match(f, "instance-store");
-        return 0;
-    }
     return nube_api_filter_fields(req, type_filters, item, NULL, f, match, err);
 }
 
@@ -109,7 +111,7 @@ int nube_api_describe_instance_types(NubeApiRequest *req, xmlNodePtr resp, NubeE
         if (names[0] == NULL || g_strv_contains(names, t->name))
             g_ptr_array_add(chosen, all->pdata[i]);
     }
-    if (nube_api_filter_items_req(req, chosen, type_filter, NULL, err) < 0)
+    if (nube_api_filter_items(req, chosen, type_filter, NULL, err) < 0)
         return -EINVAL;
     guint start = 0, end = 0;
     g_autofree char *next = NULL;

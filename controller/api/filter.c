@@ -7,7 +7,8 @@
 
 #include <string.h>
 
-gboolean nube_api_filter_values_match(const NubeFilter *f, const char *value)
+/* TRUE if VALUE (may be NULL: matches nothing) matches one of F's values. */
+static gboolean values_match(const NubeFilter *f, const char *value)
 {
     for (size_t i = 0; value != NULL && f->values[i] != NULL; i++)
         if (g_pattern_match_simple(f->values[i], value))
@@ -15,17 +16,13 @@ gboolean nube_api_filter_values_match(const NubeFilter *f, const char *value)
     return FALSE;
 }
 
-int nube_api_filter_unknown(const NubeFilter *f, NubeError **err)
-{
-    return nube_error_setc(err, EINVAL, "InvalidParameterValue", "The filter '%s' is invalid",
-                           f->name);
-}
-
-gboolean nube_api_filter_tags(const NubeFilter *f, const GPtrArray *tags, gboolean *match)
+/* TRUE and *MATCH if F is tag:KEY, tag-key or tag-value; FALSE (MATCH
+ * untouched) for any other filter name. */
+static gboolean tags_match(const NubeFilter *f, const GPtrArray *tags, gboolean *match)
 {
     gboolean by_key = g_str_equal(f->name, "tag-key");
     if (g_str_has_prefix(f->name, "tag:")) {
-        *match = nube_api_filter_values_match(f, nube_tags_lookup(tags, f->name + 4));
+        *match = values_match(f, nube_tags_lookup(tags, f->name + 4));
         return TRUE;
     }
     if (!by_key && !g_str_equal(f->name, "tag-value"))
@@ -33,7 +30,7 @@ gboolean nube_api_filter_tags(const NubeFilter *f, const GPtrArray *tags, gboole
     *match = FALSE;
     for (guint i = 0; tags != NULL && i < tags->len && !*match; i++) {
         const NubeTag *t = g_ptr_array_index(tags, i);
-        *match = nube_api_filter_values_match(f, by_key ? t->key : t->value);
+        *match = values_match(f, by_key ? t->key : t->value);
     }
     return TRUE;
 }
@@ -49,28 +46,41 @@ static char *field_value(const NubeApiRequest *req, const NubeApiFilterField *fi
     return g_strdup(field->constant);
 }
 
+/* Whether one of the values of FIELD for ITEM matches F. */
+static gboolean field_matches(const NubeApiRequest *req, const NubeApiFilterField *field,
+                              const void *item, const NubeFilter *f)
+{
+    if (field->get_all == NULL) {
+        g_autofree char *v = field_value(req, field, item);
+        return values_match(f, v);
+    }
+    g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func(g_free);
+    field->get_all(req, item, values);
+    for (guint i = 0; i < values->len; i++)
+        if (values_match(f, values->pdata[i]))
+            return TRUE;
+    return FALSE;
+}
+
 int nube_api_filter_fields(const NubeApiRequest *req, const NubeApiFilterField *fields,
                            const void *item, const GPtrArray *tags, const NubeFilter *f,
                            gboolean *match, NubeError **err)
 {
-    if (nube_api_filter_tags(f, tags, match))
+    if (tags_match(f, tags, match))
         return 0;
     for (const NubeApiFilterField *field = fields; field->name != NULL; field++) {
-        if (!g_str_equal(field->name, f->name))
-            continue;
-        g_autofree char *v = field_value(req, field, item);
-        *match = nube_api_filter_values_match(f, v);
-        return 0;
+        if (g_str_equal(field->name, f->name)) {
+            *match = field_matches(req, field, item, f);
+            return 0;
+        }
     }
-    return nube_api_filter_unknown(f, err);
+    return nube_error_setc(err, EINVAL, "InvalidParameterValue", "The filter '%s' is invalid",
+                           f->name);
 }
 
-/* Keeps in ITEMS those that KEEP (if any) accepts and every filter matches,
- * by MATCH or (if MATCH is NULL) RMATCH. */
-static int filter_items(const NubeApiRequest *req, GPtrArray *items, NubeApiFilterFn match,
-                        NubeApiRequestFilterFn rmatch,
-                        gboolean (*keep)(const NubeApiRequest *req, const void *item),
-                        NubeError **err)
+int nube_api_filter_items(const NubeApiRequest *req, GPtrArray *items, NubeApiFilterFn match,
+                          gboolean (*keep)(const NubeApiRequest *req, const void *item),
+                          NubeError **err)
 {
     g_autoptr(GArray) filters = nube_query_filters(req->q, err);
     if (filters == NULL)
@@ -79,9 +89,7 @@ static int filter_items(const NubeApiRequest *req, GPtrArray *items, NubeApiFilt
         gboolean ok = keep == NULL || keep(req, items->pdata[i]);
         for (guint n = 0; n < filters->len && ok; n++) {
             const NubeFilter *f = &g_array_index(filters, NubeFilter, n);
-            int r = match ? match(items->pdata[i], f, &ok, err)
-                          : rmatch(req, items->pdata[i], f, &ok, err);
-            if (r < 0)
+            if (match(req, items->pdata[i], f, &ok, err) < 0)
                 return -EINVAL;
         }
         if (ok)
@@ -90,19 +98,4 @@ static int filter_items(const NubeApiRequest *req, GPtrArray *items, NubeApiFilt
             g_ptr_array_remove_index(items, i);
     }
     return 0;
-}
-
-int nube_api_filter_items(const NubeApiRequest *req, GPtrArray *items, NubeApiFilterFn match,
-                          gboolean (*keep)(const NubeApiRequest *req, const void *item),
-                          NubeError **err)
-{
-    return filter_items(req, items, match, NULL, keep, err);
-}
-
-int nube_api_filter_items_req(const NubeApiRequest *req, GPtrArray *items,
-                              NubeApiRequestFilterFn match,
-                              gboolean (*keep)(const NubeApiRequest *req, const void *item),
-                              NubeError **err)
-{
-    return filter_items(req, items, NULL, match, keep, err);
 }

@@ -206,10 +206,8 @@ static GPtrArray *select_images(const NubeApiRequest *req, NubeError **err)
         return nube_image_list(req->cloud->db, err);
     g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) nube_image_free);
     for (size_t i = 0; ids[i] != NULL; i++) {
-        if (!nube_id_valid(ids[i], "ami")) {
-            nube_error_setc(err, EINVAL, "InvalidAMIID.Malformed", "Invalid id: \"%s\"", ids[i]);
+        if (nube_resource_id_check(NUBE_RESOURCE_IMAGE, ids[i], err) < 0)
             return NULL;
-        }
         NubeImage *img = nube_image_get(req->cloud->db, ids[i], err);
         if (img != NULL && g_str_equal(img->state, "deregistered")) {
             nube_image_free(img);
@@ -229,7 +227,7 @@ int nube_api_describe_images(NubeApiRequest *req, xmlNodePtr resp, NubeError **e
     g_autoptr(GPtrArray) all = select_images(req, err);
     if (all == NULL)
         return -ENOENT;
-    if (nube_api_filter_items_req(req, all, image_filter, owner_matches, err) < 0)
+    if (nube_api_filter_items(req, all, image_filter, owner_matches, err) < 0)
         return -EINVAL;
     guint start = 0, end = 0;
     g_autofree char *next = NULL;
@@ -245,19 +243,9 @@ int nube_api_describe_images(NubeApiRequest *req, xmlNodePtr resp, NubeError **e
 
 /* ---- DeregisterImage ------------------------------------------------------ */
 
-static const char *image_id_param(const NubeApiRequest *req, NubeError **err)
-{
-    const char *id = nube_api_require(req, "ImageId", err);
-    if (id != NULL && !nube_id_valid(id, "ami")) {
-        nube_error_setc(err, EINVAL, "InvalidAMIID.Malformed", "Invalid id: \"%s\"", id);
-        return NULL;
-    }
-    return id;
-}
-
 int nube_api_deregister_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
 {
-    const char *id = image_id_param(req, err);
+    const char *id = nube_api_require_id(req, "ImageId", NUBE_RESOURCE_IMAGE, err);
     if (id == NULL)
         return -EINVAL;
     g_autoptr(NubeImage) img = nube_image_get(req->cloud->db, id, err);
@@ -592,13 +580,9 @@ static GPtrArray *image_tags(const NubeApiRequest *req, NubeError **err)
 /* The instance to image: known, and up (or stopped). */
 static NubeInstance *imageable_instance(const NubeApiRequest *req, NubeError **err)
 {
-    const char *id = nube_api_require(req, "InstanceId", err);
+    const char *id = nube_api_require_id(req, "InstanceId", NUBE_RESOURCE_INSTANCE, err);
     if (id == NULL)
         return NULL;
-    if (!nube_id_valid(id, "i")) {
-        nube_error_setc(err, EINVAL, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"", id);
-        return NULL;
-    }
     g_autoptr(NubeInstance) inst = nube_instance_get(req->cloud->db, id, err);
     if (inst == NULL)
         return NULL;

@@ -5,7 +5,6 @@
 #include "api.h"
 #include "xml.h"
 #include "catalog.h"
-#include "fsutil.h"
 #include "keypair.h"
 #include "lifecycle.h"
 #include "secgroup.h"
@@ -143,13 +142,9 @@ static const char **instance_ids(const NubeApiRequest *req, gboolean required, N
                         "The request must contain the parameter InstanceId");
         return NULL;
     }
-    for (size_t i = 0; ids[i] != NULL; i++) {
-        if (!nube_id_valid(ids[i], "i")) {
-            nube_error_setc(err, EINVAL, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"",
-                            ids[i]);
+    for (size_t i = 0; ids[i] != NULL; i++)
+        if (nube_resource_id_check(NUBE_RESOURCE_INSTANCE, ids[i], err) < 0)
             return NULL;
-        }
-    }
     return g_steal_pointer(&ids);
 }
 
@@ -270,6 +265,25 @@ static char *field_vcpus(const NubeApiRequest *req, const void *item)
     return g_strdup_printf("%" G_GINT64_FORMAT, inst->vcpus);
 }
 
+/* Adds the id (BY_ID) or name of each of INST's security groups. */
+static void group_values(const NubeInstance *inst, gboolean by_id, GPtrArray *values)
+{
+    for (guint i = 0; inst->groups != NULL && i < inst->groups->len; i++) {
+        const NubeSecGroup *g = g_ptr_array_index(inst->groups, i);
+        g_ptr_array_add(values, g_strdup(by_id ? g->id : g->name));
+    }
+}
+
+static void field_group_ids(const NubeApiRequest *req, const void *item, GPtrArray *values)
+{
+    group_values(item, TRUE, values);
+}
+
+static void field_group_names(const NubeApiRequest *req, const void *item, GPtrArray *values)
+{
+    group_values(item, FALSE, values);
+}
+
 static const NubeApiFilterField instance_filters[] = {
     NUBE_FILTER_MEMBER("instance-id", NubeInstance, id),
     NUBE_FILTER_FN("instance-state-name", field_state_name),
@@ -297,6 +311,12 @@ static const NubeApiFilterField instance_filters[] = {
     NUBE_FILTER_FN("block-device-mapping.delete-on-termination", field_root_dot),
     NUBE_FILTER_FN("block-device-mapping.attach-time", field_root_attach_time),
     NUBE_FILTER_FN("cpu-options.core-count", field_vcpus),
+    /* Some security group of the instance matches (group-id and
+     * group-name are EC2-Classic's names). */
+    NUBE_FILTER_VALUES("instance.group-id", field_group_ids),
+    NUBE_FILTER_VALUES("instance.group-name", field_group_names),
+    NUBE_FILTER_VALUES("group-id", field_group_ids),
+    NUBE_FILTER_VALUES("group-name", field_group_names),
     NUBE_FILTER_CONST("architecture", "x86_64"),
     NUBE_FILTER_CONST("virtualization-type", "hvm"),
     NUBE_FILTER_CONST("root-device-name", "/dev/vda"),
@@ -310,29 +330,10 @@ static const NubeApiFilterField instance_filters[] = {
     NUBE_FILTER_END,
 };
 
-/* instance.group-id / instance.group-name (and EC2-Classic's group-id /
- * group-name): some security group of the instance matches.  FALSE for
- * other filters. */
-static gboolean filter_groups(const NubeInstance *inst, const NubeFilter *f, gboolean *match)
-{
-    const char *name = g_str_has_prefix(f->name, "instance.") ? f->name + 9 : f->name;
-    gboolean by_id = g_str_equal(name, "group-id");
-    if (!by_id && !g_str_equal(name, "group-name"))
-        return FALSE;
-    *match = FALSE;
-    for (guint i = 0; inst->groups != NULL && i < inst->groups->len && !*match; i++) {
-        const NubeSecGroup *g = g_ptr_array_index(inst->groups, i);
-        *match = nube_api_filter_values_match(f, by_id ? g->id : g->name);
-    }
-    return TRUE;
-}
-
 static int instance_filter(const NubeApiRequest *req, const void *item, const NubeFilter *f,
                            gboolean *match, NubeError **err)
 {
     const NubeInstance *inst = item;
-    if (filter_groups(inst, f, match))
-        return 0;
     return nube_api_filter_fields(req, instance_filters, inst, inst->tags, f, match, err);
 }
 
@@ -370,7 +371,7 @@ int nube_api_describe_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError 
     gint64 since = g_get_real_time() / G_USEC_PER_SEC - NUBE_TERMINATED_VISIBLE;
     g_autoptr(GPtrArray) all = ids[0] ? load_instances(req->cloud, ids, err)
                                       : nube_instance_list(req->cloud->db, since, err);
-    if (all == NULL || nube_api_filter_items_req(req, all, instance_filter, NULL, err) < 0)
+    if (all == NULL || nube_api_filter_items(req, all, instance_filter, NULL, err) < 0)
         return -EINVAL;
 
     guint start = 0, end = 0;
@@ -419,13 +420,9 @@ static int launch_count(const NubeApiRequest *req, guint *count, NubeError **err
 
 static NubeImage *launchable_image(const NubeApiRequest *req, NubeError **err)
 {
-    const char *id = nube_api_require(req, "ImageId", err);
+    const char *id = nube_api_require_id(req, "ImageId", NUBE_RESOURCE_IMAGE, err);
     if (id == NULL)
         return NULL;
-    if (!nube_id_valid(id, "ami")) {
-        nube_error_setc(err, EINVAL, "InvalidAMIID.Malformed", "Invalid id: \"%s\"", id);
-        return NULL;
-    }
     g_autoptr(NubeImage) img = nube_image_get(req->cloud->db, id, err);
     if (img == NULL)
         return NULL;
@@ -584,12 +581,9 @@ static void render_metadata_options(xmlNodePtr parent, const char *name, const N
 
 int nube_api_modify_instance_metadata_options(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
 {
-    const char *id = nube_api_require(req, "InstanceId", err);
+    const char *id = nube_api_require_id(req, "InstanceId", NUBE_RESOURCE_INSTANCE, err);
     if (id == NULL)
         return -EINVAL;
-    if (!nube_id_valid(id, "i"))
-        return nube_error_setc(err, EINVAL, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"",
-                               id);
     const char *tokens = NULL, *endpoint = NULL;
     gint64 hops = 0;
     if (metadata_options(req, "", &tokens, &endpoint, &hops, err) < 0)
@@ -750,12 +744,9 @@ int nube_api_reboot_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **
 
 int nube_api_get_console_output(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
 {
-    const char *id = nube_api_require(req, "InstanceId", err);
+    const char *id = nube_api_require_id(req, "InstanceId", NUBE_RESOURCE_INSTANCE, err);
     if (id == NULL)
         return -EINVAL;
-    if (!nube_id_valid(id, "i"))
-        return nube_error_setc(err, EINVAL, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"",
-                               id);
     g_autoptr(NubeInstance) inst = nube_instance_get(req->cloud->db, id, err);
     if (inst == NULL)
         return -ENOENT;

@@ -144,24 +144,19 @@ int nube_api_import_key_pair(NubeApiRequest *req, xmlNodePtr resp, NubeError **e
     return store_key(req, resp, name, &key, tags, err);
 }
 
-static int keypair_filter(const void *item, const NubeFilter *f, gboolean *match, NubeError **err)
+static const NubeApiFilterField keypair_filters[] = {
+    NUBE_FILTER_MEMBER("key-name", NubeKeyPair, name),
+    NUBE_FILTER_MEMBER("key-pair-id", NubeKeyPair, id),
+    NUBE_FILTER_MEMBER("fingerprint", NubeKeyPair, fingerprint),
+    NUBE_FILTER_MEMBER("key-type", NubeKeyPair, key_type),
+    NUBE_FILTER_END,
+};
+
+static int keypair_filter(const NubeApiRequest *req, const void *item, const NubeFilter *f,
+                          gboolean *match, NubeError **err)
 {
     const NubeKeyPair *kp = item;
-    const char *v = NULL;
-    if (nube_api_filter_tags(f, kp->tags, match))
-        return 0;
-    if (g_str_equal(f->name, "key-name"))
-        v = kp->name;
-    else if (g_str_equal(f->name, "key-pair-id"))
-        v = kp->id;
-    else if (g_str_equal(f->name, "fingerprint"))
-        v = kp->fingerprint;
-    else if (g_str_equal(f->name, "key-type"))
-        v = kp->key_type;
-    else
-        return nube_api_filter_unknown(f, err);
-    *match = nube_api_filter_values_match(f, v);
-    return 0;
+    return nube_api_filter_fields(req, keypair_filters, kp, kp->tags, f, match, err);
 }
 
 static int keypair_id_check(const char *id, NubeError **err)

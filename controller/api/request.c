@@ -1,6 +1,6 @@
 /*
- * request.c: what handlers read from a request: required parameters,
- * pagination, user data and tag specifications (see api.h).
+ * request.c: what handlers read from a request: required parameters and
+ * ids, pagination, user data and tag specifications (see api.h).
  */
 #include "api.h"
 #include "tags.h"
@@ -14,6 +14,15 @@ const char *nube_api_require(const NubeApiRequest *req, const char *key, NubeErr
         nube_error_setc(err, EINVAL, "MissingParameter",
                         "The request must contain the parameter %s", key);
     return v && v[0] ? v : NULL;
+}
+
+const char *nube_api_require_id(const NubeApiRequest *req, const char *key, NubeResourceKindId kind,
+                                NubeError **err)
+{
+    const char *id = nube_api_require(req, key, err);
+    if (id == NULL || nube_resource_id_check(kind, id, err) < 0)
+        return NULL;
+    return id;
 }
 
 int nube_api_page(const NubeApiRequest *req, gint64 min, gint64 max, guint n_items, guint *start,

@@ -45,14 +45,6 @@ static int group_name_check(const char *name, NubeError **err)
     return text_check("group name", name, err);
 }
 
-static int group_id_check(const char *id, NubeError **err)
-{
-    if (!nube_id_valid(id, "sg"))
-        return nube_error_setc(err, EINVAL, "InvalidGroupId.Malformed",
-                               "Invalid id: \"%s\" (expecting \"sg-...\")", id);
-    return 0;
-}
-
 /* An octet or prefix: decimal without leading zeros, at most MAX. */
 static gboolean parse_decimal(const char **p, guint max, guint *out)
 {
@@ -261,7 +253,7 @@ static NubeSecGroup *request_group(const NubeApiRequest *req, NubeError **err)
     if (nube_secgroup_ensure_default(req->cloud->db, req->account->id, err) < 0)
         return NULL;
     if (id != NULL && *id != '\0')
-        return group_id_check(id, err) < 0
+        return nube_resource_id_check(NUBE_RESOURCE_SECURITY_GROUP, id, err) < 0
                    ? NULL
                    : nube_secgroup_get(req->cloud->db, req->account->id, id, err);
     if (name != NULL && *name != '\0')
@@ -280,7 +272,7 @@ GPtrArray *nube_api_security_groups(const NubeApiRequest *req, const char *id_pr
     if (nube_secgroup_ensure_default(req->cloud->db, req->account->id, err) < 0)
         return NULL;
     for (size_t i = 0; ids[i] != NULL; i++) {
-        NubeSecGroup *sg = group_id_check(ids[i], err) < 0
+        NubeSecGroup *sg = nube_resource_id_check(NUBE_RESOURCE_SECURITY_GROUP, ids[i], err) < 0
                                ? NULL
                                : nube_secgroup_get(req->cloud->db, req->account->id, ids[i], err);
         if (sg == NULL)
@@ -348,49 +340,74 @@ int nube_api_delete_security_group(NubeApiRequest *req, xmlNodePtr resp, NubeErr
 
 /* ---- DescribeSecurityGroups --------------------------------------------------- */
 
-/* Whether a rule of SG has, in the field of filter F, a value F matches. */
-static gboolean rule_matches(const NubeSecGroup *sg, const NubeFilter *f, const char *field)
+/* Values of the ip-permission.* filters: one per rule of the group. */
+
+static char *rule_from_port(const NubeSgRule *rule)
 {
-    for (guint i = 0; i < sg->rules->len; i++) {
-        const NubeSgRule *rule = sg->rules->pdata[i];
-        g_autofree char *from = g_strdup_printf("%" G_GINT64_FORMAT, rule->from_port);
-        g_autofree char *to = g_strdup_printf("%" G_GINT64_FORMAT, rule->to_port);
-        const char *v = g_str_equal(field, "from-port")  ? from
-                        : g_str_equal(field, "to-port")  ? to
-                        : g_str_equal(field, "protocol") ? rule->protocol
-                                                         : rule->cidr;
-        if (nube_api_filter_values_match(f, v))
-            return TRUE;
-    }
-    return FALSE;
+    return g_strdup_printf("%" G_GINT64_FORMAT, rule->from_port);
 }
 
-static int group_filter(const void *item, const NubeFilter *f, gboolean *match, NubeError **err)
+static char *rule_to_port(const NubeSgRule *rule)
 {
-    static const char *const rule_fields[] = { "from-port", "to-port", "protocol", "cidr", NULL };
+    return g_strdup_printf("%" G_GINT64_FORMAT, rule->to_port);
+}
+
+static char *rule_protocol(const NubeSgRule *rule)
+{
+    return g_strdup(rule->protocol);
+}
+
+static char *rule_cidr(const NubeSgRule *rule)
+{
+    return g_strdup(rule->cidr);
+}
+
+/* Adds VALUE of each rule of the group ITEM to VALUES. */
+static void rule_values(const void *item, char *(*value)(const NubeSgRule *rule), GPtrArray *values)
+{
     const NubeSecGroup *sg = item;
-    const char *v = NULL;
-    if (nube_api_filter_tags(f, sg->tags, match))
-        return 0;
-    if (g_str_has_prefix(f->name, "ip-permission.") &&
-        g_strv_contains(rule_fields, f->name + strlen("ip-permission."))) {
-        *match = rule_matches(sg, f, f->name + strlen("ip-permission."));
-        return 0;
-    }
-    if (g_str_equal(f->name, "group-id"))
-        v = sg->id;
-    else if (g_str_equal(f->name, "group-name"))
-        v = sg->name;
-    else if (g_str_equal(f->name, "description"))
-        v = sg->description;
-    else if (g_str_equal(f->name, "owner-id"))
-        v = sg->owner_id;
-    else if (g_str_equal(f->name, "vpc-id"))
-        v = sg->vpc_id;
-    else
-        return nube_api_filter_unknown(f, err);
-    *match = nube_api_filter_values_match(f, v);
-    return 0;
+    for (guint i = 0; i < sg->rules->len; i++)
+        g_ptr_array_add(values, value(sg->rules->pdata[i]));
+}
+
+static void field_from_ports(const NubeApiRequest *req, const void *item, GPtrArray *values)
+{
+    rule_values(item, rule_from_port, values);
+}
+
+static void field_to_ports(const NubeApiRequest *req, const void *item, GPtrArray *values)
+{
+    rule_values(item, rule_to_port, values);
+}
+
+static void field_protocols(const NubeApiRequest *req, const void *item, GPtrArray *values)
+{
+    rule_values(item, rule_protocol, values);
+}
+
+static void field_cidrs(const NubeApiRequest *req, const void *item, GPtrArray *values)
+{
+    rule_values(item, rule_cidr, values);
+}
+
+static const NubeApiFilterField group_filters[] = {
+    NUBE_FILTER_MEMBER("group-id", NubeSecGroup, id),
+    NUBE_FILTER_MEMBER("group-name", NubeSecGroup, name),
+    NUBE_FILTER_MEMBER("description", NubeSecGroup, description),
+    NUBE_FILTER_MEMBER("owner-id", NubeSecGroup, owner_id),
+    NUBE_FILTER_MEMBER("vpc-id", NubeSecGroup, vpc_id),
+    NUBE_FILTER_VALUES("ip-permission.from-port", field_from_ports),
+    NUBE_FILTER_VALUES("ip-permission.to-port", field_to_ports),
+    NUBE_FILTER_VALUES("ip-permission.protocol", field_protocols),
+    NUBE_FILTER_VALUES("ip-permission.cidr", field_cidrs),
+    NUBE_FILTER_END,
+};
+
+static int group_filter(const NubeApiRequest *req, const void *item, const NubeFilter *f,
+                        gboolean *match, NubeError **err)
+{
+    const NubeSecGroup *sg = item;
+    return nube_api_filter_fields(req, group_filters, sg, sg->tags, f, match, err);
 }
 
 static xmlNodePtr add_permission(xmlNodePtr set, const char *proto, gint64 from, gint64 to)

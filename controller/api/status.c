@@ -6,7 +6,6 @@
 #include "api.h"
 #include "xml.h"
 #include "catalog.h"
-#include "fsutil.h"
 
 #include <string.h>
 
@@ -82,32 +81,59 @@ void nube_api_render_agent(xmlNodePtr item, const NubeInstance *inst)
 
 /* ---- DescribeInstanceStatus --------------------------------------------- */
 
-static int status_filter(const void *p, const NubeFilter *f, gboolean *match, NubeError **err)
+/* Values of DescribeInstanceStatus' filters (new strings). */
+static char *field_state_name(const NubeApiRequest *req, const void *item)
 {
-    const StatusItem *s = p;
-    g_autofree char *code = g_strdup_printf("%d", nube_instance_state_code(s->inst->state));
-    const char *v;
+    const StatusItem *s = item;
+    return g_strdup(nube_instance_state_name(s->inst->state));
+}
 
-    if (nube_api_filter_tags(f, s->inst->tags, match))
-        return 0;
-    if (g_str_equal(f->name, "instance-state-name"))
-        v = nube_instance_state_name(s->inst->state);
-    else if (g_str_equal(f->name, "instance-state-code"))
-        v = code;
-    else if (g_str_equal(f->name, "instance-status.status"))
-        v = nube_check_status_name(s->instance.status);
-    else if (g_str_equal(f->name, "instance-status.reachability"))
-        v = nube_check_detail_name(s->instance.status);
-    else if (g_str_equal(f->name, "system-status.status"))
-        v = nube_check_status_name(s->system.status);
-    else if (g_str_equal(f->name, "system-status.reachability"))
-        v = nube_check_detail_name(s->system.status);
-    else if (g_str_equal(f->name, "availability-zone"))
-        v = s->zone;
-    else
-        return nube_api_filter_unknown(f, err);
-    *match = nube_api_filter_values_match(f, v);
-    return 0;
+static char *field_state_code(const NubeApiRequest *req, const void *item)
+{
+    const StatusItem *s = item;
+    return g_strdup_printf("%d", nube_instance_state_code(s->inst->state));
+}
+
+static char *field_instance_status(const NubeApiRequest *req, const void *item)
+{
+    const StatusItem *s = item;
+    return g_strdup(nube_check_status_name(s->instance.status));
+}
+
+static char *field_instance_reachability(const NubeApiRequest *req, const void *item)
+{
+    const StatusItem *s = item;
+    return g_strdup(nube_check_detail_name(s->instance.status));
+}
+
+static char *field_system_status(const NubeApiRequest *req, const void *item)
+{
+    const StatusItem *s = item;
+    return g_strdup(nube_check_status_name(s->system.status));
+}
+
+static char *field_system_reachability(const NubeApiRequest *req, const void *item)
+{
+    const StatusItem *s = item;
+    return g_strdup(nube_check_detail_name(s->system.status));
+}
+
+static const NubeApiFilterField status_filters[] = {
+    NUBE_FILTER_FN("instance-state-name", field_state_name),
+    NUBE_FILTER_FN("instance-state-code", field_state_code),
+    NUBE_FILTER_FN("instance-status.status", field_instance_status),
+    NUBE_FILTER_FN("instance-status.reachability", field_instance_reachability),
+    NUBE_FILTER_FN("system-status.status", field_system_status),
+    NUBE_FILTER_FN("system-status.reachability", field_system_reachability),
+    NUBE_FILTER_MEMBER("availability-zone", StatusItem, zone),
+    NUBE_FILTER_END,
+};
+
+static int status_filter(const NubeApiRequest *req, const void *item, const NubeFilter *f,
+                         gboolean *match, NubeError **err)
+{
+    const StatusItem *s = item;
+    return nube_api_filter_fields(req, status_filters, s, s->inst->tags, f, match, err);
 }
 
 static void render_check(xmlNodePtr item, const char *name, const NubeCheck *c)
@@ -142,9 +168,8 @@ int nube_api_describe_instance_status(NubeApiRequest *req, xmlNodePtr resp, Nube
 {
     g_autofree const char **ids = nube_query_list(req->q, "InstanceId");
     for (size_t i = 0; ids[i] != NULL; i++)
-        if (!nube_id_valid(ids[i], "i"))
-            return nube_error_setc(err, EINVAL, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"",
-                                   ids[i]);
+        if (nube_resource_id_check(NUBE_RESOURCE_INSTANCE, ids[i], err) < 0)
+            return -EINVAL;
     if (ids[0] != NULL && nube_query_get(req->q, "MaxResults") != NULL)
         return nube_error_setc(err, EINVAL, "InvalidParameterCombination",
                                "The parameter instancesSet cannot be used with the parameter "

@@ -144,28 +144,29 @@ int nube_api_delete_tags(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
 
 /* ---- DescribeTags ---------------------------------------------------------- */
 
-static int tag_filter(const void *item, const NubeFilter *f, gboolean *match, NubeError **err)
+static char *field_resource_type(const NubeApiRequest *req, const void *item)
 {
     const NubeResourceTag *rt = item;
     const NubeResourceKind *kind = nube_resource_kind(rt->resource_id);
-    const char *v;
+    return g_strdup(kind ? kind->type : NULL);
+}
 
+static const NubeApiFilterField tag_filters[] = {
+    NUBE_FILTER_MEMBER("key", NubeResourceTag, tag.key),
+    NUBE_FILTER_MEMBER("value", NubeResourceTag, tag.value),
+    NUBE_FILTER_MEMBER("resource-id", NubeResourceTag, resource_id),
+    NUBE_FILTER_FN("resource-type", field_resource_type),
+    NUBE_FILTER_END,
+};
+
+/* The tag filters (tag:KEY, tag-key, tag-value) see the one tag. */
+static int tag_filter(const NubeApiRequest *req, const void *item, const NubeFilter *f,
+                      gboolean *match, NubeError **err)
+{
+    const NubeResourceTag *rt = item;
     g_autoptr(GPtrArray) one = g_ptr_array_new();
     g_ptr_array_add(one, (gpointer) &rt->tag);
-    if (nube_api_filter_tags(f, one, match))
-        return 0;
-    if (g_str_equal(f->name, "key"))
-        v = rt->tag.key;
-    else if (g_str_equal(f->name, "value"))
-        v = rt->tag.value;
-    else if (g_str_equal(f->name, "resource-id"))
-        v = rt->resource_id;
-    else if (g_str_equal(f->name, "resource-type"))
-        v = kind ? kind->type : NULL;
-    else
-        return nube_api_filter_unknown(f, err);
-    *match = nube_api_filter_values_match(f, v);
-    return 0;
+    return nube_api_filter_fields(req, tag_filters, rt, one, f, match, err);
 }
 
 /* Removes from TAGS (sorted by resource id) those whose resource users no

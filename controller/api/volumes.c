@@ -5,7 +5,6 @@
 #include "api.h"
 #include "xml.h"
 #include "catalog.h"
-#include "fsutil.h"
 #include "lifecycle.h"
 #include "tags.h"
 #include "volume.h"
@@ -110,15 +109,6 @@ static int volume_filter(const NubeApiRequest *req, const void *item, const Nube
     return nube_api_filter_fields(req, volume_filters, vol, vol->tags, f, match, err);
 }
 
-static const char *volume_id_checked(const char *id, NubeError **err)
-{
-    if (!nube_id_valid(id, "vol")) {
-        nube_error_setc(err, EINVAL, "InvalidVolumeID.Malformed", "Invalid id: \"%s\"", id);
-        return NULL;
-    }
-    return id;
-}
-
 static GPtrArray *select_volumes(const NubeApiRequest *req, NubeError **err)
 {
     g_autofree const char **ids = nube_query_list(req->q, "VolumeId");
@@ -126,8 +116,9 @@ static GPtrArray *select_volumes(const NubeApiRequest *req, NubeError **err)
         return nube_volume_list(req->cloud->db, err);
     g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) nube_volume_free);
     for (size_t i = 0; ids[i] != NULL; i++) {
-        NubeVolume *vol =
-            volume_id_checked(ids[i], err) ? nube_volume_get(req->cloud->db, ids[i], err) : NULL;
+        NubeVolume *vol = nube_resource_id_check(NUBE_RESOURCE_VOLUME, ids[i], err) < 0
+                              ? NULL
+                              : nube_volume_get(req->cloud->db, ids[i], err);
         if (vol == NULL)
             return NULL;
         g_ptr_array_add(out, vol);
@@ -140,7 +131,7 @@ int nube_api_describe_volumes(NubeApiRequest *req, xmlNodePtr resp, NubeError **
     g_autoptr(GPtrArray) all = select_volumes(req, err);
     if (all == NULL)
         return -ENOENT;
-    if (nube_api_filter_items_req(req, all, volume_filter, NULL, err) < 0)
+    if (nube_api_filter_items(req, all, volume_filter, NULL, err) < 0)
         return -EINVAL;
     guint start = 0, end = 0;
     g_autofree char *next = NULL;
@@ -156,8 +147,8 @@ int nube_api_describe_volumes(NubeApiRequest *req, xmlNodePtr resp, NubeError **
 
 int nube_api_delete_volume(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
 {
-    const char *id = nube_api_require(req, "VolumeId", err);
-    if (id == NULL || volume_id_checked(id, err) == NULL)
+    const char *id = nube_api_require_id(req, "VolumeId", NUBE_RESOURCE_VOLUME, err);
+    if (id == NULL)
         return -EINVAL;
     g_autoptr(NubeVolume) vol = nube_volume_get(req->cloud->db, id, err);
     if (vol == NULL)

@@ -11,14 +11,20 @@
 #define XSTR(x) STR(x)
 
 static const NubeResourceKind kinds[] = {
-    { "i", "instance", "instances",
-      "state != 'terminated' OR terminated_at >= CAST(strftime('%s', 'now') AS INTEGER) - " XSTR(
-          NUBE_TERMINATED_VISIBLE),
-      "InvalidInstanceID.NotFound" },
-    { "ami", "image", "images", "state != 'deregistered'", "InvalidAMIID.NotFound" },
-    { "vol", "volume", "volumes", "state != 'deleted'", "InvalidVolume.NotFound" },
-    { "key", "key-pair", "key_pairs", "1", "InvalidKeyPair.NotFound" },
-    { "sg", "security-group", "security_groups", "1", "InvalidGroup.NotFound" },
+    [NUBE_RESOURCE_INSTANCE] = { "i", "instance", "instances",
+                                 "state != 'terminated' OR terminated_at >= CAST(strftime('%s', "
+                                 "'now') AS INTEGER) - " XSTR(NUBE_TERMINATED_VISIBLE),
+                                 "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed",
+                                 NULL },
+    [NUBE_RESOURCE_IMAGE] = { "ami", "image", "images", "state != 'deregistered'",
+                              "InvalidAMIID.NotFound", "InvalidAMIID.Malformed", NULL },
+    [NUBE_RESOURCE_VOLUME] = { "vol", "volume", "volumes", "state != 'deleted'",
+                               "InvalidVolume.NotFound", "InvalidVolumeID.Malformed", NULL },
+    [NUBE_RESOURCE_KEY_PAIR] = { "key", "key-pair", "key_pairs", "1", "InvalidKeyPair.NotFound",
+                                 NULL, NULL },
+    [NUBE_RESOURCE_SECURITY_GROUP] = { "sg", "security-group", "security_groups", "1",
+                                       "InvalidGroup.NotFound", "InvalidGroupId.Malformed",
+                                       " (expecting \"sg-...\")" },
 };
 
 const NubeResourceKind *nube_resource_kind(const char *id)
@@ -27,6 +33,15 @@ const NubeResourceKind *nube_resource_kind(const char *id)
         if (nube_id_valid(id, kinds[i].prefix))
             return &kinds[i];
     return NULL;
+}
+
+int nube_resource_id_check(NubeResourceKindId kind, const char *id, NubeError **err)
+{
+    const NubeResourceKind *k = &kinds[kind];
+    if (nube_id_valid(id, k->prefix))
+        return 0;
+    return nube_error_setc(err, EINVAL, k->malformed ? k->malformed : "InvalidID",
+                           "Invalid id: \"%s\"%s", id, k->malformed_hint ? k->malformed_hint : "");
 }
 
 const NubeResourceKind *nube_resource_kind_by_type(const char *type)

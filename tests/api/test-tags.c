@@ -1,11 +1,13 @@
 /*
  * test-tags.c: CreateTags, DeleteTags, DescribeTags (EC2's limits, errors
- * and all-or-nothing), the filters of the Describe actions, and
- * Describe/ModifyInstanceAttribute, without a hypervisor.
+ * and all-or-nothing), the filters of the Describe actions, the form of
+ * ids of each resource kind, and Describe/ModifyInstanceAttribute, without
+ * a hypervisor.
  */
 #include "fixture.h"
 
 #include "catalog.h"
+#include "resource.h"
 #include "tags.h"
 
 #include <string.h>
@@ -220,6 +222,51 @@ static void test_bad_ids(Fixture *f, gconstpointer data)
 }
 
 /* ---- DeleteTags -------------------------------------------------------- */
+
+/* An id of one kind: its prefix and 8 or 17 lowercase hex digits, else the
+ * kind's Malformed code and the message EC2 clients have always got. */
+static void test_id_check(void)
+{
+    static const struct {
+        NubeResourceKindId kind;
+        const char *id, *code, *message; /* CODE NULL: accepted */
+    } cases[] = {
+        { NUBE_RESOURCE_INSTANCE, RUNNING, NULL, NULL },
+        { NUBE_RESOURCE_INSTANCE, "i-0123abcd", NULL, NULL },
+        { NUBE_RESOURCE_INSTANCE, "i-0123abc", "InvalidInstanceID.Malformed",
+          "Invalid id: \"i-0123abc\"" },
+        { NUBE_RESOURCE_INSTANCE, "i-0ABCDEF0123456789", "InvalidInstanceID.Malformed",
+          "Invalid id: \"i-0ABCDEF0123456789\"" },
+        { NUBE_RESOURCE_INSTANCE, RUNNING "0", "InvalidInstanceID.Malformed",
+          "Invalid id: \"" RUNNING "0\"" },
+        { NUBE_RESOURCE_INSTANCE, AMI, "InvalidInstanceID.Malformed", "Invalid id: \"" AMI "\"" },
+        { NUBE_RESOURCE_IMAGE, AMI, NULL, NULL },
+        { NUBE_RESOURCE_IMAGE, "ami-0123abcg", "InvalidAMIID.Malformed",
+          "Invalid id: \"ami-0123abcg\"" },
+        { NUBE_RESOURCE_VOLUME, VOL, NULL, NULL },
+        { NUBE_RESOURCE_VOLUME, "vol-x", "InvalidVolumeID.Malformed", "Invalid id: \"vol-x\"" },
+        { NUBE_RESOURCE_SECURITY_GROUP, GROUP, NULL, NULL },
+        { NUBE_RESOURCE_SECURITY_GROUP, "sg-", "InvalidGroupId.Malformed",
+          "Invalid id: \"sg-\" (expecting \"sg-...\")" },
+        { NUBE_RESOURCE_SECURITY_GROUP, "web", "InvalidGroupId.Malformed",
+          "Invalid id: \"web\" (expecting \"sg-...\")" },
+        { NUBE_RESOURCE_KEY_PAIR, KEYPAIR, NULL, NULL },
+        { NUBE_RESOURCE_KEY_PAIR, "key-1", "InvalidID", "Invalid id: \"key-1\"" },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(NubeError) err = NULL;
+        int r = nube_resource_id_check(cases[i].kind, cases[i].id, &err);
+        if (cases[i].code == NULL) {
+            g_assert_cmpint(r, ==, 0);
+            g_assert_null(err);
+            continue;
+        }
+        g_assert_cmpint(r, ==, -EINVAL);
+        g_assert_cmpint(err->errnum, ==, EINVAL);
+        g_assert_cmpstr(nube_error_code(err), ==, cases[i].code);
+        g_assert_cmpstr(err->message, ==, cases[i].message);
+    }
+}
 
 static void test_delete(Fixture *f, gconstpointer data)
 {
@@ -583,6 +630,7 @@ int main(int argc, char **argv)
     ADD("/tags/create/limit", test_limit);
     ADD("/tags/create/lengths", test_lengths);
     ADD("/tags/bad-ids", test_bad_ids);
+    g_test_add_func("/resources/id-check", test_id_check);
     ADD("/tags/delete", test_delete);
     ADD("/tags/describe/filters", test_describe_filters);
     ADD("/tags/describe/pages", test_describe_pages);
