@@ -9,7 +9,7 @@
 #include "capture.h"
 #include "config.h"
 #include "fsutil.h"
-#include "lifecycle.h"
+#include "images.h"
 #include "log.h"
 #include "tags.h"
 
@@ -263,8 +263,7 @@ int nube_api_deregister_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **
     g_autoptr(NubeImage) img = nube_image_get(req->cloud->db, id, err);
     if (img == NULL || nube_image_deregister(req->cloud->db, id, err) < 0)
         return -ENOENT;
-    nube_lifecycle_gc_image_files(req->cloud, img->base_sha256, img->kernel_sha256,
-                                  img->ramdisk_sha256);
+    nube_images_gc_files(req->cloud, img->base_sha256, img->kernel_sha256, img->ramdisk_sha256);
     nube_xml_add_bool(resp, "return", TRUE);
     return 0;
 }
@@ -339,57 +338,6 @@ static char *agent_binary(NubeError **err)
 
 /* ---- NubeBuildDefaultImage ------------------------------------------------ */
 
-typedef struct {
-    NubeCloud *d;
-    char *image_id;
-    gboolean cloud_init; /* the recipe's, so the job builds what was digested */
-    char *agent_path;
-    gint64 started;
-} BuildJob;
-
-static void build_job_free(gpointer p)
-{
-    BuildJob *job = p;
-    g_free(job->image_id);
-    g_free(job->agent_path);
-    g_free(job);
-}
-
-static void build_progress(const char *message, void *opaque)
-{
-    BuildJob *job = opaque;
-    gint64 secs = (g_get_monotonic_time() - job->started) / G_USEC_PER_SEC;
-    g_autofree char *text = g_strdup_printf("[%3" G_GINT64_FORMAT "s] %s", secs, message);
-    nube_info("%s: %s", job->image_id, text);
-    nube_image_set_reason(job->d->db, job->image_id, text, NULL);
-}
-
-static void build_job(gpointer data)
-{
-    BuildJob *job = data;
-    NubeBuildRecipe recipe;
-    NubeBuildResult res = { 0 };
-    g_autoptr(NubeError) err = NULL;
-
-    job->started = g_get_monotonic_time();
-    nube_build_recipe_default(&recipe);
-    recipe.cloud_init = job->cloud_init;
-    recipe.agent_path = job->agent_path;
-    if (nube_build_default_image(job->d->store, &recipe, build_progress, job, &res, &err) < 0 ||
-        nube_image_set_available(job->d->db, job->image_id, res.base.sha256,
-                                 (gint64) res.base.virtual_size, res.kernel_sha256,
-                                 res.ramdisk_sha256, res.cmdline, &err) < 0) {
-        nube_err("%s: build failed: %s", job->image_id, err->message);
-        nube_image_set_failed(job->d->db, job->image_id, err->message, NULL);
-        nube_lifecycle_gc_image_files(job->d, res.base.path ? res.base.sha256 : NULL,
-                                      res.kernel_sha256[0] ? res.kernel_sha256 : NULL,
-                                      res.ramdisk_sha256[0] ? res.ramdisk_sha256 : NULL);
-    } else {
-        nube_info("%s: available (base %s)", job->image_id, res.base.sha256);
-    }
-    nube_build_result_clear(&res);
-}
-
 /* A new AMI of ROOT_TYPE for the disk of SAME, an available image of the
  * same recipe with the other root device type: nothing to build again. */
 static int register_same_disk(NubeApiRequest *req, const NubeImage *same, NubeImage *img,
@@ -400,16 +348,6 @@ static int register_same_disk(NubeApiRequest *req, const NubeImage *same, NubeIm
     return nube_image_set_available(req->cloud->db, img->id, same->base_sha256, same->virtual_size,
                                     same->kernel_sha256, same->ramdisk_sha256, same->kernel_cmdline,
                                     err);
-}
-
-static void start_build(NubeApiRequest *req, const char *image_id, const NubeBuildRecipe *recipe)
-{
-    BuildJob *job = g_new0(BuildJob, 1);
-    job->d = req->cloud;
-    job->image_id = g_strdup(image_id);
-    job->cloud_init = recipe->cloud_init;
-    job->agent_path = g_strdup(recipe->agent_path);
-    nube_jobs_push(req->cloud->jobs, build_job, job, build_job_free);
 }
 
 /* Default name and description of a built image. */
@@ -472,7 +410,7 @@ int nube_api_build_default_image(NubeApiRequest *req, xmlNodePtr resp, NubeError
     } else {
         if (nube_image_insert(req->cloud->db, img, err) < 0)
             return -EINVAL;
-        start_build(req, img->id, &recipe);
+        nube_images_build_default_start(req->cloud, img->id, cloud_init, agent);
     }
     nube_xml_add(resp, "imageId", img->id);
     nube_xml_add_bool(resp, "reused", FALSE);
@@ -569,8 +507,8 @@ int nube_api_import_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
                                      ramdisk[0] ? ramdisk : NULL,
                                      nube_query_get(req->q, "KernelCmdline"), err);
     if (r < 0) {
-        nube_lifecycle_gc_image_files(req->cloud, base.path ? base.sha256 : NULL,
-                                      kernel[0] ? kernel : NULL, ramdisk[0] ? ramdisk : NULL);
+        nube_images_gc_files(req->cloud, base.path ? base.sha256 : NULL, kernel[0] ? kernel : NULL,
+                             ramdisk[0] ? ramdisk : NULL);
         nube_base_clear(&base);
         return r;
     }

@@ -4,6 +4,7 @@
 #include "bake.h"
 #include "capture.h"
 #include "fsutil.h"
+#include "images.h"
 #include "lifecycle.h"
 #include "log.h"
 
@@ -28,10 +29,7 @@ static void bake_job_free(gpointer p)
 
 static void progress(BakeJob *job, const char *message)
 {
-    gint64 secs = (g_get_monotonic_time() - job->started) / G_USEC_PER_SEC;
-    g_autofree char *text = g_strdup_printf("[%3" G_GINT64_FORMAT "s] %s", secs, message);
-    nube_info("%s: %s", job->image_id, text);
-    nube_image_set_reason(job->d->db, job->image_id, text, NULL);
+    nube_images_progress(job->d, job->image_id, job->started, message);
 }
 
 /* Polls the record of ID until its state is STATE or TIMEOUT seconds pass. */
@@ -180,7 +178,7 @@ static int bake(BakeJob *job, gboolean *stopped, NubeError **err)
         nube_info("%s: available in %.1f s after the guest was down (base %s)", job->image_id,
                   capture_ms / 1e3, base.sha256);
     else if (base.path != NULL)
-        nube_lifecycle_gc_image_files(job->d, base.sha256, NULL, NULL);
+        nube_images_gc_files(job->d, base.sha256, NULL, NULL);
     nube_base_clear(&base);
     return r;
 }

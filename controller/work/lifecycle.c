@@ -7,6 +7,7 @@
 #include "domain_xml.h"
 #include "forwards.h"
 #include "fsutil.h"
+#include "images.h"
 #include "log.h"
 #include "overlay.h"
 #include "secgroup.h"
@@ -502,8 +503,8 @@ static void terminate_job(gpointer data)
     }
     set_state(d, job->id, from, "terminated", inst->state_reason);
     g_autoptr(NubeImage) img = nube_image_get(d->db, inst->image_id, NULL);
-    nube_lifecycle_gc_image_files(d, inst->base_sha256, img ? img->kernel_sha256 : NULL,
-                                  img ? img->ramdisk_sha256 : NULL);
+    nube_images_gc_files(d, inst->base_sha256, img ? img->kernel_sha256 : NULL,
+                         img ? img->ramdisk_sha256 : NULL);
 }
 
 int nube_lifecycle_terminate(NubeCloud *d, const char *id, char **prev, NubeError **err)
@@ -522,19 +523,6 @@ int nube_lifecycle_terminate(NubeCloud *d, const char *id, char **prev, NubeErro
         return r;
     queue(d, terminate_job, id, TRUE);
     return 0;
-}
-
-void nube_lifecycle_gc_image_files(NubeCloud *d, const char *base_sha256, const char *kernel_sha256,
-                                   const char *ramdisk_sha256)
-{
-    if (base_sha256 != NULL && !nube_image_base_in_use(d->db, base_sha256)) {
-        nube_info("removing unused base %s", base_sha256);
-        nube_store_remove_base(d->store, base_sha256, NULL);
-    }
-    const char *blobs[] = { kernel_sha256, ramdisk_sha256 };
-    for (size_t i = 0; i < G_N_ELEMENTS(blobs); i++)
-        if (blobs[i] != NULL && !nube_image_blob_in_use(d->db, blobs[i]))
-            nube_store_remove_blob(d->store, blobs[i], NULL);
 }
 
 /* ---- events and reconciliation -------------------------------------------- */

@@ -67,10 +67,5 @@ int nube_lifecycle_reconcile(NubeCloud *d, NubeError **err);
  * nubed (run periodically). */
 void nube_lifecycle_resync(NubeCloud *d);
 
-/* Removes the base SHA256 (and unused blobs) from the store if nothing
- * needs it any more. */
-void nube_lifecycle_gc_image_files(NubeCloud *d, const char *base_sha256, const char *kernel_sha256,
-                                   const char *ramdisk_sha256);
-
 /* The last MAX bytes of ID's serial console log, or an empty buffer. */
 GBytes *nube_lifecycle_console(NubeCloud *d, const char *id, gsize max);
