@@ -1,9 +1,10 @@
 /*
- * images.c: the default image's build job, progress of image jobs, and
- * the collection of unused bases and blobs (see images.h).
+ * images.c: the default image's build job, the import job, progress of
+ * image jobs, and the collection of unused bases and blobs (see images.h).
  */
 #include "images.h"
 #include "build.h"
+#include "capture.h"
 #include "image.h"
 #include "log.h"
 
@@ -87,4 +88,103 @@ void nube_images_build_default_start(NubeCloud *d, const char *image_id, gboolea
     job->cloud_init = cloud_init;
     job->agent_path = g_strdup(agent_path);
     nube_jobs_push(d->jobs, build_job, job, build_job_free);
+}
+
+/* ---- NubeImportImage ------------------------------------------------------ */
+
+typedef struct {
+    NubeCloud *d;
+    char *image_id;
+    char *path;
+    char *format;
+    char *agent;
+    char *kernel;
+    char *ramdisk;
+    char *cmdline;
+    gint64 started;
+} ImportJob;
+
+static void import_job_free(gpointer p)
+{
+    ImportJob *job = p;
+    g_free(job->image_id);
+    g_free(job->path);
+    g_free(job->format);
+    g_free(job->agent);
+    g_free(job->kernel);
+    g_free(job->ramdisk);
+    g_free(job->cmdline);
+    g_free(job);
+}
+
+/* nube_store_import_edit()'s edit: the agent goes into the working copy. */
+static int add_agent(const char *qcow2, void *opaque, NubeError **err)
+{
+    ImportJob *job = opaque;
+    NubeGeneralizeOptions opts = { .tcg = job->d->accel == NUBE_ACCEL_TCG };
+    nube_images_progress(job->d, job->image_id, job->started, "adding the guest agent");
+    return nube_capture_add_agent(qcow2, job->agent, &opts, err);
+}
+
+/* Imports the disk into the store, with the guest agent added if asked. */
+static int import_base(ImportJob *job, NubeBase *base, NubeError **err)
+{
+    NubeStore *store = job->d->store;
+    nube_images_progress(job->d, job->image_id, job->started, "checking and storing the disk");
+    if (job->agent == NULL)
+        return nube_store_import(store, job->path, job->format, base, err);
+    return nube_store_import_edit(store, job->path, job->format, add_agent, job, base, err);
+}
+
+/* Stores the file PATH (if not NULL) as a blob; its digest in SHA. */
+static int import_blob(ImportJob *job, const char *path, char sha[65], NubeError **err)
+{
+    return path ? nube_store_add_blob(job->d->store, path, sha, err) : 0;
+}
+
+static int import_files(ImportJob *job, NubeBase *base, char kernel[65], char ramdisk[65],
+                        NubeError **err)
+{
+    if (import_base(job, base, err) < 0 || import_blob(job, job->kernel, kernel, err) < 0 ||
+        import_blob(job, job->ramdisk, ramdisk, err) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+static void import_job(gpointer data)
+{
+    ImportJob *job = data;
+    g_autoptr(NubeError) err = NULL;
+    NubeBase base = { 0 };
+    char kernel[65] = "", ramdisk[65] = "";
+
+    job->started = g_get_monotonic_time();
+    int r = import_files(job, &base, kernel, ramdisk, &err);
+    if (r == 0)
+        r = nube_image_set_available(job->d->db, job->image_id, base.sha256,
+                                     (gint64) base.virtual_size, kernel[0] ? kernel : NULL,
+                                     ramdisk[0] ? ramdisk : NULL, job->cmdline, &err);
+    if (r < 0) {
+        nube_err("%s: import of '%s' failed: %s", job->image_id, job->path, err->message);
+        nube_image_set_failed(job->d->db, job->image_id, err->message, NULL);
+        nube_images_gc_files(job->d, base.path ? base.sha256 : NULL, kernel[0] ? kernel : NULL,
+                             ramdisk[0] ? ramdisk : NULL);
+    } else {
+        nube_info("%s: available (base %s)", job->image_id, base.sha256);
+    }
+    nube_base_clear(&base);
+}
+
+void nube_images_import_start(NubeCloud *d, const char *image_id, const NubeImportSpec *spec)
+{
+    ImportJob *job = g_new0(ImportJob, 1);
+    job->d = d;
+    job->image_id = g_strdup(image_id);
+    job->path = g_strdup(spec->path);
+    job->format = g_strdup(spec->format);
+    job->agent = g_strdup(spec->agent);
+    job->kernel = g_strdup(spec->kernel);
+    job->ramdisk = g_strdup(spec->ramdisk);
+    job->cmdline = g_strdup(spec->cmdline);
+    nube_jobs_push(d->jobs, import_job, job, import_job_free);
 }
