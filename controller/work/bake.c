@@ -49,6 +49,10 @@ static int wait_state(NubeCloud *d, const char *id, const char *state, int timeo
                           timeout);
 }
 
+/* Seconds the record of a guest that is off may take to become stopped
+ * (libvirt's event). */
+#define STOPPED_EVENT_TIMEOUT 30
+
 /* Stops the guest cleanly, flattens its disk to DEST.  *STOPPED tells
  * whether the caller must start it again. */
 static int capture_stopped(BakeJob *job, const char *dest, gboolean *stopped, NubeError **err)
@@ -60,10 +64,12 @@ static int capture_stopped(BakeJob *job, const char *dest, gboolean *stopped, Nu
     if (!g_str_equal(inst->state, "stopped")) {
         g_autofree char *prev = NULL;
         progress(job, "shutting the instance down");
-        if (nube_lifecycle_stop(d, job->instance_id, FALSE, &prev, err) < 0)
+        /* In this job's thread: a stop job could wait for a thread of the
+         * pool that every bake holds. */
+        if (nube_lifecycle_stop_wait(d, job->instance_id, &prev, err) < 0)
             return -EIO;
         *stopped = TRUE;
-        if (wait_state(d, job->instance_id, "stopped", NUBE_STOP_TIMEOUT + 30, err) < 0)
+        if (wait_state(d, job->instance_id, "stopped", STOPPED_EVENT_TIMEOUT, err) < 0)
             return -EIO;
     }
     job->capture_started = g_get_monotonic_time();

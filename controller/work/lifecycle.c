@@ -378,27 +378,34 @@ static gboolean agent_shutdown(NubeCloud *d, const char *id)
     return r == 0;
 }
 
-static void stop_job(gpointer data)
+/* Shuts the guest of ID down in the caller's thread: cleanly (through its
+ * agent, else the ACPI power button) unless FORCE, powered off if that
+ * fails or takes more than NUBE_STOP_TIMEOUT s.  Returns when it is off. */
+static void stop_guest(NubeCloud *d, const char *id, gboolean force)
 {
-    InstanceJob *job = data;
     g_autoptr(NubeError) err = NULL;
 
-    if (job->force || (!agent_shutdown(job->d, job->id) &&
-                       nube_hypervisor_shutdown(job->d->hv, job->id, &err) < 0)) {
+    if (force || (!agent_shutdown(d, id) && nube_hypervisor_shutdown(d->hv, id, &err) < 0)) {
         if (err != NULL)
-            nube_warn("%s: clean shutdown failed (%s), powering off", job->id, err->message);
-        nube_hypervisor_destroy(job->d->hv, job->id, NULL);
+            nube_warn("%s: clean shutdown failed (%s), powering off", id, err->message);
+        nube_hypervisor_destroy(d->hv, id, NULL);
         return;
     }
     for (int waited = 0; waited < NUBE_STOP_TIMEOUT; waited++) {
         NubeDomainState st = NUBE_DOMAIN_RUNNING;
-        nube_hypervisor_state(job->d->hv, job->id, &st, NULL);
+        nube_hypervisor_state(d->hv, id, &st, NULL);
         if (st != NUBE_DOMAIN_RUNNING)
             return;
         g_usleep(G_USEC_PER_SEC);
     }
-    nube_warn("%s: no clean shutdown after %d s, powering off", job->id, NUBE_STOP_TIMEOUT);
-    nube_hypervisor_destroy(job->d->hv, job->id, NULL);
+    nube_warn("%s: no clean shutdown after %d s, powering off", id, NUBE_STOP_TIMEOUT);
+    nube_hypervisor_destroy(d->hv, id, NULL);
+}
+
+static void stop_job(gpointer data)
+{
+    InstanceJob *job = data;
+    stop_guest(job->d, job->id, job->force);
 }
 
 static int refuse_instance_store(const NubeInstance *inst, const char *what, NubeError **err)
@@ -411,7 +418,10 @@ static int refuse_instance_store(const NubeInstance *inst, const char *what, Nub
                            inst->id, what);
 }
 
-int nube_lifecycle_stop(NubeCloud *d, const char *id, gboolean force, char **prev, NubeError **err)
+/* Moves ID to stopping: 1 if its guest is to be stopped, 0 if it is
+ * stopped already, or -errno with an EC2 error.  *PREV as for
+ * nube_lifecycle_stop(). */
+static int begin_stop(NubeCloud *d, const char *id, char **prev, NubeError **err)
 {
     static const char *const from[] = { "pending", "running", "stopping", NULL };
     g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
@@ -426,10 +436,23 @@ int nube_lifecycle_stop(NubeCloud *d, const char *id, gboolean force, char **pre
     int r = nube_instance_transition(d->db, id, from, "stopping",
                                      "Client.UserInitiatedShutdown: User initiated shutdown", prev,
                                      err);
-    if (r < 0)
-        return r;
-    queue(d, stop_job, id, force);
-    return 0;
+    return r < 0 ? r : 1;
+}
+
+int nube_lifecycle_stop(NubeCloud *d, const char *id, gboolean force, char **prev, NubeError **err)
+{
+    int r = begin_stop(d, id, prev, err);
+    if (r > 0)
+        queue(d, stop_job, id, force);
+    return MIN(r, 0);
+}
+
+int nube_lifecycle_stop_wait(NubeCloud *d, const char *id, char **prev, NubeError **err)
+{
+    int r = begin_stop(d, id, prev, err);
+    if (r > 0)
+        stop_guest(d, id, FALSE);
+    return MIN(r, 0);
 }
 
 int nube_lifecycle_start(NubeCloud *d, const char *id, char **prev, NubeError **err)

@@ -47,6 +47,14 @@ GPtrArray *nube_lifecycle_run(NubeCloud *d, const NubeLaunchRequest *req, NubeEr
  * before (caller frees).  0 or -errno with an EC2 error. */
 int nube_lifecycle_stop(NubeCloud *d, const char *id, gboolean force, char **prev, NubeError **err);
 
+/* nube_lifecycle_stop() (clean) done in the caller's thread: returns once
+ * the guest is off, after up to NUBE_STOP_TIMEOUT s (then it is powered
+ * off).  For jobs, which must never wait for another job of the pool: with
+ * every thread busy that job would never run.  The record becomes stopped
+ * when libvirt's event arrives, on the hypervisor's event thread.  0 or
+ * -errno with an EC2 error. */
+int nube_lifecycle_stop_wait(NubeCloud *d, const char *id, char **prev, NubeError **err);
+
 /* StartInstances for ID. */
 int nube_lifecycle_start(NubeCloud *d, const char *id, char **prev, NubeError **err);
 

@@ -3,11 +3,15 @@
  * fixture's directory and a pool of one thread.  NubeImportImage answers
  * at once with a pending image that its job makes failed with the store's
  * refusal; a missing file is refused at once; an image deregistered while
- * its job runs stays deregistered.
+ * its job runs stays deregistered.  CreateImage, with its job on the one
+ * thread, stops the instance (a domain of libvirt's test driver) without a
+ * stop job, which could never run.
  */
 #include "fixture.h"
+#include "domain_xml.h"
 #include "images.h"
 #include "jobs.h"
+#include "lifecycle.h"
 
 #include <string.h>
 
@@ -168,7 +172,62 @@ static void test_import_deregistered(Fixture *f, gconstpointer data)
     g_assert_cmpstr(img->state, ==, "deregistered");
 }
 
+#define INSTANCE "i-0abcdef0123456789"
+
+/* The instance INSTANCE running FIXTURE_AMI, in the database and as a
+ * running domain of libvirt's test driver whose events go to the
+ * lifecycle, as nubed's do. */
+static void insert_running(Fixture *f)
+{
+    g_autoptr(NubeImage) img = fixture_image_new(NULL);
+    fixture_insert_image(f, img, NULL, NULL, NULL);
+    g_autoptr(NubeInstance) inst = fixture_instance_new(INSTANCE, "running", "t3.micro", NULL);
+    fixture_insert_instance(f, inst);
+}
+
+static void start_domain(Fixture *f)
+{
+    g_autoptr(NubeError) err = NULL;
+    f->cloud.hv = nube_hypervisor_open("test:///default", nube_lifecycle_on_event, &f->cloud, &err);
+    g_assert_nonnull(f->cloud.hv);
+    NubeDomainSpec spec = {
+        .name = INSTANCE,
+        .accel = NUBE_ACCEL_TCG,
+        .vcpus = 1,
+        .memory_mib = 128,
+    };
+    g_autofree char *xml = nube_domain_xml(&spec, &err);
+    g_assert_nonnull(xml);
+    g_assert_cmpint(nube_hypervisor_define(f->cloud.hv, xml, &err), ==, 0);
+    g_assert_cmpint(nube_hypervisor_start(f->cloud.hv, INSTANCE, &err), ==, 0);
+}
+
+/* The bake holds the pool's only thread (as when as many bakes run as the
+ * pool has threads).  It must shut the guest down itself: a queued stop job
+ * would wait for the bake, and the bake for the instance's stopped state
+ * until it timed out (210 s).  There is no disk to flatten here, so the
+ * image then fails at the flattening, and the instance is started again
+ * (which fails too: no base), after the bake. */
+static void test_bake_pool_full(Fixture *f, gconstpointer data)
+{
+    start_domain(f);
+    g_autofree char *xml =
+        fixture_ok(f, "Action=CreateImage&InstanceId=" INSTANCE "&Name=baked-image");
+    g_autofree char *id = element(xml, "imageId");
+
+    g_autoptr(NubeImage) img = image_wait(f, id, 30);
+    g_assert_cmpstr(img->state, ==, "failed");
+    g_assert_true(g_str_has_prefix(img->state_reason, "flatten '"));
+    nube_jobs_free(g_steal_pointer(&f->cloud.jobs));
+    NubeDomainState st = NUBE_DOMAIN_RUNNING;
+    g_assert_cmpint(nube_hypervisor_state(f->cloud.hv, INSTANCE, &st, NULL), ==, 0);
+    g_assert_cmpint(st, ==, NUBE_DOMAIN_SHUTOFF);
+    g_autoptr(NubeInstance) inst = nube_instance_get(f->cloud.db, INSTANCE, NULL);
+    g_assert_cmpstr(inst->state, ==, "stopped");
+}
+
 static const FixtureSpec empty = { "images", NULL };
+static const FixtureSpec running = { "images", insert_running };
 
 int main(int argc, char **argv)
 {
@@ -177,5 +236,6 @@ int main(int argc, char **argv)
     g_test_add("/images/import/missing", Fixture, &empty, setup, test_import_missing, teardown);
     g_test_add("/images/import/deregistered", Fixture, &empty, setup, test_import_deregistered,
                teardown);
+    g_test_add("/images/bake/pool-full", Fixture, &running, setup, test_bake_pool_full, teardown);
     return g_test_run();
 }
