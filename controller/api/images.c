@@ -1,16 +1,16 @@
 /*
- * images.c: DescribeImages, DeregisterImage, and nube's own
- * NubeBuildDefaultImage and NubeImportImage (docs/API.md).
+ * images.c: DescribeImages, DeregisterImage, CreateImage, and nube's own
+ * NubeBuildDefaultImage and NubeImportImage (docs/API.md).  The three
+ * that make an image check their parameters, record it pending and queue
+ * its job (work/images.c, work/bake.c).
  */
 #include "api.h"
 #include "xml.h"
 #include "bake.h"
 #include "build.h"
-#include "capture.h"
 #include "config.h"
 #include "fsutil.h"
-#include "lifecycle.h"
-#include "log.h"
+#include "images.h"
 #include "tags.h"
 
 #include <string.h>
@@ -251,8 +251,7 @@ int nube_api_deregister_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **
     g_autoptr(NubeImage) img = nube_image_get(req->cloud->db, id, err);
     if (img == NULL || nube_image_deregister(req->cloud->db, id, err) < 0)
         return -ENOENT;
-    nube_lifecycle_gc_image_files(req->cloud, img->base_sha256, img->kernel_sha256,
-                                  img->ramdisk_sha256);
+    nube_images_gc_files(req->cloud, img->base_sha256, img->kernel_sha256, img->ramdisk_sha256);
     nube_xml_add_bool(resp, "return", TRUE);
     return 0;
 }
@@ -327,57 +326,6 @@ static char *agent_binary(NubeError **err)
 
 /* ---- NubeBuildDefaultImage ------------------------------------------------ */
 
-typedef struct {
-    NubeCloud *d;
-    char *image_id;
-    gboolean cloud_init; /* the recipe's, so the job builds what was digested */
-    char *agent_path;
-    gint64 started;
-} BuildJob;
-
-static void build_job_free(gpointer p)
-{
-    BuildJob *job = p;
-    g_free(job->image_id);
-    g_free(job->agent_path);
-    g_free(job);
-}
-
-static void build_progress(const char *message, void *opaque)
-{
-    BuildJob *job = opaque;
-    gint64 secs = (g_get_monotonic_time() - job->started) / G_USEC_PER_SEC;
-    g_autofree char *text = g_strdup_printf("[%3" G_GINT64_FORMAT "s] %s", secs, message);
-    nube_info("%s: %s", job->image_id, text);
-    nube_image_set_reason(job->d->db, job->image_id, text, NULL);
-}
-
-static void build_job(gpointer data)
-{
-    BuildJob *job = data;
-    NubeBuildRecipe recipe;
-    NubeBuildResult res = { 0 };
-    g_autoptr(NubeError) err = NULL;
-
-    job->started = g_get_monotonic_time();
-    nube_build_recipe_default(&recipe);
-    recipe.cloud_init = job->cloud_init;
-    recipe.agent_path = job->agent_path;
-    if (nube_build_default_image(job->d->store, &recipe, build_progress, job, &res, &err) < 0 ||
-        nube_image_set_available(job->d->db, job->image_id, res.base.sha256,
-                                 (gint64) res.base.virtual_size, res.kernel_sha256,
-                                 res.ramdisk_sha256, res.cmdline, &err) < 0) {
-        nube_err("%s: build failed: %s", job->image_id, err->message);
-        nube_image_set_failed(job->d->db, job->image_id, err->message, NULL);
-        nube_lifecycle_gc_image_files(job->d, res.base.path ? res.base.sha256 : NULL,
-                                      res.kernel_sha256[0] ? res.kernel_sha256 : NULL,
-                                      res.ramdisk_sha256[0] ? res.ramdisk_sha256 : NULL);
-    } else {
-        nube_info("%s: available (base %s)", job->image_id, res.base.sha256);
-    }
-    nube_build_result_clear(&res);
-}
-
 /* A new AMI of ROOT_TYPE for the disk of SAME, an available image of the
  * same recipe with the other root device type: nothing to build again. */
 static int register_same_disk(NubeApiRequest *req, const NubeImage *same, NubeImage *img,
@@ -388,16 +336,6 @@ static int register_same_disk(NubeApiRequest *req, const NubeImage *same, NubeIm
     return nube_image_set_available(req->cloud->db, img->id, same->base_sha256, same->virtual_size,
                                     same->kernel_sha256, same->ramdisk_sha256, same->kernel_cmdline,
                                     err);
-}
-
-static void start_build(NubeApiRequest *req, const char *image_id, const NubeBuildRecipe *recipe)
-{
-    BuildJob *job = g_new0(BuildJob, 1);
-    job->d = req->cloud;
-    job->image_id = g_strdup(image_id);
-    job->cloud_init = recipe->cloud_init;
-    job->agent_path = g_strdup(recipe->agent_path);
-    nube_jobs_push(req->cloud->jobs, build_job, job, build_job_free);
 }
 
 /* Default name and description of a built image. */
@@ -460,7 +398,7 @@ int nube_api_build_default_image(NubeApiRequest *req, xmlNodePtr resp, NubeError
     } else {
         if (nube_image_insert(req->cloud->db, img, err) < 0)
             return -EINVAL;
-        start_build(req, img->id, &recipe);
+        nube_images_build_default_start(req->cloud, img->id, cloud_init, agent);
     }
     nube_xml_add(resp, "imageId", img->id);
     nube_xml_add_bool(resp, "reused", FALSE);
@@ -469,56 +407,48 @@ int nube_api_build_default_image(NubeApiRequest *req, xmlNodePtr resp, NubeError
 
 /* ---- NubeImportImage ------------------------------------------------------ */
 
-static int import_blob(NubeCloud *d, const char *key, const char *path, char sha[65],
-                       NubeError **err)
+/* KEY's file PATH (NULL: not given) must be an absolute path to a regular
+ * file; the import job checks its content. */
+static int check_file(const char *key, const char *path, NubeError **err)
 {
-    if (path == NULL)
+    if (path == NULL || (g_path_is_absolute(path) && g_file_test(path, G_FILE_TEST_IS_REGULAR)))
         return 0;
-    if (!g_path_is_absolute(path) || !g_file_test(path, G_FILE_TEST_IS_REGULAR))
+    return nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                           "%s '%s' is not an absolute path to a regular file.", key, path);
+}
+
+/* The checks of the files named: the format said, and regular files. */
+static int check_files(const NubeImportSpec *spec, NubeError **err)
+{
+    if (spec->format != NULL && !g_str_equal(spec->format, "raw") &&
+        !g_str_equal(spec->format, "qcow2"))
         return nube_error_setc(err, EINVAL, "InvalidParameterValue",
-                               "%s '%s' is not an absolute path to a regular file.", key, path);
-    return nube_store_add_blob(d->store, path, sha, err);
+                               "Format '%s' is not 'raw' or 'qcow2'.", spec->format);
+    if (check_file("Path", spec->path, err) < 0 ||
+        check_file("KernelPath", spec->kernel, err) < 0 ||
+        check_file("RamdiskPath", spec->ramdisk, err) < 0)
+        return -EINVAL;
+    return 0;
 }
 
-typedef struct {
-    const char *agent;
-    NubeGeneralizeOptions opts;
-} AgentEdit;
-
-/* nube_store_import_edit()'s edit: the agent goes into the working copy. */
-static int add_agent(const char *qcow2, void *opaque, NubeError **err)
+/* Path, Architecture, the name and NubeWithAgent; *AGENT gets the agent
+ * binary if asked for (caller frees). */
+static int check_import(const NubeApiRequest *req, const char *path, const char *name, char **agent,
+                        NubeError **err)
 {
-    const AgentEdit *edit = opaque;
-    return nube_capture_add_agent(qcow2, edit->agent, &edit->opts, err);
-}
-
-/* Imports PATH into the store, with the guest agent added if AGENT. */
-static int import_base(NubeApiRequest *req, const char *path, const char *format, const char *agent,
-                       NubeBase *base, NubeError **err)
-{
-    if (agent == NULL)
-        return nube_store_import(req->cloud->store, path, format, base, err);
-    AgentEdit edit = {
-        .agent = agent,
-        .opts = { .tcg = req->cloud->accel == NUBE_ACCEL_TCG },
-    };
-    return nube_store_import_edit(req->cloud->store, path, format, add_agent, &edit, base, err);
-}
-
-static int import_files(NubeApiRequest *req, const char *path, const char *agent, NubeBase *base,
-                        char kernel[65], char ramdisk[65], NubeError **err)
-{
-    const char *format = nube_query_get(req->q, "Format");
-    if (format != NULL && !g_str_equal(format, "raw") && !g_str_equal(format, "qcow2"))
+    if (!g_path_is_absolute(path))
+        return nube_error_setc(err, EINVAL, "InvalidParameterValue", "Path '%s' is not absolute.",
+                               path);
+    const char *arch = nube_query_get(req->q, "Architecture");
+    if (arch != NULL && !g_str_equal(arch, "x86_64"))
         return nube_error_setc(err, EINVAL, "InvalidParameterValue",
-                               "Format '%s' is not 'raw' or 'qcow2'.", format);
-    if (import_base(req, path, format, agent, base, err) < 0)
+                               "Architecture '%s' is not supported (x86_64 only).", arch);
+    gboolean with_agent = FALSE;
+    if (check_common(req, name, err) < 0 ||
+        nube_query_bool(req->q, "NubeWithAgent", FALSE, &with_agent, err) < 0)
         return -EINVAL;
-    if (import_blob(req->cloud, "KernelPath", nube_query_get(req->q, "KernelPath"), kernel, err) <
-            0 ||
-        import_blob(req->cloud, "RamdiskPath", nube_query_get(req->q, "RamdiskPath"), ramdisk,
-                    err) < 0)
-        return -EINVAL;
+    if (with_agent && (*agent = agent_binary(err)) == NULL)
+        return -ENOENT;
     return 0;
 }
 
@@ -527,42 +457,28 @@ int nube_api_import_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
     const char *path = nube_api_require(req, "Path", err);
     if (path == NULL)
         return -EINVAL;
-    if (!g_path_is_absolute(path))
-        return nube_error_setc(err, EINVAL, "InvalidParameterValue", "Path '%s' is not absolute.",
-                               path);
-    const char *arch = nube_query_get(req->q, "Architecture");
-    if (arch != NULL && !g_str_equal(arch, "x86_64"))
-        return nube_error_setc(err, EINVAL, "InvalidParameterValue",
-                               "Architecture '%s' is not supported (x86_64 only).", arch);
     g_autofree char *base_name = g_path_get_basename(path);
     const char *name = nube_query_get(req->q, "Name") ? nube_query_get(req->q, "Name") : base_name;
-    gboolean with_agent = FALSE;
-    if (check_common(req, name, err) < 0 ||
-        nube_query_bool(req->q, "NubeWithAgent", FALSE, &with_agent, err) < 0)
+    g_autofree char *agent = NULL;
+    if (check_import(req, path, name, &agent, err) < 0)
         return -EINVAL;
-    g_autofree char *agent = with_agent ? agent_binary(err) : NULL;
-    if (with_agent && agent == NULL)
-        return -ENOENT;
+    NubeImportSpec spec = {
+        .path = path,
+        .format = nube_query_get(req->q, "Format"),
+        .agent = agent,
+        .kernel = nube_query_get(req->q, "KernelPath"),
+        .ramdisk = nube_query_get(req->q, "RamdiskPath"),
+        .cmdline = nube_query_get(req->q, "KernelCmdline"),
+    };
+    if (check_files(&spec, err) < 0)
+        return -EINVAL;
 
-    NubeBase base = { 0 };
-    char kernel[65] = "", ramdisk[65] = "";
     g_autoptr(NubeImage) img = image_record(req, name, "import");
-    img->has_agent = with_agent;
-    int r = import_files(req, path, agent, &base, kernel, ramdisk, err);
-    if (r == 0)
-        r = nube_image_insert(req->cloud->db, img, err);
-    if (r == 0)
-        r = nube_image_set_available(req->cloud->db, img->id, base.sha256,
-                                     (gint64) base.virtual_size, kernel[0] ? kernel : NULL,
-                                     ramdisk[0] ? ramdisk : NULL,
-                                     nube_query_get(req->q, "KernelCmdline"), err);
-    if (r < 0) {
-        nube_lifecycle_gc_image_files(req->cloud, base.path ? base.sha256 : NULL,
-                                      kernel[0] ? kernel : NULL, ramdisk[0] ? ramdisk : NULL);
-        nube_base_clear(&base);
-        return r;
-    }
-    nube_base_clear(&base);
+    img->has_agent = agent != NULL;
+    img->state_reason = g_strdup("queued");
+    if (nube_image_insert(req->cloud->db, img, err) < 0)
+        return -EINVAL;
+    nube_images_import_start(req->cloud, img->id, &spec);
     nube_xml_add(resp, "imageId", img->id);
     return 0;
 }

@@ -6,6 +6,8 @@
 #include "xml.h"
 #include "catalog.h"
 #include "lifecycle.h"
+#include "fsutil.h"
+#include "images.h"
 #include "tags.h"
 #include "volume.h"
 
@@ -161,7 +163,7 @@ int nube_api_delete_volume(NubeApiRequest *req, xmlNodePtr resp, NubeError **err
         return nube_error_set(err, errno, "remove '%s'", path);
     if (nube_volume_mark_deleted(req->cloud->db, id, err) < 0)
         return -EIO;
-    nube_lifecycle_gc_image_files(req->cloud, vol->base_sha256, NULL, NULL);
+    nube_images_gc_files(req->cloud, vol->base_sha256, NULL, NULL);
     nube_xml_add_bool(resp, "return", TRUE);
     return 0;
 }

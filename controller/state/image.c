@@ -196,9 +196,10 @@ int nube_image_set_reason(NubeDb *db, const char *id, const char *reason, NubeEr
 
 int nube_image_set_failed(NubeDb *db, const char *id, const char *reason, NubeError **err)
 {
-    int r =
-        nube_db_exec(db, err, "UPDATE images SET state = 'failed', state_reason = ?2 WHERE id = ?1",
-                     "ss", id, reason);
+    int r = nube_db_exec(db, err,
+                         "UPDATE images SET state = 'failed', state_reason = ?2 "
+                         "WHERE id = ?1 AND state = 'pending'",
+                         "ss", id, reason);
     return r < 0 ? r : 0;
 }
 

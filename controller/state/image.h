@@ -63,7 +63,8 @@ int nube_image_set_capture_ms(NubeDb *db, const char *id, gint64 ms, NubeError *
 /* Sets the state reason (progress text while pending). */
 int nube_image_set_reason(NubeDb *db, const char *id, const char *reason, NubeError **err);
 
-/* Marks ID failed with REASON. */
+/* Marks ID failed with REASON if it is still pending (one deregistered
+ * while its job ran stays deregistered).  0 or -errno with ERR. */
 int nube_image_set_failed(NubeDb *db, const char *id, const char *reason, NubeError **err);
 
 /* Marks ID deregistered.  -ENOENT with "InvalidAMIID.NotFound" if unknown

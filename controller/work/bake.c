@@ -5,6 +5,7 @@
 #include "capture.h"
 #include "fsutil.h"
 #include "instdir.h"
+#include "images.h"
 #include "lifecycle.h"
 #include "log.h"
 
@@ -29,10 +30,7 @@ static void bake_job_free(gpointer p)
 
 static void progress(BakeJob *job, const char *message)
 {
-    gint64 secs = (g_get_monotonic_time() - job->started) / G_USEC_PER_SEC;
-    g_autofree char *text = g_strdup_printf("[%3" G_GINT64_FORMAT "s] %s", secs, message);
-    nube_info("%s: %s", job->image_id, text);
-    nube_image_set_reason(job->d->db, job->image_id, text, NULL);
+    nube_images_progress(job->d, job->image_id, job->started, message);
 }
 
 /* Polls the record of ID until its state is STATE or TIMEOUT seconds pass. */
@@ -53,6 +51,10 @@ static int wait_state(NubeCloud *d, const char *id, NubeInstanceState state, int
                           nube_instance_state_name(state), timeout);
 }
 
+/* Seconds the record of a guest that is off may take to become stopped
+ * (libvirt's event). */
+#define STOPPED_EVENT_TIMEOUT 30
+
 /* Stops the guest cleanly, flattens its disk to DEST.  *STOPPED tells
  * whether the caller must start it again. */
 static int capture_stopped(BakeJob *job, const char *dest, gboolean *stopped, NubeError **err)
@@ -64,10 +66,12 @@ static int capture_stopped(BakeJob *job, const char *dest, gboolean *stopped, Nu
     if (inst->state != NUBE_INSTANCE_STOPPED) {
         NubeInstanceState prev;
         progress(job, "shutting the instance down");
-        if (nube_lifecycle_stop(d, job->instance_id, FALSE, &prev, err) < 0)
+        /* In this job's thread: a stop job could wait for a thread of the
+         * pool that every bake holds. */
+        if (nube_lifecycle_stop_wait(d, job->instance_id, &prev, err) < 0)
             return -EIO;
         *stopped = TRUE;
-        if (wait_state(d, job->instance_id, NUBE_INSTANCE_STOPPED, NUBE_STOP_TIMEOUT + 30, err) < 0)
+        if (wait_state(d, job->instance_id, NUBE_INSTANCE_STOPPED, STOPPED_EVENT_TIMEOUT, err) < 0)
             return -EIO;
     }
     job->capture_started = g_get_monotonic_time();
@@ -182,7 +186,7 @@ static int bake(BakeJob *job, gboolean *stopped, NubeError **err)
         nube_info("%s: available in %.1f s after the guest was down (base %s)", job->image_id,
                   capture_ms / 1e3, base.sha256);
     else if (base.path != NULL)
-        nube_lifecycle_gc_image_files(job->d, base.sha256, NULL, NULL);
+        nube_images_gc_files(job->d, base.sha256, NULL, NULL);
     nube_base_clear(&base);
     return r;
 }

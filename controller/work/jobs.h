@@ -1,6 +1,9 @@
 /*
  * jobs.h: background work of nubed (launching guests, building images,
  * waiting for a clean shutdown), so API calls answer at once as EC2's do.
+ * A job never waits for another job of the pool: with every thread busy
+ * waiting, that job would never run (CreateImage stops its instance in its
+ * own thread, nube_lifecycle_stop_wait()).
  */
 #pragma once
 

@@ -7,6 +7,7 @@
 #include "domain_xml.h"
 #include "forwards.h"
 #include "fsutil.h"
+#include "images.h"
 #include "log.h"
 #include "overlay.h"
 #include "secgroup.h"
@@ -379,27 +380,34 @@ static gboolean agent_shutdown(NubeCloud *d, const char *id)
     return r == 0;
 }
 
-static void stop_job(gpointer data)
+/* Shuts the guest of ID down in the caller's thread: cleanly (through its
+ * agent, else the ACPI power button) unless FORCE, powered off if that
+ * fails or takes more than NUBE_STOP_TIMEOUT s.  Returns when it is off. */
+static void stop_guest(NubeCloud *d, const char *id, gboolean force)
 {
-    InstanceJob *job = data;
     g_autoptr(NubeError) err = NULL;
 
-    if (job->force || (!agent_shutdown(job->d, job->id) &&
-                       nube_hypervisor_shutdown(job->d->hv, job->id, &err) < 0)) {
+    if (force || (!agent_shutdown(d, id) && nube_hypervisor_shutdown(d->hv, id, &err) < 0)) {
         if (err != NULL)
-            nube_warn("%s: clean shutdown failed (%s), powering off", job->id, err->message);
-        nube_hypervisor_destroy(job->d->hv, job->id, NULL);
+            nube_warn("%s: clean shutdown failed (%s), powering off", id, err->message);
+        nube_hypervisor_destroy(d->hv, id, NULL);
         return;
     }
     for (int waited = 0; waited < NUBE_STOP_TIMEOUT; waited++) {
         NubeDomainState st = NUBE_DOMAIN_RUNNING;
-        nube_hypervisor_state(job->d->hv, job->id, &st, NULL);
+        nube_hypervisor_state(d->hv, id, &st, NULL);
         if (st != NUBE_DOMAIN_RUNNING)
             return;
         g_usleep(G_USEC_PER_SEC);
     }
-    nube_warn("%s: no clean shutdown after %d s, powering off", job->id, NUBE_STOP_TIMEOUT);
-    nube_hypervisor_destroy(job->d->hv, job->id, NULL);
+    nube_warn("%s: no clean shutdown after %d s, powering off", id, NUBE_STOP_TIMEOUT);
+    nube_hypervisor_destroy(d->hv, id, NULL);
+}
+
+static void stop_job(gpointer data)
+{
+    InstanceJob *job = data;
+    stop_guest(job->d, job->id, job->force);
 }
 
 static int refuse_instance_store(const NubeInstance *inst, const char *what, NubeError **err)
@@ -412,8 +420,10 @@ static int refuse_instance_store(const NubeInstance *inst, const char *what, Nub
                            inst->id, what);
 }
 
-int nube_lifecycle_stop(NubeCloud *d, const char *id, gboolean force, NubeInstanceState *prev,
-                        NubeError **err)
+/* Moves ID to stopping: 1 if its guest is to be stopped, 0 if it is
+ * stopped already, or -errno with an EC2 error.  *PREV as for
+ * nube_lifecycle_stop(). */
+static int begin_stop(NubeCloud *d, const char *id, NubeInstanceState *prev, NubeError **err)
 {
     g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
     if (inst == NULL)
@@ -427,10 +437,24 @@ int nube_lifecycle_stop(NubeCloud *d, const char *id, gboolean force, NubeInstan
     int r = nube_instance_transition(d->db, id, NUBE_INSTANCE_LIVE, NUBE_INSTANCE_STOPPING,
                                      "Client.UserInitiatedShutdown: User initiated shutdown", prev,
                                      err);
-    if (r < 0)
-        return r;
-    queue(d, stop_job, id, force);
-    return 0;
+    return r < 0 ? r : 1;
+}
+
+int nube_lifecycle_stop(NubeCloud *d, const char *id, gboolean force, NubeInstanceState *prev,
+                        NubeError **err)
+{
+    int r = begin_stop(d, id, prev, err);
+    if (r > 0)
+        queue(d, stop_job, id, force);
+    return MIN(r, 0);
+}
+
+int nube_lifecycle_stop_wait(NubeCloud *d, const char *id, NubeInstanceState *prev, NubeError **err)
+{
+    int r = begin_stop(d, id, prev, err);
+    if (r > 0)
+        stop_guest(d, id, FALSE);
+    return MIN(r, 0);
 }
 
 int nube_lifecycle_start(NubeCloud *d, const char *id, NubeInstanceState *prev, NubeError **err)
@@ -504,8 +528,8 @@ static void terminate_job(gpointer data)
     set_state(d, job->id, NUBE_STATE_BIT(NUBE_INSTANCE_SHUTTING_DOWN), NUBE_INSTANCE_TERMINATED,
               inst->state_reason);
     g_autoptr(NubeImage) img = nube_image_get(d->db, inst->image_id, NULL);
-    nube_lifecycle_gc_image_files(d, inst->base_sha256, img ? img->kernel_sha256 : NULL,
-                                  img ? img->ramdisk_sha256 : NULL);
+    nube_images_gc_files(d, inst->base_sha256, img ? img->kernel_sha256 : NULL,
+                         img ? img->ramdisk_sha256 : NULL);
 }
 
 int nube_lifecycle_terminate(NubeCloud *d, const char *id, NubeInstanceState *prev, NubeError **err)
@@ -524,19 +548,6 @@ int nube_lifecycle_terminate(NubeCloud *d, const char *id, NubeInstanceState *pr
         return r;
     queue(d, terminate_job, id, TRUE);
     return 0;
-}
-
-void nube_lifecycle_gc_image_files(NubeCloud *d, const char *base_sha256, const char *kernel_sha256,
-                                   const char *ramdisk_sha256)
-{
-    if (base_sha256 != NULL && !nube_image_base_in_use(d->db, base_sha256)) {
-        nube_info("removing unused base %s", base_sha256);
-        nube_store_remove_base(d->store, base_sha256, NULL);
-    }
-    const char *blobs[] = { kernel_sha256, ramdisk_sha256 };
-    for (size_t i = 0; i < G_N_ELEMENTS(blobs); i++)
-        if (blobs[i] != NULL && !nube_image_blob_in_use(d->db, blobs[i]))
-            nube_store_remove_blob(d->store, blobs[i], NULL);
 }
 
 /* ---- events and reconciliation -------------------------------------------- */

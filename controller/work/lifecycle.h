@@ -48,6 +48,15 @@ GPtrArray *nube_lifecycle_run(NubeCloud *d, const NubeLaunchRequest *req, NubeEr
 int nube_lifecycle_stop(NubeCloud *d, const char *id, gboolean force, NubeInstanceState *prev,
                         NubeError **err);
 
+/* nube_lifecycle_stop() (clean) done in the caller's thread: returns once
+ * the guest is off, after up to NUBE_STOP_TIMEOUT s (then it is powered
+ * off).  For jobs, which must never wait for another job of the pool: with
+ * every thread busy that job would never run.  The record becomes stopped
+ * when libvirt's event arrives, on the hypervisor's event thread.  0 or
+ * -errno with an EC2 error. */
+int nube_lifecycle_stop_wait(NubeCloud *d, const char *id, NubeInstanceState *prev,
+                             NubeError **err);
+
 /* StartInstances for ID. */
 int nube_lifecycle_start(NubeCloud *d, const char *id, NubeInstanceState *prev, NubeError **err);
 
@@ -68,11 +77,6 @@ int nube_lifecycle_reconcile(NubeCloud *d, NubeError **err);
 /* Corrects records whose guest changed state without an event reaching
  * nubed (run periodically). */
 void nube_lifecycle_resync(NubeCloud *d);
-
-/* Removes the base SHA256 (and unused blobs) from the store if nothing
- * needs it any more. */
-void nube_lifecycle_gc_image_files(NubeCloud *d, const char *base_sha256, const char *kernel_sha256,
-                                   const char *ramdisk_sha256);
 
 /* The last MAX bytes of ID's serial console log, or an empty buffer. */
 GBytes *nube_lifecycle_console(NubeCloud *d, const char *id, gsize max);

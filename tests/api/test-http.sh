@@ -2,8 +2,9 @@
 # Integration, no guest booted: nubed's HTTP API with real clients.  The AWS
 # CLI works with the files nubed writes; unsigned and wrongly signed
 # requests are refused; one nubed per state directory; keys survive a
-# restart; image import refuses a qcow2 with a backing file and leaves
-# nothing behind; an imported AMI's base is removed when it is deregistered.
+# restart; image import refuses a missing file at once, and a qcow2 with a
+# backing file by a failed image with the reason, leaving no file behind;
+# an imported AMI's base is removed when it is deregistered.
 . "$NUBE_SRCDIR/tests/e2e/lib.sh"
 
 WORK=$(mktemp -d /tmp/nube-http-XXXXXX)
@@ -36,12 +37,25 @@ start_nubed
 aws_nube ec2 describe-availability-zones --query 'AvailabilityZones[0].ZoneName' --output text |
     grep -qx nube-local-1a || fail "describe-availability-zones after restart"
 
-log "import refuses a qcow2 whose backing file is a host file"
-qemu-img create -q -f qcow2 -F raw -b /etc/passwd "$WORK/evil.qcow2"
-if out=$(nube image import "$WORK/evil.qcow2" --name evil-image 2>&1); then fail "evil image imported"; fi
-echo "$out" | grep -q InvalidParameterValue || fail "evil import: $out"
+log "import refuses a file that does not exist at once, with no record"
+if out=$(nube image import "$WORK/missing.qcow2" --name missing-image 2>&1); then fail "missing file imported"; fi
+echo "$out" | grep -q "InvalidParameterValue: Path '$WORK/missing.qcow2' is not an absolute path to a regular file" ||
+    fail "missing file: $out"
 [ "$(aws_nube ec2 describe-images --query 'length(Images)' --output text)" = 0 ] || fail "a record was left"
+
+log "import refuses a qcow2 whose backing file is a host file: the image fails"
+qemu-img create -q -f qcow2 -F raw -b /etc/passwd "$WORK/evil.qcow2"
+refusal="image file '$WORK/evil.qcow2' has a backing file; only standalone images can be imported"
+if out=$(nube image import "$WORK/evil.qcow2" --name evil-image 2>&1); then fail "evil image imported"; fi
+echo "$out" | grep -qF "failed: $refusal" || fail "evil import: $out"
+[ "$(aws_nube ec2 describe-images --query 'length(Images)' --output text)" = 1 ] || fail "not one record"
+EVIL=$(aws_nube ec2 describe-images --filters Name=name,Values=evil-image --query 'Images[0].ImageId' --output text)
+[ "$(aws_nube ec2 describe-images --image-ids "$EVIL" --query 'Images[0].State' --output text)" = failed ] ||
+    fail "evil image not failed"
+reason=$(aws_nube ec2 describe-images --image-ids "$EVIL" --query 'Images[0].StateReason.Message' --output text)
+[ "$reason" = "$refusal" ] || fail "evil image's reason: $reason"
 [ -z "$(ls -A "$STATE/images/bases" 2>/dev/null)" ] || fail "a base file was left"
+aws_nube ec2 deregister-image --image-id "$EVIL"
 
 log "import of a raw disk, then deregister"
 truncate -s 64M "$WORK/disk.raw"

@@ -1,0 +1,190 @@
+/*
+ * images.c: the default image's build job, the import job, progress of
+ * image jobs, and the collection of unused bases and blobs (see images.h).
+ */
+#include "images.h"
+#include "build.h"
+#include "capture.h"
+#include "image.h"
+#include "log.h"
+
+void nube_images_progress(NubeCloud *d, const char *image_id, gint64 started, const char *message)
+{
+    gint64 secs = (g_get_monotonic_time() - started) / G_USEC_PER_SEC;
+    g_autofree char *text = g_strdup_printf("[%3" G_GINT64_FORMAT "s] %s", secs, message);
+    nube_info("%s: %s", image_id, text);
+    nube_image_set_reason(d->db, image_id, text, NULL);
+}
+
+void nube_images_gc_files(NubeCloud *d, const char *base_sha256, const char *kernel_sha256,
+                          const char *ramdisk_sha256)
+{
+    if (base_sha256 != NULL && !nube_image_base_in_use(d->db, base_sha256)) {
+        nube_info("removing unused base %s", base_sha256);
+        nube_store_remove_base(d->store, base_sha256, NULL);
+    }
+    const char *blobs[] = { kernel_sha256, ramdisk_sha256 };
+    for (size_t i = 0; i < G_N_ELEMENTS(blobs); i++)
+        if (blobs[i] != NULL && !nube_image_blob_in_use(d->db, blobs[i]))
+            nube_store_remove_blob(d->store, blobs[i], NULL);
+}
+
+/* ---- NubeBuildDefaultImage ------------------------------------------------ */
+
+typedef struct {
+    NubeCloud *d;
+    char *image_id;
+    gboolean cloud_init; /* the recipe's, so the job builds what was digested */
+    char *agent_path;
+    gint64 started;
+} BuildJob;
+
+static void build_job_free(gpointer p)
+{
+    BuildJob *job = p;
+    g_free(job->image_id);
+    g_free(job->agent_path);
+    g_free(job);
+}
+
+static void build_progress(const char *message, void *opaque)
+{
+    BuildJob *job = opaque;
+    nube_images_progress(job->d, job->image_id, job->started, message);
+}
+
+static void build_job(gpointer data)
+{
+    BuildJob *job = data;
+    NubeBuildRecipe recipe;
+    NubeBuildResult res = { 0 };
+    g_autoptr(NubeError) err = NULL;
+
+    job->started = g_get_monotonic_time();
+    nube_build_recipe_default(&recipe);
+    recipe.cloud_init = job->cloud_init;
+    recipe.agent_path = job->agent_path;
+    if (nube_build_default_image(job->d->store, &recipe, build_progress, job, &res, &err) < 0 ||
+        nube_image_set_available(job->d->db, job->image_id, res.base.sha256,
+                                 (gint64) res.base.virtual_size, res.kernel_sha256,
+                                 res.ramdisk_sha256, res.cmdline, &err) < 0) {
+        nube_err("%s: build failed: %s", job->image_id, err->message);
+        nube_image_set_failed(job->d->db, job->image_id, err->message, NULL);
+        nube_images_gc_files(job->d, res.base.path ? res.base.sha256 : NULL,
+                             res.kernel_sha256[0] ? res.kernel_sha256 : NULL,
+                             res.ramdisk_sha256[0] ? res.ramdisk_sha256 : NULL);
+    } else {
+        nube_info("%s: available (base %s)", job->image_id, res.base.sha256);
+    }
+    nube_build_result_clear(&res);
+}
+
+void nube_images_build_default_start(NubeCloud *d, const char *image_id, gboolean cloud_init,
+                                     const char *agent_path)
+{
+    BuildJob *job = g_new0(BuildJob, 1);
+    job->d = d;
+    job->image_id = g_strdup(image_id);
+    job->cloud_init = cloud_init;
+    job->agent_path = g_strdup(agent_path);
+    nube_jobs_push(d->jobs, build_job, job, build_job_free);
+}
+
+/* ---- NubeImportImage ------------------------------------------------------ */
+
+typedef struct {
+    NubeCloud *d;
+    char *image_id;
+    char *path;
+    char *format;
+    char *agent;
+    char *kernel;
+    char *ramdisk;
+    char *cmdline;
+    gint64 started;
+} ImportJob;
+
+static void import_job_free(gpointer p)
+{
+    ImportJob *job = p;
+    g_free(job->image_id);
+    g_free(job->path);
+    g_free(job->format);
+    g_free(job->agent);
+    g_free(job->kernel);
+    g_free(job->ramdisk);
+    g_free(job->cmdline);
+    g_free(job);
+}
+
+/* nube_store_import_edit()'s edit: the agent goes into the working copy. */
+static int add_agent(const char *qcow2, void *opaque, NubeError **err)
+{
+    ImportJob *job = opaque;
+    NubeGeneralizeOptions opts = { .tcg = job->d->accel == NUBE_ACCEL_TCG };
+    nube_images_progress(job->d, job->image_id, job->started, "adding the guest agent");
+    return nube_capture_add_agent(qcow2, job->agent, &opts, err);
+}
+
+/* Imports the disk into the store, with the guest agent added if asked. */
+static int import_base(ImportJob *job, NubeBase *base, NubeError **err)
+{
+    NubeStore *store = job->d->store;
+    nube_images_progress(job->d, job->image_id, job->started, "checking and storing the disk");
+    if (job->agent == NULL)
+        return nube_store_import(store, job->path, job->format, base, err);
+    return nube_store_import_edit(store, job->path, job->format, add_agent, job, base, err);
+}
+
+/* Stores the file PATH (if not NULL) as a blob; its digest in SHA. */
+static int import_blob(ImportJob *job, const char *path, char sha[65], NubeError **err)
+{
+    return path ? nube_store_add_blob(job->d->store, path, sha, err) : 0;
+}
+
+static int import_files(ImportJob *job, NubeBase *base, char kernel[65], char ramdisk[65],
+                        NubeError **err)
+{
+    if (import_base(job, base, err) < 0 || import_blob(job, job->kernel, kernel, err) < 0 ||
+        import_blob(job, job->ramdisk, ramdisk, err) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+static void import_job(gpointer data)
+{
+    ImportJob *job = data;
+    g_autoptr(NubeError) err = NULL;
+    NubeBase base = { 0 };
+    char kernel[65] = "", ramdisk[65] = "";
+
+    job->started = g_get_monotonic_time();
+    int r = import_files(job, &base, kernel, ramdisk, &err);
+    if (r == 0)
+        r = nube_image_set_available(job->d->db, job->image_id, base.sha256,
+                                     (gint64) base.virtual_size, kernel[0] ? kernel : NULL,
+                                     ramdisk[0] ? ramdisk : NULL, job->cmdline, &err);
+    if (r < 0) {
+        nube_err("%s: import of '%s' failed: %s", job->image_id, job->path, err->message);
+        nube_image_set_failed(job->d->db, job->image_id, err->message, NULL);
+        nube_images_gc_files(job->d, base.path ? base.sha256 : NULL, kernel[0] ? kernel : NULL,
+                             ramdisk[0] ? ramdisk : NULL);
+    } else {
+        nube_info("%s: available (base %s)", job->image_id, base.sha256);
+    }
+    nube_base_clear(&base);
+}
+
+void nube_images_import_start(NubeCloud *d, const char *image_id, const NubeImportSpec *spec)
+{
+    ImportJob *job = g_new0(ImportJob, 1);
+    job->d = d;
+    job->image_id = g_strdup(image_id);
+    job->path = g_strdup(spec->path);
+    job->format = g_strdup(spec->format);
+    job->agent = g_strdup(spec->agent);
+    job->kernel = g_strdup(spec->kernel);
+    job->ramdisk = g_strdup(spec->ramdisk);
+    job->cmdline = g_strdup(spec->cmdline);
+    nube_jobs_push(d->jobs, import_job, job, import_job_free);
+}
