@@ -20,7 +20,7 @@ static char *nubed_beside_self(void)
     if (self == NULL)
         return NULL;
     g_autofree char *dir = g_path_get_dirname(self);
-    const char *const candidates[] = { "nubed", "../nubed", "../sbin/nubed" };
+    const char *const candidates[] = { "nubed", "../controller/nubed", "../sbin/nubed" };
 
     for (size_t i = 0; i < G_N_ELEMENTS(candidates); i++) {
         g_autofree char *path = g_build_filename(dir, candidates[i], NULL);

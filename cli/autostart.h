@@ -10,9 +10,10 @@
 #define NUBE_AUTOSTART_TIMEOUT_S 30
 
 /*
- * The nubed program to start: "nubed" beside this program, ../nubed (the
- * build tree, controller/cli/nube beside controller/nubed), ../sbin/nubed,
- * the configured sbindir, then $PATH.  Returns a new path, or NULL.
+ * The nubed program to start: "nubed" beside this program,
+ * ../controller/nubed (the build tree, cli/nube beside controller/nubed),
+ * ../sbin/nubed, the configured sbindir, then $PATH.  Returns a new path,
+ * or NULL.
  */
 char *nube_autostart_find_nubed(void);
 
