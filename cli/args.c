@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-GOptionGroup *nube_args_global_group(NubeGlobalOptions *opts)
+GOptionGroup *nube_cli_args_global_group(NubeCliGlobalOptions *opts)
 {
     const GOptionEntry entries[] = {
         { "endpoint-url", 0, 0, G_OPTION_ARG_STRING, &opts->endpoint_url,
@@ -43,9 +43,9 @@ static void take_string(char **dst, char **src)
     *dst = g_steal_pointer(src);
 }
 
-int nube_args_apply(NubeCli *cli, NubeGlobalOptions *src, NubeError **err)
+int nube_cli_args_apply(NubeCli *cli, NubeCliGlobalOptions *src, NubeError **err)
 {
-    NubeGlobalOptions *dst = &cli->opts;
+    NubeCliGlobalOptions *dst = &cli->opts;
 
     take_string(&dst->endpoint_url, &src->endpoint_url);
     take_string(&dst->profile, &src->profile);
@@ -58,13 +58,13 @@ int nube_args_apply(NubeCli *cli, NubeGlobalOptions *src, NubeError **err)
 
     if (dst->debug)
         nube_log_set_level(NUBE_LOG_DEBUG);
-    if (dst->output && nube_output_format_parse(dst->output, &cli->format) < 0)
+    if (dst->output && nube_cli_output_format_parse(dst->output, &cli->format) < 0)
         return nube_cli_usage(err, "unknown output format '%s' (table or json)", dst->output);
     return 0;
 }
 
-static GOptionContext *command_context(const NubeCommand *cmd, const GOptionEntry *options,
-                                       NubeGlobalOptions *opts)
+static GOptionContext *command_context(const NubeCliCommand *cmd, const GOptionEntry *options,
+                                       NubeCliGlobalOptions *opts)
 {
     g_autofree char *params =
         g_strdup_printf("%s%s%s", cmd->name, cmd->args ? " " : "", cmd->args ? cmd->args : "");
@@ -80,7 +80,7 @@ static GOptionContext *command_context(const NubeCommand *cmd, const GOptionEntr
         g_option_group_add_entries(group, options);
         g_option_context_add_group(ctx, group);
     }
-    g_option_context_add_group(ctx, nube_args_global_group(opts));
+    g_option_context_add_group(ctx, nube_cli_args_global_group(opts));
     return ctx;
 }
 
@@ -96,7 +96,7 @@ static void drop_separator(int *argc, char **argv)
     }
 }
 
-static int check_count(const NubeCommand *cmd, int n)
+static int check_count(const NubeCliCommand *cmd, int n)
 {
     if (n < cmd->min_args)
         return -1;
@@ -105,17 +105,17 @@ static int check_count(const NubeCommand *cmd, int n)
     return 0;
 }
 
-int nube_args_parse(NubeCli *cli, const NubeCommand *cmd, const GOptionEntry *options, int *argc,
-                    char ***argv, NubeError **err)
+int nube_cli_args_parse(NubeCli *cli, const NubeCliCommand *cmd, const GOptionEntry *options,
+                        int *argc, char ***argv, NubeError **err)
 {
-    NubeGlobalOptions opts = { 0 };
+    NubeCliGlobalOptions opts = { 0 };
     g_autoptr(GOptionContext) ctx = command_context(cmd, options, &opts);
     g_autoptr(GError) gerr = NULL;
 
     cli->command = cmd->name;
     if (!g_option_context_parse(ctx, argc, argv, &gerr))
         return nube_cli_usage(err, "%s", gerr->message);
-    if (nube_args_apply(cli, &opts, err) < 0)
+    if (nube_cli_args_apply(cli, &opts, err) < 0)
         return -EINVAL;
     if (cli->opts.help) {
         g_autofree char *help = g_option_context_get_help(ctx, FALSE, NULL);

@@ -10,14 +10,14 @@
  * The global options, storing into OPTS, as a group for a GOptionContext
  * (caller owns it until it is added to a context).
  */
-GOptionGroup *nube_args_global_group(NubeGlobalOptions *opts);
+GOptionGroup *nube_cli_args_global_group(NubeCliGlobalOptions *opts);
 
 /*
  * Moves the options set in SRC into DST (SRC's strings are taken; SRC is
  * left empty), then applies the result: --debug, the --output format.
  * Returns 0, or -EINVAL with a usage error for an unknown format.
  */
-int nube_args_apply(NubeCli *cli, NubeGlobalOptions *src, NubeError **err);
+int nube_cli_args_apply(NubeCli *cli, NubeCliGlobalOptions *src, NubeError **err);
 
 /*
  * Parses *ARGC and *ARGV (ARGV[0] is the last command word) with CMD's OPTIONS
@@ -26,5 +26,5 @@ int nube_args_apply(NubeCli *cli, NubeGlobalOptions *src, NubeError **err);
  * --help was printed (the command should then return 0), or -EINVAL with a
  * usage error.
  */
-int nube_args_parse(NubeCli *cli, const NubeCommand *cmd, const GOptionEntry *options, int *argc,
-                    char ***argv, NubeError **err);
+int nube_cli_args_parse(NubeCli *cli, const NubeCliCommand *cmd, const GOptionEntry *options,
+                        int *argc, char ***argv, NubeError **err);

@@ -30,7 +30,7 @@ static char *nubed_beside_self(void)
     return NULL;
 }
 
-char *nube_autostart_find_nubed(void)
+char *nube_cli_autostart_find_nubed(void)
 {
     char *path = nubed_beside_self();
     if (path != NULL)
@@ -47,10 +47,10 @@ static void child_setup(gpointer data)
 }
 
 /* Spawns nubed with stdout and stderr on LOG_FD.  0 or -errno. */
-static int nubed_spawn(const char *nubed, const NubeEndpoint *ep, const char *state_dir, int log_fd,
-                       GPid *pid, NubeError **err)
+static int nubed_spawn(const char *nubed, const NubeCliEndpoint *ep, const char *state_dir,
+                       int log_fd, GPid *pid, NubeError **err)
 {
-    g_autofree char *listen = nube_endpoint_listen(ep);
+    g_autofree char *listen = nube_cli_endpoint_listen(ep);
     const char *argv[] = { nubed, "--state-dir", state_dir, "--listen", listen, NULL };
     g_autoptr(GError) gerr = NULL;
 
@@ -75,18 +75,18 @@ static int nubed_check_alive(GPid pid, const char *log_path, NubeError **err)
                           WTERMSIG(status), log_path);
 }
 
-static gboolean nubed_ready(const NubeEndpoint *ep, const char *wait_for_file)
+static gboolean nubed_ready(const NubeCliEndpoint *ep, const char *wait_for_file)
 {
     g_autoptr(NubeError) ignored = NULL;
-    if (nube_client_probe(ep, &ignored) < 0)
+    if (nube_cli_client_probe(ep, &ignored) < 0)
         return FALSE;
     return wait_for_file == NULL || g_file_test(wait_for_file, G_FILE_TEST_EXISTS);
 }
 
-static int nubed_wait(GPid pid, const NubeEndpoint *ep, const char *wait_for_file,
+static int nubed_wait(GPid pid, const NubeCliEndpoint *ep, const char *wait_for_file,
                       const char *log_path, NubeError **err)
 {
-    gint64 deadline = g_get_monotonic_time() + NUBE_AUTOSTART_TIMEOUT_S * G_USEC_PER_SEC;
+    gint64 deadline = g_get_monotonic_time() + NUBE_CLI_AUTOSTART_TIMEOUT_S * G_USEC_PER_SEC;
 
     while (!nubed_ready(ep, wait_for_file)) {
         if (nubed_check_alive(pid, log_path, err) < 0)
@@ -94,16 +94,16 @@ static int nubed_wait(GPid pid, const NubeEndpoint *ep, const char *wait_for_fil
         if (g_get_monotonic_time() > deadline)
             return nube_error_set(err, ETIMEDOUT,
                                   "the nubed started for '%s' did not answer within %d s; see '%s'",
-                                  ep->url, NUBE_AUTOSTART_TIMEOUT_S, log_path);
+                                  ep->url, NUBE_CLI_AUTOSTART_TIMEOUT_S, log_path);
         g_usleep(POLL_INTERVAL_US);
     }
     return 0;
 }
 
-int nube_autostart_nubed(const NubeEndpoint *ep, const char *state_dir, const char *wait_for_file,
-                         NubeError **err)
+int nube_cli_autostart_nubed(const NubeCliEndpoint *ep, const char *state_dir,
+                             const char *wait_for_file, NubeError **err)
 {
-    g_autofree char *nubed = nube_autostart_find_nubed();
+    g_autofree char *nubed = nube_cli_autostart_find_nubed();
     g_autofree char *log_path = g_build_filename(state_dir, "nubed.log", NULL);
     GPid pid;
 

@@ -7,7 +7,7 @@
 #include "endpoint.h"
 #include "error.h"
 
-#define NUBE_AUTOSTART_TIMEOUT_S 30
+#define NUBE_CLI_AUTOSTART_TIMEOUT_S 30
 
 /*
  * The nubed program to start: "nubed" beside this program,
@@ -15,7 +15,7 @@
  * ../sbin/nubed, the configured sbindir, then $PATH.  Returns a new path,
  * or NULL.
  */
-char *nube_autostart_find_nubed(void);
+char *nube_cli_autostart_find_nubed(void);
 
 /*
  * Starts `nubed --state-dir STATE_DIR --listen HOST:PORT` for EP, detached
@@ -25,5 +25,5 @@ char *nube_autostart_find_nubed(void);
  * Returns 0, or a negative errno with ERR set (nubed not found, exited, or
  * silent for too long).
  */
-int nube_autostart_nubed(const NubeEndpoint *ep, const char *state_dir, const char *wait_for_file,
-                         NubeError **err);
+int nube_cli_autostart_nubed(const NubeCliEndpoint *ep, const char *state_dir,
+                             const char *wait_for_file, NubeError **err);

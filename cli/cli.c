@@ -9,7 +9,7 @@
 
 void nube_cli_init(NubeCli *cli)
 {
-    *cli = (NubeCli){ .format = NUBE_OUTPUT_TABLE };
+    *cli = (NubeCli){ .format = NUBE_CLI_OUTPUT_TABLE };
 }
 
 void nube_cli_clear(NubeCli *cli)
@@ -19,8 +19,8 @@ void nube_cli_clear(NubeCli *cli)
     g_free(cli->opts.region);
     g_free(cli->opts.state_dir);
     g_free(cli->opts.output);
-    nube_profile_free(cli->profile);
-    nube_client_free(cli->client);
+    nube_cli_profile_free(cli->profile);
+    nube_cli_client_free(cli->client);
     nube_cli_init(cli);
 }
 
@@ -36,7 +36,7 @@ int nube_cli_usage(NubeError **err, const char *fmt, ...)
 static int cli_resolve(NubeCli *cli, NubeError **err)
 {
     g_auto(GStrv) envp = g_get_environ();
-    const NubeProfileRequest req = {
+    const NubeCliProfileRequest req = {
         .endpoint_url = cli->opts.endpoint_url,
         .profile = cli->opts.profile,
         .region = cli->opts.region,
@@ -44,15 +44,15 @@ static int cli_resolve(NubeCli *cli, NubeError **err)
         .envp = envp,
         .is_root = geteuid() == 0,
     };
-    NubeProfile *profile = nube_profile_resolve(&req, err);
+    NubeCliProfile *profile = nube_cli_profile_resolve(&req, err);
     if (profile == NULL)
         return -EIO;
-    nube_profile_free(cli->profile);
+    nube_cli_profile_free(cli->profile);
     cli->profile = profile;
     return 0;
 }
 
-const NubeProfile *nube_cli_profile(NubeCli *cli, NubeError **err)
+const NubeCliProfile *nube_cli_profile(NubeCli *cli, NubeError **err)
 {
     if (cli->profile == NULL && cli_resolve(cli, err) < 0)
         return NULL;
@@ -63,23 +63,23 @@ const NubeProfile *nube_cli_profile(NubeCli *cli, NubeError **err)
  * again, since the first start writes the local credentials. */
 static int cli_autostart(NubeCli *cli, NubeError **err)
 {
-    g_autoptr(NubeEndpoint) ep = nube_endpoint_parse(cli->profile->endpoint_url, err);
+    g_autoptr(NubeCliEndpoint) ep = nube_cli_endpoint_parse(cli->profile->endpoint_url, err);
     g_autoptr(NubeError) probe_err = NULL;
 
     if (ep == NULL)
         return -EINVAL;
-    if (!ep->loopback || nube_client_probe(ep, &probe_err) != -ECONNREFUSED)
+    if (!ep->loopback || nube_cli_client_probe(ep, &probe_err) != -ECONNREFUSED)
         return 0;
 
     g_autofree char *creds = cli->profile->local && cli->profile->access_key == NULL
                                  ? g_build_filename(cli->profile->state_dir, "credentials", NULL)
                                  : NULL;
-    if (nube_autostart_nubed(ep, cli->profile->state_dir, creds, err) < 0)
+    if (nube_cli_autostart_nubed(ep, cli->profile->state_dir, creds, err) < 0)
         return -EIO;
     return cli_resolve(cli, err);
 }
 
-static int no_credentials(const NubeProfile *profile, NubeError **err)
+static int no_credentials(const NubeCliProfile *profile, NubeError **err)
 {
     if (profile->local)
         return nube_error_set(
@@ -92,7 +92,7 @@ static int no_credentials(const NubeProfile *profile, NubeError **err)
         profile->name);
 }
 
-NubeClient *nube_cli_client(NubeCli *cli, NubeError **err)
+NubeCliClient *nube_cli_client(NubeCli *cli, NubeError **err)
 {
     if (cli->client != NULL)
         return cli->client;
@@ -104,7 +104,7 @@ NubeClient *nube_cli_client(NubeCli *cli, NubeError **err)
         no_credentials(cli->profile, err);
         return NULL;
     }
-    cli->client = nube_client_new(cli->profile->endpoint_url, cli->profile->region,
-                                  cli->profile->access_key, cli->profile->secret_key, err);
+    cli->client = nube_cli_client_new(cli->profile->endpoint_url, cli->profile->region,
+                                      cli->profile->access_key, cli->profile->secret_key, err);
     return cli->client;
 }

@@ -21,14 +21,14 @@ typedef struct {
     gboolean no_autostart;
     gboolean debug;
     gboolean help;
-} NubeGlobalOptions;
+} NubeCliGlobalOptions;
 
 typedef struct {
-    NubeGlobalOptions opts;
+    NubeCliGlobalOptions opts;
     const char *command; /* command words, e.g. "image import", or NULL */
-    NubeOutputFormat format;
-    NubeProfile *profile; /* resolved by nube_cli_client() */
-    NubeClient *client;
+    NubeCliOutputFormat format;
+    NubeCliProfile *profile; /* resolved by nube_cli_client() */
+    NubeCliClient *client;
 } NubeCli;
 
 /* Sets CLI to its defaults: no options, table output, no client yet. */
@@ -46,10 +46,10 @@ int nube_cli_usage(NubeError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
  * and resolves again (nubed writes the local credentials when it first
  * starts).  Returns a client owned by CLI, or NULL with ERR set.
  */
-NubeClient *nube_cli_client(NubeCli *cli, NubeError **err);
+NubeCliClient *nube_cli_client(NubeCli *cli, NubeError **err);
 
 /*
  * The profile resolved for CLI (owned by CLI), resolving it if needed.
  * NULL with ERR set when a configuration file cannot be read.
  */
-const NubeProfile *nube_cli_profile(NubeCli *cli, NubeError **err);
+const NubeCliProfile *nube_cli_profile(NubeCli *cli, NubeError **err);

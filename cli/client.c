@@ -14,8 +14,8 @@
 #define MAX_ANSWER        (64u << 20)
 #define CONNECT_TIMEOUT_S 10L
 
-struct NubeClient {
-    NubeEndpoint *endpoint;
+struct NubeCliClient {
+    NubeCliEndpoint *endpoint;
     char *region;
     char *access_key;
     char *secret_key;
@@ -26,13 +26,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(NubeCurl, curl_easy_cleanup)
 typedef struct curl_slist NubeCurlList;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(NubeCurlList, curl_slist_free_all)
 
-NubeClient *nube_client_new(const char *url, const char *region, const char *access_key,
-                            const char *secret_key, NubeError **err)
+NubeCliClient *nube_cli_client_new(const char *url, const char *region, const char *access_key,
+                                   const char *secret_key, NubeError **err)
 {
-    NubeEndpoint *ep = nube_endpoint_parse(url, err);
+    NubeCliEndpoint *ep = nube_cli_endpoint_parse(url, err);
     if (ep == NULL)
         return NULL;
-    NubeClient *client = g_new0(NubeClient, 1);
+    NubeCliClient *client = g_new0(NubeCliClient, 1);
     client->endpoint = ep;
     client->region = g_strdup(region);
     client->access_key = g_strdup(access_key);
@@ -40,11 +40,11 @@ NubeClient *nube_client_new(const char *url, const char *region, const char *acc
     return client;
 }
 
-void nube_client_free(NubeClient *client)
+void nube_cli_client_free(NubeCliClient *client)
 {
     if (client == NULL)
         return;
-    nube_endpoint_free(client->endpoint);
+    nube_cli_endpoint_free(client->endpoint);
     g_free(client->region);
     g_free(client->access_key);
     if (client->secret_key)
@@ -54,7 +54,7 @@ void nube_client_free(NubeClient *client)
 }
 
 /* Maps a libcurl failure to the project's error. */
-static int curl_error(NubeError **err, const NubeEndpoint *ep, CURLcode rc, const char *detail)
+static int curl_error(NubeError **err, const NubeCliEndpoint *ep, CURLcode rc, const char *detail)
 {
     int errnum = rc == CURLE_COULDNT_CONNECT      ? ECONNREFUSED
                  : rc == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT
@@ -65,7 +65,7 @@ static int curl_error(NubeError **err, const NubeEndpoint *ep, CURLcode rc, cons
 }
 
 /* A curl handle for EP with the settings every request shares. */
-static NubeCurl *curl_for(const NubeEndpoint *ep, char *errbuf)
+static NubeCurl *curl_for(const NubeCliEndpoint *ep, char *errbuf)
 {
     CURL *curl = curl_easy_init();
     if (curl == NULL)
@@ -96,7 +96,7 @@ static char *amz_date_now(void)
 }
 
 /* The request headers, Authorization included, for BODY. */
-static NubeCurlList *signed_headers(const NubeClient *client, const char *body)
+static NubeCurlList *signed_headers(const NubeCliClient *client, const char *body)
 {
     g_autofree char *amz_date = amz_date_now();
     const NubeHttpHeader headers[] = {
@@ -126,11 +126,12 @@ static NubeCurlList *signed_headers(const NubeClient *client, const char *body)
 }
 
 /* Turns a non-2xx answer into ERR. */
-static int answer_error(const NubeEndpoint *ep, long status, GByteArray *body, NubeError **err)
+static int answer_error(const NubeCliEndpoint *ep, long status, GByteArray *body, NubeError **err)
 {
     g_autoptr(NubeError) parse_err = NULL;
-    g_autoptr(NubeReply) reply = nube_reply_parse((const char *) body->data, body->len, &parse_err);
-    if (reply != NULL && nube_reply_error(reply, err) < 0)
+    g_autoptr(NubeCliReply) reply =
+        nube_cli_reply_parse((const char *) body->data, body->len, &parse_err);
+    if (reply != NULL && nube_cli_reply_error(reply, err) < 0)
         return -EIO;
     g_autofree char *text =
         g_utf8_make_valid(body->len ? (const char *) body->data : "", MIN(body->len, 200));
@@ -139,8 +140,8 @@ static int answer_error(const NubeEndpoint *ep, long status, GByteArray *body, N
                           text);
 }
 
-static NubeReply *answer_parse(const NubeEndpoint *ep, long status, GByteArray *body,
-                               NubeError **err)
+static NubeCliReply *answer_parse(const NubeCliEndpoint *ep, long status, GByteArray *body,
+                                  NubeError **err)
 {
     nube_debug("HTTP %ld: %.*s", status, (int) MIN(body->len, 4096),
                body->len ? (const char *) body->data : "");
@@ -148,18 +149,18 @@ static NubeReply *answer_parse(const NubeEndpoint *ep, long status, GByteArray *
         answer_error(ep, status, body, err);
         return NULL;
     }
-    NubeReply *reply = nube_reply_parse((const char *) body->data, body->len, err);
+    NubeCliReply *reply = nube_cli_reply_parse((const char *) body->data, body->len, err);
     if (reply == NULL)
         nube_error_prefix(err, "answer from '%s'", ep->url);
     return reply;
 }
 
-NubeReply *nube_client_call(NubeClient *client, const char *action, const NubeParams *params,
-                            NubeError **err)
+NubeCliReply *nube_cli_client_call(NubeCliClient *client, const char *action,
+                                   const NubeCliParams *params, NubeError **err)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
-    g_autoptr(NubeParams) none = params ? NULL : nube_params_new();
-    g_autofree char *body = nube_params_encode(params ? params : none, action);
+    g_autoptr(NubeCliParams) none = params ? NULL : nube_cli_params_new();
+    g_autofree char *body = nube_cli_params_encode(params ? params : none, action);
     g_autoptr(NubeCurlList) headers = signed_headers(client, body);
     g_autoptr(GByteArray) answer = g_byte_array_new();
     g_autoptr(NubeCurl) curl = curl_for(client->endpoint, errbuf);
@@ -185,7 +186,7 @@ NubeReply *nube_client_call(NubeClient *client, const char *action, const NubePa
     return answer_parse(client->endpoint, status, answer, err);
 }
 
-int nube_client_probe(const NubeEndpoint *ep, NubeError **err)
+int nube_cli_client_probe(const NubeCliEndpoint *ep, NubeError **err)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
     g_autoptr(NubeCurl) curl = curl_for(ep, errbuf);

@@ -9,19 +9,19 @@
 #include "params.h"
 #include "reply.h"
 
-typedef struct NubeClient NubeClient;
+typedef struct NubeCliClient NubeCliClient;
 
 /*
  * A client of the endpoint at URL signing with ACCESS_KEY and SECRET_KEY for
- * REGION (all copied).  Returns a new client (free with nube_client_free()),
+ * REGION (all copied).  Returns a new client (free with nube_cli_client_free()),
  * or NULL with ERR set when URL is no valid endpoint.
  */
-NubeClient *nube_client_new(const char *url, const char *region, const char *access_key,
-                            const char *secret_key, NubeError **err);
+NubeCliClient *nube_cli_client_new(const char *url, const char *region, const char *access_key,
+                                   const char *secret_key, NubeError **err);
 
 /* Frees CLIENT, wiping its secret key (NULL is allowed). */
-void nube_client_free(NubeClient *client);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(NubeClient, nube_client_free)
+void nube_cli_client_free(NubeCliClient *client);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(NubeCliClient, nube_cli_client_free)
 
 /*
  * POSTs ACTION with PARAMS (may be NULL) and waits for the answer.  Returns
@@ -29,12 +29,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(NubeClient, nube_client_free)
  * and message nubed sent, or an internal error (errnum ECONNREFUSED when
  * nothing listens at the endpoint).
  */
-NubeReply *nube_client_call(NubeClient *client, const char *action, const NubeParams *params,
-                            NubeError **err);
+NubeCliReply *nube_cli_client_call(NubeCliClient *client, const char *action,
+                                   const NubeCliParams *params, NubeError **err);
 
 /*
  * Opens and closes a TCP connection to EP, to see whether anything listens.
  * Returns 0 if it does, -ECONNREFUSED if the connection failed, or another
  * negative errno, with ERR set.
  */
-int nube_client_probe(const NubeEndpoint *ep, NubeError **err);
+int nube_cli_client_probe(const NubeCliEndpoint *ep, NubeError **err);

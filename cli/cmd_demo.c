@@ -27,16 +27,16 @@
 typedef struct {
     const char *name; /* "A" or "B" */
     char *id;
-    NubeDemoPage page;
+    NubeCliDemoPage page;
     gint64 launched_at; /* monotonic µs just before RunInstances */
     gboolean gone;      /* terminated by the demo */
 } DemoInstance;
 
 typedef struct {
     NubeCli *cli;
-    NubeClient *client;
-    NubeDemoProgress *progress;
-    NubeDemoWait wait;
+    NubeCliClient *client;
+    NubeCliDemoProgress *progress;
+    NubeCliDemoWait wait;
     char *type;
     gboolean keep;
     char *accelerator;
@@ -71,12 +71,12 @@ static void on_signal(int sig)
 static void demo_instance_clear(DemoInstance *inst)
 {
     g_free(inst->id);
-    nube_demo_page_clear(&inst->page);
+    nube_cli_demo_page_clear(&inst->page);
 }
 
 static void demo_clear(Demo *d)
 {
-    nube_demo_progress_free(d->progress);
+    nube_cli_demo_progress_free(d->progress);
     g_free(d->type);
     g_free(d->accelerator);
     g_free(d->accelerator_reason);
@@ -110,11 +110,11 @@ static double seconds_between(gint64 from, gint64 to)
 
 static int demo_host(Demo *d, NubeError **err)
 {
-    g_autoptr(NubeReply) reply = nube_client_call(d->client, "NubeDescribeHost", NULL, err);
+    g_autoptr(NubeCliReply) reply = nube_cli_client_call(d->client, "NubeDescribeHost", NULL, err);
     if (reply == NULL)
         return -EIO;
-    d->accelerator = nube_reply_text(reply, NULL, "ec2:host/ec2:accelerator");
-    d->accelerator_reason = nube_reply_text(reply, NULL, "ec2:host/ec2:acceleratorReason");
+    d->accelerator = nube_cli_reply_text(reply, NULL, "ec2:host/ec2:accelerator");
+    d->accelerator_reason = nube_cli_reply_text(reply, NULL, "ec2:host/ec2:acceleratorReason");
     if (d->accelerator == NULL)
         d->accelerator = g_strdup("unknown");
     return 0;
@@ -124,14 +124,14 @@ static int demo_host(Demo *d, NubeError **err)
  * demo's guests and slow its figures down. */
 static gint64 demo_others(Demo *d, NubeError **err)
 {
-    g_autoptr(JsonArray) all = nube_instances_describe(d->client, NULL, err);
+    g_autoptr(JsonArray) all = nube_cli_instances_describe(d->client, NULL, err);
     gint64 n = 0;
 
     if (all == NULL)
         return -EIO;
     for (guint i = 0; i < json_array_get_length(all); i++) {
         g_autofree char *state =
-            nube_json_lookup(json_array_get_object_element(all, i), "State.Name");
+            nube_cli_json_lookup(json_array_get_object_element(all, i), "State.Name");
         if (g_strcmp0(state, "pending") == 0 || g_strcmp0(state, "running") == 0)
             n++;
     }
@@ -153,14 +153,14 @@ static char *marker_new(NubeError **err)
 
 static int step_default_image(Demo *d, NubeError **err)
 {
-    d->default_image = nube_cmd_image_build_default_start(d->client, NULL, &d->reused, err);
+    d->default_image = nube_cli_cmd_image_build_default_start(d->client, NULL, &d->reused, err);
     if (d->default_image == NULL)
         return -EIO;
     if (!d->reused)
-        nube_demo_progress_note(d->progress,
-                                "building %s (Debian 12 with cloud-init): minutes the first time",
-                                d->default_image);
-    if (nube_demo_wait_image(&d->wait, d->default_image, NULL, err) < 0)
+        nube_cli_demo_progress_note(
+            d->progress, "building %s (Debian 12 with cloud-init): minutes the first time",
+            d->default_image);
+    if (nube_cli_demo_wait_image(&d->wait, d->default_image, NULL, err) < 0)
         return -EIO;
     set_result(d, "%s%s", d->default_image, d->reused ? " (reused)" : " (built)");
     return 0;
@@ -170,30 +170,30 @@ static int step_packages(Demo *d, NubeError **err)
 {
     static const char *const packages[] = { "apache2", NULL };
 
-    nube_demo_progress_status(d->progress, "NubeAddPackages apache2: the first time, nubed "
-                                           "downloads ~50 MB from its host's Debian mirror");
-    if (nube_cmd_repo_add_packages(d->client, packages, &d->apt_source, &d->added, err) < 0)
+    nube_cli_demo_progress_status(d->progress, "NubeAddPackages apache2: the first time, nubed "
+                                               "downloads ~50 MB from its host's Debian mirror");
+    if (nube_cli_cmd_repo_add_packages(d->client, packages, &d->apt_source, &d->added, err) < 0)
         return -EIO;
     set_result(d, "%" G_GINT64_FORMAT " new package files; guests use '%s'", d->added,
                d->apt_source);
     return 0;
 }
 
-static NubeParams *launch_params(const Demo *d, const char *image, const char *tag,
-                                 const char *user_data)
+static NubeCliParams *launch_params(const Demo *d, const char *image, const char *tag,
+                                    const char *user_data)
 {
-    NubeParams *params = nube_params_new();
+    NubeCliParams *params = nube_cli_params_new();
     g_autofree char *encoded = g_base64_encode((const guchar *) user_data, strlen(user_data));
 
-    nube_params_add(params, "ImageId", image);
-    nube_params_add(params, "InstanceType", d->type);
-    nube_params_add(params, "MinCount", "1");
-    nube_params_add(params, "MaxCount", "1");
-    nube_params_add(params, "UserData", encoded);
-    nube_params_add(params, "NubeForwardPort.1", "80");
-    nube_params_add(params, "TagSpecification.1.ResourceType", "instance");
-    nube_params_add(params, "TagSpecification.1.Tag.1.Key", "Name");
-    nube_params_add(params, "TagSpecification.1.Tag.1.Value", tag);
+    nube_cli_params_add(params, "ImageId", image);
+    nube_cli_params_add(params, "InstanceType", d->type);
+    nube_cli_params_add(params, "MinCount", "1");
+    nube_cli_params_add(params, "MaxCount", "1");
+    nube_cli_params_add(params, "UserData", encoded);
+    nube_cli_params_add(params, "NubeForwardPort.1", "80");
+    nube_cli_params_add(params, "TagSpecification.1.ResourceType", "instance");
+    nube_cli_params_add(params, "TagSpecification.1.Tag.1.Key", "Name");
+    nube_cli_params_add(params, "TagSpecification.1.Tag.1.Value", tag);
     return params;
 }
 
@@ -201,13 +201,13 @@ static NubeParams *launch_params(const Demo *d, const char *image, const char *t
 static int launch(Demo *d, DemoInstance *inst, const char *image, const char *tag,
                   const char *user_data, NubeError **err)
 {
-    g_autoptr(NubeParams) params = launch_params(d, image, tag, user_data);
+    g_autoptr(NubeCliParams) params = launch_params(d, image, tag, user_data);
 
     inst->launched_at = g_get_monotonic_time();
-    g_autoptr(NubeReply) reply = nube_client_call(d->client, "RunInstances", params, err);
+    g_autoptr(NubeCliReply) reply = nube_cli_client_call(d->client, "RunInstances", params, err);
     if (reply == NULL)
         return -EIO;
-    g_autoptr(JsonArray) instances = nube_instances_from_run(reply);
+    g_autoptr(JsonArray) instances = nube_cli_instances_from_run(reply);
     JsonObject *first =
         json_array_get_length(instances) > 0 ? json_array_get_object_element(instances, 0) : NULL;
     const char *id =
@@ -216,18 +216,19 @@ static int launch(Demo *d, DemoInstance *inst, const char *image, const char *ta
         return nube_error_set(err, EPROTO, "the answer to RunInstances has no instance");
     inst->id = g_strdup(id);
     d->watching = inst;
-    nube_demo_progress_note(d->progress, "launched %s as %s (%s of %s)", inst->name, id, d->type,
-                            image);
+    nube_cli_demo_progress_note(d->progress, "launched %s as %s (%s of %s)", inst->name, id,
+                                d->type, image);
     return 0;
 }
 
 static int step_first_boot(Demo *d, NubeError **err)
 {
-    g_autofree char *script = nube_demo_install_script(d->apt_source, d->marker, err);
+    g_autofree char *script = nube_cli_demo_install_script(d->apt_source, d->marker, err);
     if (script == NULL)
         return -EINVAL;
     if (launch(d, &d->a, d->default_image, "nube-demo-a", script, err) < 0 ||
-        nube_demo_wait_page(&d->wait, "A", d->a.id, d->marker, FALSE, TRUE, &d->a.page, err) < 0)
+        nube_cli_demo_wait_page(&d->wait, "A", d->a.id, d->marker, FALSE, TRUE, &d->a.page, err) <
+            0)
         return -EIO;
     set_result(d, "HTTP 200 with the page from %s", d->a.page.url);
     return 0;
@@ -236,18 +237,18 @@ static int step_first_boot(Demo *d, NubeError **err)
 static char *create_image(Demo *d, NubeError **err)
 {
     g_autoptr(GDateTime) now = g_date_time_new_now_local();
-    g_autoptr(NubeParams) params = nube_params_new();
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
     g_autofree char *description =
         g_strdup_printf("nube demo: apache2 installed on %s (instance A)", d->a.id);
 
     d->image_name = g_date_time_format(now, "nube-demo-apache-%Y%m%d-%H%M%S");
-    nube_params_add(params, "InstanceId", d->a.id);
-    nube_params_add(params, "Name", d->image_name);
-    nube_params_add(params, "Description", description);
-    g_autoptr(NubeReply) reply = nube_client_call(d->client, "CreateImage", params, err);
+    nube_cli_params_add(params, "InstanceId", d->a.id);
+    nube_cli_params_add(params, "Name", d->image_name);
+    nube_cli_params_add(params, "Description", description);
+    g_autoptr(NubeCliReply) reply = nube_cli_client_call(d->client, "CreateImage", params, err);
     if (reply == NULL)
         return NULL;
-    char *id = nube_reply_text(reply, NULL, "ec2:imageId");
+    char *id = nube_cli_reply_text(reply, NULL, "ec2:imageId");
     if (id == NULL || *id == '\0') {
         g_free(id);
         nube_error_set(err, EPROTO, "the answer to CreateImage has no imageId");
@@ -264,14 +265,14 @@ static int step_image(Demo *d, NubeError **err)
     d->image_id = create_image(d, err);
     if (d->image_id == NULL)
         return -EIO;
-    nube_demo_progress_note(d->progress,
-                            "CreateImage %s (%s): A is shut down cleanly, its disk "
-                            "flattened and generalized, then A starts again",
-                            d->image_id, d->image_name);
-    if (nube_demo_wait_image(&d->wait, d->image_id, &capture_stamp, err) < 0)
+    nube_cli_demo_progress_note(d->progress,
+                                "CreateImage %s (%s): A is shut down cleanly, its disk "
+                                "flattened and generalized, then A starts again",
+                                d->image_id, d->image_name);
+    if (nube_cli_demo_wait_image(&d->wait, d->image_id, &capture_stamp, err) < 0)
         return -EIO;
     d->image_s = seconds_between(start, g_get_monotonic_time());
-    d->capture_s = nube_demo_image_capture_seconds(d->client, d->image_id);
+    d->capture_s = nube_cli_demo_image_capture_seconds(d->client, d->image_id);
     d->capture_est_s = capture_stamp >= 0 ? MAX(0.0, d->image_s - (double) capture_stamp) : -1;
     set_result(d, "%s available", d->image_id);
     return 0;
@@ -281,7 +282,7 @@ static int step_image(Demo *d, NubeError **err)
  * would compete with B for the CPUs and blur B's figure. */
 static int step_retire_a(Demo *d, NubeError **err)
 {
-    if (nube_demo_terminate(&d->wait, d->a.id, err) < 0)
+    if (nube_cli_demo_terminate(&d->wait, d->a.id, err) < 0)
         return -EIO;
     d->a.gone = TRUE;
     set_result(d, "%s terminated, so that B has the CPUs to itself", d->a.id);
@@ -291,10 +292,10 @@ static int step_retire_a(Demo *d, NubeError **err)
 /* With --keep A stays: wait until it serves again, for the same reason. */
 static int step_a_again(Demo *d, NubeError **err)
 {
-    g_auto(NubeDemoPage) again = { 0 };
+    g_auto(NubeCliDemoPage) again = { 0 };
 
     d->watching = &d->a;
-    if (nube_demo_wait_page(&d->wait, "A", d->a.id, d->marker, TRUE, FALSE, &again, err) < 0)
+    if (nube_cli_demo_wait_page(&d->wait, "A", d->a.id, d->marker, TRUE, FALSE, &again, err) < 0)
         return -EIO;
     g_free(d->a.page.url);
     d->a.page.url = g_steal_pointer(&again.url);
@@ -304,8 +305,9 @@ static int step_a_again(Demo *d, NubeError **err)
 
 static int step_relaunch(Demo *d, NubeError **err)
 {
-    if (launch(d, &d->b, d->image_id, "nube-demo-b", nube_demo_relaunch_script(), err) < 0 ||
-        nube_demo_wait_page(&d->wait, "B", d->b.id, d->marker, FALSE, FALSE, &d->b.page, err) < 0)
+    if (launch(d, &d->b, d->image_id, "nube-demo-b", nube_cli_demo_relaunch_script(), err) < 0 ||
+        nube_cli_demo_wait_page(&d->wait, "B", d->b.id, d->marker, FALSE, FALSE, &d->b.page, err) <
+            0)
         return -EIO;
     set_result(d, "HTTP 200 with the same page from %s, nothing installed", d->b.page.url);
     return 0;
@@ -314,7 +316,7 @@ static int step_relaunch(Demo *d, NubeError **err)
 static int step_retire_b(Demo *d, NubeError **err)
 {
     d->watching = NULL;
-    if (nube_demo_terminate(&d->wait, d->b.id, err) < 0)
+    if (nube_cli_demo_terminate(&d->wait, d->b.id, err) < 0)
         return -EIO;
     d->b.gone = TRUE;
     set_result(d, "%s terminated; %s stays", d->b.id, d->image_id);
@@ -351,7 +353,7 @@ static void print_console_tail(Demo *d, const DemoInstance *inst)
 {
     g_autoptr(NubeError) console_err = NULL;
     g_autofree char *tail =
-        nube_demo_console_tail(d->client, inst->id, CONSOLE_TAIL_LINES, &console_err);
+        nube_cli_demo_console_tail(d->client, inst->id, CONSOLE_TAIL_LINES, &console_err);
 
     if (tail == NULL) {
         fprintf(stderr, "nube: no console of %s (%s): %s\n", inst->name, inst->id,
@@ -367,21 +369,22 @@ static void print_console_tail(Demo *d, const DemoInstance *inst)
 static void terminate_leftovers(Demo *d)
 {
     volatile sig_atomic_t never = 0;
-    const NubeDemoWait w = { .client = d->client,
-                             .progress = d->progress,
-                             .timeout_s = TERMINATE_TIMEOUT_S,
-                             .interrupted = &never };
+    const NubeCliDemoWait w = { .client = d->client,
+                                .progress = d->progress,
+                                .timeout_s = TERMINATE_TIMEOUT_S,
+                                .interrupted = &never };
     DemoInstance *all[] = { &d->a, &d->b };
 
     for (size_t i = 0; i < G_N_ELEMENTS(all); i++) {
         g_autoptr(NubeError) term_err = NULL;
         if (all[i]->id == NULL || all[i]->gone)
             continue;
-        if (nube_demo_terminate(&w, all[i]->id, &term_err) < 0)
-            nube_demo_progress_note(d->progress, "could not terminate %s (%s): %s", all[i]->name,
-                                    all[i]->id, term_err->message);
+        if (nube_cli_demo_terminate(&w, all[i]->id, &term_err) < 0)
+            nube_cli_demo_progress_note(d->progress, "could not terminate %s (%s): %s",
+                                        all[i]->name, all[i]->id, term_err->message);
         else
-            nube_demo_progress_note(d->progress, "terminated %s (%s)", all[i]->name, all[i]->id);
+            nube_cli_demo_progress_note(d->progress, "terminated %s (%s)", all[i]->name,
+                                        all[i]->id);
     }
 }
 
@@ -390,17 +393,17 @@ static void keep_leftovers(Demo *d)
     DemoInstance *all[] = { &d->a, &d->b };
     for (size_t i = 0; i < G_N_ELEMENTS(all); i++) {
         if (all[i]->id != NULL)
-            nube_demo_progress_note(d->progress, "kept %s (%s): nube console %s", all[i]->name,
-                                    all[i]->id, all[i]->id);
+            nube_cli_demo_progress_note(d->progress, "kept %s (%s): nube console %s", all[i]->name,
+                                        all[i]->id, all[i]->id);
     }
 }
 
 /* Reports the failed step; returns ERR's -errno. */
 static int demo_fail(Demo *d, NubeError **err)
 {
-    g_autofree char *where = nube_demo_progress_where(d->progress);
+    g_autofree char *where = nube_cli_demo_progress_where(d->progress);
 
-    nube_demo_progress_end(d->progress, "FAILED");
+    nube_cli_demo_progress_end(d->progress, "FAILED");
     if (d->watching != NULL && d->watching->id != NULL)
         print_console_tail(d, d->watching);
     if (d->keep)
@@ -413,14 +416,14 @@ static int demo_fail(Demo *d, NubeError **err)
 static int demo_steps(Demo *d, const DemoStep *const *plan, guint n, NubeError **err)
 {
     for (guint i = 0; i < n; i++) {
-        nube_demo_progress_begin(d->progress, plan[i]->title);
+        nube_cli_demo_progress_begin(d->progress, plan[i]->title);
         if (interrupted) {
             nube_error_set(err, EINTR, "interrupted");
             return demo_fail(d, err);
         }
         if (plan[i]->run(d, err) < 0)
             return demo_fail(d, err);
-        nube_demo_progress_end(d->progress, "%s", d->result ? d->result : "done");
+        nube_cli_demo_progress_end(d->progress, "%s", d->result ? d->result : "done");
     }
     return 0;
 }
@@ -505,7 +508,7 @@ static void print_json(const Demo *d, const DemoFigures *f, gint64 others)
     json_object_set_boolean_member(obj, "Kept", d->keep);
     if (d->a.page.userdata != NULL && g_str_equal(d->a.page.userdata, "succeeded"))
         json_object_set_double_member(obj, "UserDataSecondsA", d->a.page.userdata_s);
-    nube_output_json_object(stdout, obj);
+    nube_cli_output_json_object(stdout, obj);
 }
 
 static char *bar(double value, double max)
@@ -531,7 +534,7 @@ static void add_row(JsonArray *rows, const char *what, double secs, double first
     json_array_add_object_element(rows, row);
 }
 
-static const NubeColumn figure_columns[] = {
+static const NubeCliColumn figure_columns[] = {
     { "", "What", NULL }, { "    TIME", "Time", NULL }, { "OF FIRST BOOT", "Share", NULL },
     { "", "Bar", NULL },  { NULL, NULL, NULL },
 };
@@ -569,7 +572,7 @@ static void print_table(const Demo *d, const DemoFigures *f, gint64 others)
     add_row(rows, "first boot until HTTP 200 (A)", f->first_boot_s, f->first_boot_s, max);
     add_row(rows, "image creation", f->image_s, f->first_boot_s, max);
     add_row(rows, "relaunch until HTTP 200 (B)", f->relaunch_s, f->first_boot_s, max);
-    nube_output_table(stdout, rows, figure_columns);
+    nube_cli_output_table(stdout, rows, figure_columns);
     printf("\n" LABEL "%.1f %%\n", "relaunch / first boot (B/A):", f->percent);
     print_image_by(d, f);
     if (d->a.page.userdata != NULL && g_str_equal(d->a.page.userdata, "succeeded"))
@@ -628,28 +631,28 @@ static int demo_run(Demo *d, int timeout, NubeError **err)
                 "the CPUs and slow the figures down\n",
                 others, others == 1 ? " is" : "s are");
 
-    d->progress = nube_demo_progress_new(stderr, isatty(STDERR_FILENO), n);
-    d->wait = (NubeDemoWait){ .client = d->client,
-                              .progress = d->progress,
-                              .timeout_s = timeout,
-                              .interrupted = &interrupted };
+    d->progress = nube_cli_demo_progress_new(stderr, isatty(STDERR_FILENO), n);
+    d->wait = (NubeCliDemoWait){ .client = d->client,
+                                 .progress = d->progress,
+                                 .timeout_s = timeout,
+                                 .interrupted = &interrupted };
     interrupted = 0;
     signals_catch(&old_int, &old_term);
     int r = demo_steps(d, plan, n, err);
     signals_restore(&old_int, &old_term);
-    g_clear_pointer(&d->progress, nube_demo_progress_free);
+    g_clear_pointer(&d->progress, nube_cli_demo_progress_free);
     if (r < 0)
         return r;
 
     DemoFigures f = demo_figures(d);
-    if (d->cli->format == NUBE_OUTPUT_JSON)
+    if (d->cli->format == NUBE_CLI_OUTPUT_JSON)
         print_json(d, &f, others);
     else
         print_table(d, &f, others);
     return 0;
 }
 
-static int demo_cmd_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv,
+static int demo_cmd_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
                         NubeError **err)
 {
     g_auto(Demo)
@@ -662,7 +665,7 @@ static int demo_cmd_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **a
                                      { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
                                        "Give up a step after SEC seconds (default: 900)", "SEC" },
                                      G_OPTION_ENTRY_NULL };
-    int r = nube_args_parse(cli, cmd, options, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, options, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
     if (timeout <= 0)
@@ -672,7 +675,7 @@ static int demo_cmd_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **a
     return demo_run(&d, timeout, err);
 }
 
-const NubeCommand nube_cmd_demo = {
+const NubeCliCommand nube_cli_cmd_demo = {
     .name = "demo",
     .summary = "Install Apache, bake an AMI, relaunch it: the AWS tutorial, timed",
     .description =

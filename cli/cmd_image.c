@@ -12,23 +12,23 @@ static char *cell_size(JsonObject *image)
 {
     if (!json_object_has_member(image, "NubeVirtualSize"))
         return NULL;
-    return nube_output_size(json_object_get_int_member(image, "NubeVirtualSize"));
+    return nube_cli_output_size(json_object_get_int_member(image, "NubeVirtualSize"));
 }
 
 static char *cell_created(JsonObject *image)
 {
-    return nube_output_time(
+    return nube_cli_output_time(
         json_object_get_string_member_with_default(image, "CreationDate", NULL));
 }
 
-static const NubeColumn image_columns[] = {
+static const NubeCliColumn image_columns[] = {
     { "ID", "ImageId", NULL },   { "NAME", "Name", NULL },
     { "STATE", "State", NULL },  { "ROOT", "RootDeviceType", NULL },
     { "SIZE", NULL, cell_size }, { "CREATED", NULL, cell_created },
     { NULL, NULL, NULL },
 };
 
-static const NubeColumn image_fields[] = {
+static const NubeCliColumn image_fields[] = {
     { "ID", "ImageId", NULL },
     { "Name", "Name", NULL },
     { "Description", "Description", NULL },
@@ -46,13 +46,13 @@ static const NubeColumn image_fields[] = {
 };
 
 /* Waits for ID if asked, then prints it (table) or the image (json). */
-static int image_finish(NubeCli *cli, NubeClient *client, const char *id, gboolean wait,
+static int image_finish(NubeCli *cli, NubeCliClient *client, const char *id, gboolean wait,
                         JsonNode *reused, NubeError **err)
 {
     g_autoptr(JsonObject) image = NULL;
 
     if (wait) {
-        image = nube_image_wait(client, id, err);
+        image = nube_cli_image_wait(client, id, err);
         if (image == NULL)
             return -EIO;
     } else {
@@ -61,17 +61,17 @@ static int image_finish(NubeCli *cli, NubeClient *client, const char *id, gboole
     }
     if (reused != NULL)
         json_object_set_member(image, "Reused", json_node_copy(reused));
-    if (cli->format == NUBE_OUTPUT_JSON)
-        nube_output_json_object(stdout, image);
+    if (cli->format == NUBE_CLI_OUTPUT_JSON)
+        nube_cli_output_json_object(stdout, image);
     else
         printf("%s\n", id);
     return 0;
 }
 
 /* The imageId of a NubeBuildDefaultImage / NubeImportImage answer. */
-static char *answer_image_id(NubeReply *reply, const char *action, NubeError **err)
+static char *answer_image_id(NubeCliReply *reply, const char *action, NubeError **err)
 {
-    char *id = nube_reply_text(reply, NULL, "ec2:imageId");
+    char *id = nube_cli_reply_text(reply, NULL, "ec2:imageId");
     if (id == NULL || *id == '\0') {
         g_free(id);
         nube_error_set(err, EPROTO, "the answer to %s has no imageId", action);
@@ -82,13 +82,13 @@ static char *answer_image_id(NubeReply *reply, const char *action, NubeError **e
 
 /* Calls ACTION, which answers a new imageId, then waits for the image if
  * WAIT and prints it. */
-static int image_action(NubeCli *cli, const char *action, const NubeParams *params, gboolean wait,
-                        NubeError **err)
+static int image_action(NubeCli *cli, const char *action, const NubeCliParams *params,
+                        gboolean wait, NubeError **err)
 {
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
-    g_autoptr(NubeReply) reply = nube_client_call(client, action, params, err);
+    g_autoptr(NubeCliReply) reply = nube_cli_client_call(client, action, params, err);
     if (reply == NULL)
         return -EIO;
     g_autofree char *id = answer_image_id(reply, action, err);
@@ -106,27 +106,28 @@ static int check_root_type(const char *root_type, NubeError **err)
 }
 
 /* Adds KEY=VALUE if VALUE is set, VALUE made absolute when PATH is TRUE. */
-static void add_optional(NubeParams *params, const char *key, const char *value, gboolean path)
+static void add_optional(NubeCliParams *params, const char *key, const char *value, gboolean path)
 {
     if (value == NULL)
         return;
     g_autofree char *abs = path ? g_canonicalize_filename(value, NULL) : g_strdup(value);
-    nube_params_add(params, key, abs);
+    nube_cli_params_add(params, key, abs);
 }
 
-char *nube_cmd_image_build_default_start(NubeClient *client, const NubeParams *params,
-                                         gboolean *reused, NubeError **err)
+char *nube_cli_cmd_image_build_default_start(NubeCliClient *client, const NubeCliParams *params,
+                                             gboolean *reused, NubeError **err)
 {
-    g_autoptr(NubeReply) reply = nube_client_call(client, "NubeBuildDefaultImage", params, err);
+    g_autoptr(NubeCliReply) reply =
+        nube_cli_client_call(client, "NubeBuildDefaultImage", params, err);
     if (reply == NULL)
         return NULL;
     char *id = answer_image_id(reply, "NubeBuildDefaultImage", err);
-    g_autofree char *text = nube_reply_text(reply, NULL, "ec2:reused");
+    g_autofree char *text = nube_cli_reply_text(reply, NULL, "ec2:reused");
     *reused = g_strcmp0(text, "true") == 0;
     return id;
 }
 
-static int build_default_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv,
+static int build_default_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
                              NubeError **err)
 {
     g_autofree char *name = NULL;
@@ -146,7 +147,7 @@ static int build_default_run(NubeCli *cli, const NubeCommand *cmd, int argc, cha
         { "no-wait", 0, 0, G_OPTION_ARG_NONE, &no_wait, "Print the image id at once", NULL },
         G_OPTION_ENTRY_NULL
     };
-    int r = nube_args_parse(cli, cmd, options, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, options, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
     if (wait && no_wait)
@@ -154,18 +155,18 @@ static int build_default_run(NubeCli *cli, const NubeCommand *cmd, int argc, cha
     if (check_root_type(root_type, err) < 0)
         return -EINVAL;
 
-    g_autoptr(NubeParams) params = nube_params_new();
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
     add_optional(params, "Name", name, FALSE);
     add_optional(params, "Description", description, FALSE);
     add_optional(params, "RootDeviceType", root_type, FALSE);
     if (no_cloud_init)
-        nube_params_add(params, "NubeCloudInit", "false");
+        nube_cli_params_add(params, "NubeCloudInit", "false");
 
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
     gboolean reused = FALSE;
-    g_autofree char *id = nube_cmd_image_build_default_start(client, params, &reused, err);
+    g_autofree char *id = nube_cli_cmd_image_build_default_start(client, params, &reused, err);
     if (id == NULL)
         return -EIO;
     if (reused)
@@ -174,7 +175,7 @@ static int build_default_run(NubeCli *cli, const NubeCommand *cmd, int argc, cha
     return image_finish(cli, client, id, !no_wait, reused_node, err);
 }
 
-const NubeCommand nube_cmd_image_build_default = {
+const NubeCliCommand nube_cli_cmd_image_build_default = {
     .name = "image build-default",
     .summary = "Build the default Debian image (or reuse it)",
     .description = "Asks nubed to build the default Debian image with mmdebstrap (extension\n"
@@ -226,9 +227,9 @@ static int import_check(const ImportOptions *o, NubeError **err)
     return 0;
 }
 
-static NubeParams *import_params(const ImportOptions *o, const char *path)
+static NubeCliParams *import_params(const ImportOptions *o, const char *path)
 {
-    NubeParams *params = nube_params_new();
+    NubeCliParams *params = nube_cli_params_new();
     add_optional(params, "Path", path, TRUE);
     add_optional(params, "Format", o->format, FALSE);
     add_optional(params, "Name", o->name, FALSE);
@@ -238,11 +239,12 @@ static NubeParams *import_params(const ImportOptions *o, const char *path)
     add_optional(params, "KernelCmdline", o->cmdline, FALSE);
     add_optional(params, "RootDeviceType", o->root_type, FALSE);
     if (o->with_agent)
-        nube_params_add(params, "NubeWithAgent", "true");
+        nube_cli_params_add(params, "NubeWithAgent", "true");
     return params;
 }
 
-static int import_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int import_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
+                      NubeError **err)
 {
     g_auto(ImportOptions) o = { 0 };
     const GOptionEntry options[] = {
@@ -265,17 +267,17 @@ static int import_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **arg
           "Do not wait until the image is available", NULL },
         G_OPTION_ENTRY_NULL
     };
-    int r = nube_args_parse(cli, cmd, options, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, options, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
     if (import_check(&o, err) < 0)
         return -EINVAL;
 
-    g_autoptr(NubeParams) params = import_params(&o, argv[1]);
+    g_autoptr(NubeCliParams) params = import_params(&o, argv[1]);
     return image_action(cli, "NubeImportImage", params, !o.no_wait, err);
 }
 
-const NubeCommand nube_cmd_image_import = {
+const NubeCliCommand nube_cli_cmd_image_import = {
     .name = "image import",
     .args = "PATH",
     .summary = "Import a raw or qcow2 disk image file as an AMI",
@@ -309,7 +311,8 @@ static void create_options_clear(CreateOptions *o)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CreateOptions, create_options_clear)
 
-static int create_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int create_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
+                      NubeError **err)
 {
     g_auto(CreateOptions) o = { 0 };
     const GOptionEntry options[] = {
@@ -325,7 +328,7 @@ static int create_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **arg
           "Do not wait until the image is available", NULL },
         G_OPTION_ENTRY_NULL
     };
-    int r = nube_args_parse(cli, cmd, options, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, options, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
     if (o.name == NULL)
@@ -333,17 +336,17 @@ static int create_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **arg
     if (check_root_type(o.root_type, err) < 0)
         return -EINVAL;
 
-    g_autoptr(NubeParams) params = nube_params_new();
-    nube_params_add(params, "InstanceId", argv[1]);
-    nube_params_add(params, "Name", o.name);
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
+    nube_cli_params_add(params, "InstanceId", argv[1]);
+    nube_cli_params_add(params, "Name", o.name);
     add_optional(params, "Description", o.description, FALSE);
     add_optional(params, "RootDeviceType", o.root_type, FALSE);
     if (o.no_reboot)
-        nube_params_add(params, "NoReboot", "true");
+        nube_cli_params_add(params, "NoReboot", "true");
     return image_action(cli, "CreateImage", params, !o.no_wait, err);
 }
 
-const NubeCommand nube_cmd_image_create = {
+const NubeCliCommand nube_cli_cmd_image_create = {
     .name = "image create",
     .args = "INSTANCE",
     .summary = "Make an AMI from an instance's disk",
@@ -356,22 +359,22 @@ const NubeCommand nube_cmd_image_create = {
     .run = create_run,
 };
 
-static int list_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int list_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv, NubeError **err)
 {
-    int r = nube_args_parse(cli, cmd, NULL, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
-    g_autoptr(JsonArray) images = nube_images_describe(client, NULL, err);
+    g_autoptr(JsonArray) images = nube_cli_images_describe(client, NULL, err);
     if (images == NULL)
         return -EIO;
-    nube_output_rows(cli->format, images, image_columns);
+    nube_cli_output_rows(cli->format, images, image_columns);
     return 0;
 }
 
-const NubeCommand nube_cmd_image_list = {
+const NubeCliCommand nube_cli_cmd_image_list = {
     .name = "image list",
     .summary = "List images",
     .description = "Lists the AMIs (DescribeImages): ID NAME STATE ROOT SIZE CREATED.\n",
@@ -380,49 +383,49 @@ const NubeCommand nube_cmd_image_list = {
     .run = list_run,
 };
 
-int nube_cmd_image_show(NubeCli *cli, NubeClient *client, const char *id, NubeError **err)
+int nube_cli_cmd_image_show(NubeCli *cli, NubeCliClient *client, const char *id, NubeError **err)
 {
-    g_autoptr(JsonObject) image = nube_image_describe(client, id, err);
+    g_autoptr(JsonObject) image = nube_cli_image_describe(client, id, err);
     if (image == NULL)
         return -EIO;
-    if (cli->format == NUBE_OUTPUT_JSON)
-        nube_output_json_object(stdout, image);
+    if (cli->format == NUBE_CLI_OUTPUT_JSON)
+        nube_cli_output_json_object(stdout, image);
     else
-        nube_output_fields(stdout, image, image_fields);
+        nube_cli_output_fields(stdout, image, image_fields);
     return 0;
 }
 
-static int deregister_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv,
+static int deregister_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
                           NubeError **err)
 {
-    int r = nube_args_parse(cli, cmd, NULL, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
-    g_autoptr(NubeParams) params = nube_params_new();
-    nube_params_add(params, "ImageId", argv[1]);
-    g_autoptr(NubeReply) reply = nube_client_call(client, "DeregisterImage", params, err);
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
+    nube_cli_params_add(params, "ImageId", argv[1]);
+    g_autoptr(NubeCliReply) reply = nube_cli_client_call(client, "DeregisterImage", params, err);
     if (reply == NULL)
         return -EIO;
 
-    if (cli->format == NUBE_OUTPUT_JSON) {
+    if (cli->format == NUBE_CLI_OUTPUT_JSON) {
         g_autoptr(JsonObject) obj = json_object_new();
         json_object_set_string_member(obj, "ImageId", argv[1]);
-        nube_reply_set_fields(reply, obj, NULL,
-                              (const NubeReplyField[]){
-                                  { "Return", "ec2:return", NUBE_FIELD_BOOL },
-                                  { NULL, NULL, 0 },
-                              });
-        nube_output_json_object(stdout, obj);
+        nube_cli_reply_set_fields(reply, obj, NULL,
+                                  (const NubeCliReplyField[]){
+                                      { "Return", "ec2:return", NUBE_CLI_FIELD_BOOL },
+                                      { NULL, NULL, 0 },
+                                  });
+        nube_cli_output_json_object(stdout, obj);
     } else {
         printf("%s\n", argv[1]);
     }
     return 0;
 }
 
-const NubeCommand nube_cmd_image_deregister = {
+const NubeCliCommand nube_cli_cmd_image_deregister = {
     .name = "image deregister",
     .args = "AMI",
     .summary = "Deregister an image",

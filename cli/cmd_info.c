@@ -8,19 +8,19 @@
 
 #include <stdio.h>
 
-static const NubeReplyField host_fields[] = {
-    { "Version", "ec2:version", NUBE_FIELD_STRING },
-    { "LibvirtUri", "ec2:libvirtUri", NUBE_FIELD_STRING },
-    { "Accelerator", "ec2:accelerator", NUBE_FIELD_STRING },
-    { "AcceleratorReason", "ec2:acceleratorReason", NUBE_FIELD_STRING },
-    { "StateDir", "ec2:stateDir", NUBE_FIELD_STRING },
-    { "Region", "ec2:region", NUBE_FIELD_STRING },
-    { "Endpoint", "ec2:endpoint", NUBE_FIELD_STRING },
-    { "StartedAt", "ec2:startedAt", NUBE_FIELD_STRING },
+static const NubeCliReplyField host_fields[] = {
+    { "Version", "ec2:version", NUBE_CLI_FIELD_STRING },
+    { "LibvirtUri", "ec2:libvirtUri", NUBE_CLI_FIELD_STRING },
+    { "Accelerator", "ec2:accelerator", NUBE_CLI_FIELD_STRING },
+    { "AcceleratorReason", "ec2:acceleratorReason", NUBE_CLI_FIELD_STRING },
+    { "StateDir", "ec2:stateDir", NUBE_CLI_FIELD_STRING },
+    { "Region", "ec2:region", NUBE_CLI_FIELD_STRING },
+    { "Endpoint", "ec2:endpoint", NUBE_CLI_FIELD_STRING },
+    { "StartedAt", "ec2:startedAt", NUBE_CLI_FIELD_STRING },
     { NULL, NULL, 0 },
 };
 
-static const NubeColumn info_fields[] = {
+static const NubeCliColumn info_fields[] = {
     { "nubed version", "Host.Version", NULL },
     { "Libvirt URI", "Host.LibvirtUri", NULL },
     { "Accelerator", "Host.Accelerator", NULL },
@@ -37,7 +37,7 @@ static const NubeColumn info_fields[] = {
     { NULL, NULL, NULL },
 };
 
-static JsonObject *client_object(const NubeProfile *profile)
+static JsonObject *client_object(const NubeCliProfile *profile)
 {
     JsonObject *obj = json_object_new();
     json_object_set_string_member(obj, "Version", NUBE_VERSION);
@@ -48,29 +48,29 @@ static JsonObject *client_object(const NubeProfile *profile)
     return obj;
 }
 
-static int info_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int info_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv, NubeError **err)
 {
-    int r = nube_args_parse(cli, cmd, NULL, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
-    g_autoptr(NubeReply) reply = nube_client_call(client, "NubeDescribeHost", NULL, err);
+    g_autoptr(NubeCliReply) reply = nube_cli_client_call(client, "NubeDescribeHost", NULL, err);
     if (reply == NULL)
         return -EIO;
 
     g_autoptr(JsonObject) info = json_object_new();
-    nube_reply_set_object(reply, info, "Host", NULL, "ec2:host", host_fields);
+    nube_cli_reply_set_object(reply, info, "Host", NULL, "ec2:host", host_fields);
     json_object_set_object_member(info, "Client", client_object(cli->profile));
-    if (cli->format == NUBE_OUTPUT_JSON)
-        nube_output_json_object(stdout, info);
+    if (cli->format == NUBE_CLI_OUTPUT_JSON)
+        nube_cli_output_json_object(stdout, info);
     else
-        nube_output_fields(stdout, info, info_fields);
+        nube_cli_output_fields(stdout, info, info_fields);
     return 0;
 }
 
-const NubeCommand nube_cmd_info = {
+const NubeCliCommand nube_cli_cmd_info = {
     .name = "info",
     .summary = "Show nubed's host and how nube reaches it",
     .description =

@@ -12,20 +12,20 @@
 
 static char *cell_launched(JsonObject *instance)
 {
-    return nube_output_time(
+    return nube_cli_output_time(
         json_object_get_string_member_with_default(instance, "LaunchTime", NULL));
 }
 
-static const NubeColumn ps_columns[] = {
-    { "ID", "InstanceId", NULL },        { "NAME", NULL, nube_instance_name },
+static const NubeCliColumn ps_columns[] = {
+    { "ID", "InstanceId", NULL },        { "NAME", NULL, nube_cli_instance_name },
     { "STATE", "State.Name", NULL },     { "TYPE", "InstanceType", NULL },
-    { "IMAGE", "ImageId", NULL },        { "SSH", NULL, nube_instance_ssh },
+    { "IMAGE", "ImageId", NULL },        { "SSH", NULL, nube_cli_instance_ssh },
     { "LAUNCHED", NULL, cell_launched }, { NULL, NULL, NULL },
 };
 
-static const NubeColumn describe_fields[] = {
+static const NubeCliColumn describe_fields[] = {
     { "ID", "InstanceId", NULL },
-    { "Name", NULL, nube_instance_name },
+    { "Name", NULL, nube_cli_instance_name },
     { "State", "State.Name", NULL },
     { "State reason", "StateReason.Message", NULL },
     { "Transition", "StateTransitionReason", NULL },
@@ -37,12 +37,12 @@ static const NubeColumn describe_fields[] = {
     { "Launched", "LaunchTime", NULL },
     { "Private IP", "PrivateIpAddress", NULL },
     { "Key pair", "KeyName", NULL },
-    { "Security groups", NULL, nube_instance_groups },
-    { "SSH", NULL, nube_instance_ssh },
-    { "Ports", NULL, nube_instance_ports },
-    { "Tags", NULL, nube_instance_tags },
-    { "Agent", NULL, nube_instance_agent_text },
-    { "User data", NULL, nube_instance_userdata_text },
+    { "Security groups", NULL, nube_cli_instance_groups },
+    { "SSH", NULL, nube_cli_instance_ssh },
+    { "Ports", NULL, nube_cli_instance_ports },
+    { "Tags", NULL, nube_cli_instance_tags },
+    { "Agent", NULL, nube_cli_instance_agent_text },
+    { "User data", NULL, nube_cli_instance_userdata_text },
     { "User data log", "NubeUserData.LogTail", NULL },
     { NULL, NULL, NULL },
 };
@@ -78,7 +78,7 @@ static void run_options_clear(RunOptions *o)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RunOptions, run_options_clear)
 
 /* Adds the user data, base64-encoded, from the file or the text. */
-static int run_user_data(const RunOptions *o, NubeParams *params, NubeError **err)
+static int run_user_data(const RunOptions *o, NubeCliParams *params, NubeError **err)
 {
     g_autofree char *data = NULL;
     gsize len = 0;
@@ -95,26 +95,26 @@ static int run_user_data(const RunOptions *o, NubeParams *params, NubeError **er
     if (data == NULL)
         return 0;
     g_autofree char *encoded = g_base64_encode((const guchar *) data, len);
-    nube_params_add(params, "UserData", encoded);
+    nube_cli_params_add(params, "UserData", encoded);
     return 0;
 }
 
-static void add_tag(NubeParams *params, guint n, const char *key, const char *value)
+static void add_tag(NubeCliParams *params, guint n, const char *key, const char *value)
 {
     g_autofree char *k = g_strdup_printf("TagSpecification.1.Tag.%u.Key", n);
     g_autofree char *v = g_strdup_printf("TagSpecification.1.Tag.%u.Value", n);
-    nube_params_add(params, k, key);
-    nube_params_add(params, v, value);
+    nube_cli_params_add(params, k, key);
+    nube_cli_params_add(params, v, value);
 }
 
 /* Adds --name and every --tag K=V as instance tags. */
-static int run_tags(const RunOptions *o, NubeParams *params, NubeError **err)
+static int run_tags(const RunOptions *o, NubeCliParams *params, NubeError **err)
 {
     guint n = 0;
 
     if (o->name == NULL && (o->tags == NULL || o->tags[0] == NULL))
         return 0;
-    nube_params_add(params, "TagSpecification.1.ResourceType", "instance");
+    nube_cli_params_add(params, "TagSpecification.1.ResourceType", "instance");
     if (o->name != NULL)
         add_tag(params, ++n, "Name", o->name);
     for (guint i = 0; o->tags != NULL && o->tags[i] != NULL; i++) {
@@ -130,50 +130,50 @@ static int run_tags(const RunOptions *o, NubeParams *params, NubeError **err)
 
 /* --forward-port P (nube's NubeForwardPort.N) and --delete-on-termination
  * (the root's BlockDeviceMapping). */
-static int run_devices(const RunOptions *o, NubeParams *params, NubeError **err)
+static int run_devices(const RunOptions *o, NubeCliParams *params, NubeError **err)
 {
     for (guint i = 0; o->forward_ports != NULL && o->forward_ports[i] != NULL; i++) {
         g_autofree char *key = g_strdup_printf("NubeForwardPort.%u", i + 1);
-        nube_params_add(params, key, o->forward_ports[i]);
+        nube_cli_params_add(params, key, o->forward_ports[i]);
     }
     const char *dot = o->delete_on_termination;
     if (dot == NULL)
         return 0;
     if (strcmp(dot, "true") != 0 && strcmp(dot, "false") != 0)
         return nube_cli_usage(err, "--delete-on-termination takes true or false");
-    nube_params_add(params, "BlockDeviceMapping.1.DeviceName", "/dev/vda");
-    nube_params_add(params, "BlockDeviceMapping.1.Ebs.DeleteOnTermination", dot);
+    nube_cli_params_add(params, "BlockDeviceMapping.1.DeviceName", "/dev/vda");
+    nube_cli_params_add(params, "BlockDeviceMapping.1.Ebs.DeleteOnTermination", dot);
     return 0;
 }
 
 /* --key NAME (KeyName) and each --security-group: SecurityGroupId.N for an
  * sg-… id, SecurityGroup.N for a name. */
-static void run_access(const RunOptions *o, NubeParams *params)
+static void run_access(const RunOptions *o, NubeCliParams *params)
 {
     guint n_ids = 0, n_names = 0;
     if (o->key != NULL)
-        nube_params_add(params, "KeyName", o->key);
+        nube_cli_params_add(params, "KeyName", o->key);
     if (o->no_seed)
-        nube_params_add(params, "NubeNoCloudSeed", "false");
+        nube_cli_params_add(params, "NubeNoCloudSeed", "false");
     if (o->metadata_tokens != NULL)
-        nube_params_add(params, "MetadataOptions.HttpTokens", o->metadata_tokens);
+        nube_cli_params_add(params, "MetadataOptions.HttpTokens", o->metadata_tokens);
     for (guint i = 0; o->groups != NULL && o->groups[i] != NULL; i++) {
         gboolean id = g_str_has_prefix(o->groups[i], "sg-");
         g_autofree char *key = g_strdup_printf("%s.%u", id ? "SecurityGroupId" : "SecurityGroup",
                                                id ? ++n_ids : ++n_names);
-        nube_params_add(params, key, o->groups[i]);
+        nube_cli_params_add(params, key, o->groups[i]);
     }
 }
 
-static NubeParams *run_params(const RunOptions *o, const char *ami, NubeError **err)
+static NubeCliParams *run_params(const RunOptions *o, const char *ami, NubeError **err)
 {
-    g_autoptr(NubeParams) params = nube_params_new();
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
     g_autofree char *count = g_strdup_printf("%d", o->count);
 
-    nube_params_add(params, "ImageId", ami);
-    nube_params_add(params, "InstanceType", o->type ? o->type : DEFAULT_INSTANCE_TYPE);
-    nube_params_add(params, "MinCount", count);
-    nube_params_add(params, "MaxCount", count);
+    nube_cli_params_add(params, "ImageId", ami);
+    nube_cli_params_add(params, "InstanceType", o->type ? o->type : DEFAULT_INSTANCE_TYPE);
+    nube_cli_params_add(params, "MinCount", count);
+    nube_cli_params_add(params, "MaxCount", count);
     if (run_user_data(o, params, err) < 0 || run_tags(o, params, err) < 0 ||
         run_devices(o, params, err) < 0)
         return NULL;
@@ -183,8 +183,8 @@ static NubeParams *run_params(const RunOptions *o, const char *ami, NubeError **
 
 static void run_print(NubeCli *cli, JsonArray *instances)
 {
-    if (cli->format == NUBE_OUTPUT_JSON) {
-        nube_output_json_array(stdout, instances);
+    if (cli->format == NUBE_CLI_OUTPUT_JSON) {
+        nube_cli_output_json_array(stdout, instances);
         return;
     }
     for (guint i = 0; i < json_array_get_length(instances); i++) {
@@ -193,7 +193,7 @@ static void run_print(NubeCli *cli, JsonArray *instances)
     }
 }
 
-static int run_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int run_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv, NubeError **err)
 {
     g_auto(RunOptions) o = { .count = 1 };
     const GOptionEntry options[] = {
@@ -227,27 +227,27 @@ static int run_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, 
           "true|false" },
         G_OPTION_ENTRY_NULL
     };
-    int r = nube_args_parse(cli, cmd, options, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, options, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
     if (o.count < 1)
         return nube_cli_usage(err, "--count must be at least 1");
-    g_autoptr(NubeParams) params = run_params(&o, argv[1], err);
+    g_autoptr(NubeCliParams) params = run_params(&o, argv[1], err);
     if (params == NULL)
         return -EINVAL;
 
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
-    g_autoptr(NubeReply) reply = nube_client_call(client, "RunInstances", params, err);
+    g_autoptr(NubeCliReply) reply = nube_cli_client_call(client, "RunInstances", params, err);
     if (reply == NULL)
         return -EIO;
-    g_autoptr(JsonArray) instances = nube_instances_from_run(reply);
+    g_autoptr(JsonArray) instances = nube_cli_instances_from_run(reply);
     run_print(cli, instances);
     return 0;
 }
 
-const NubeCommand nube_cmd_run = {
+const NubeCliCommand nube_cli_cmd_run = {
     .name = "run",
     .args = "AMI",
     .summary = "Launch instances of an image",
@@ -267,35 +267,35 @@ static JsonArray *without_terminated(JsonArray *instances)
     JsonArray *out = json_array_new();
     for (guint i = 0; i < json_array_get_length(instances); i++) {
         JsonObject *obj = json_array_get_object_element(instances, i);
-        g_autofree char *state = nube_json_lookup(obj, "State.Name");
+        g_autofree char *state = nube_cli_json_lookup(obj, "State.Name");
         if (g_strcmp0(state, "terminated") != 0)
             json_array_add_object_element(out, json_object_ref(obj));
     }
     return out;
 }
 
-static int ps_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int ps_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv, NubeError **err)
 {
     gboolean all = FALSE;
     const GOptionEntry options[] = { { "all", 'a', 0, G_OPTION_ARG_NONE, &all,
                                        "Show terminated instances too", NULL },
                                      G_OPTION_ENTRY_NULL };
-    int r = nube_args_parse(cli, cmd, options, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, options, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
-    g_autoptr(JsonArray) found = nube_instances_describe(client, NULL, err);
+    g_autoptr(JsonArray) found = nube_cli_instances_describe(client, NULL, err);
     if (found == NULL)
         return -EIO;
 
     g_autoptr(JsonArray) shown = all ? json_array_ref(found) : without_terminated(found);
-    nube_output_rows(cli->format, shown, ps_columns);
+    nube_cli_output_rows(cli->format, shown, ps_columns);
     return 0;
 }
 
-const NubeCommand nube_cmd_ps = {
+const NubeCliCommand nube_cli_cmd_ps = {
     .name = "ps",
     .summary = "List instances",
     .description = "Lists instances (DescribeInstances): ID NAME STATE TYPE IMAGE SSH LAUNCHED.\n"
@@ -306,29 +306,29 @@ const NubeCommand nube_cmd_ps = {
     .run = ps_run,
 };
 
-static int describe_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv,
+static int describe_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
                         NubeError **err)
 {
-    int r = nube_args_parse(cli, cmd, NULL, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
     if (g_str_has_prefix(argv[1], "ami-"))
-        return nube_cmd_image_show(cli, client, argv[1], err);
+        return nube_cli_cmd_image_show(cli, client, argv[1], err);
 
-    g_autoptr(JsonObject) instance = nube_instance_describe(client, argv[1], err);
+    g_autoptr(JsonObject) instance = nube_cli_instance_describe(client, argv[1], err);
     if (instance == NULL)
         return -EIO;
-    if (cli->format == NUBE_OUTPUT_JSON)
-        nube_output_json_object(stdout, instance);
+    if (cli->format == NUBE_CLI_OUTPUT_JSON)
+        nube_cli_output_json_object(stdout, instance);
     else
-        nube_output_fields(stdout, instance, describe_fields);
+        nube_cli_output_fields(stdout, instance, describe_fields);
     return 0;
 }
 
-const NubeCommand nube_cmd_describe = {
+const NubeCliCommand nube_cli_cmd_describe = {
     .name = "describe",
     .args = "ID",
     .summary = "Show everything about an instance (or an AMI)",
@@ -341,13 +341,13 @@ const NubeCommand nube_cmd_describe = {
     .run = describe_run,
 };
 
-static void console_print(NubeCli *cli, NubeReply *reply, const char *id)
+static void console_print(NubeCli *cli, NubeCliReply *reply, const char *id)
 {
-    g_autofree char *encoded = nube_reply_text(reply, NULL, "ec2:output");
+    g_autofree char *encoded = nube_cli_reply_text(reply, NULL, "ec2:output");
     gsize len = 0;
     g_autofree guchar *data = encoded ? g_base64_decode(g_strstrip(encoded), &len) : NULL;
 
-    if (cli->format != NUBE_OUTPUT_JSON) {
+    if (cli->format != NUBE_CLI_OUTPUT_JSON) {
         if (len > 0)
             fwrite(data, 1, len, stdout);
         return;
@@ -356,33 +356,34 @@ static void console_print(NubeCli *cli, NubeReply *reply, const char *id)
     g_autofree char *text =
         g_utf8_make_valid((const char *) (data ? data : (guchar *) ""), (gssize) len);
     json_object_set_string_member(obj, "InstanceId", id);
-    nube_reply_set_fields(reply, obj, NULL,
-                          (const NubeReplyField[]){
-                              { "Timestamp", "ec2:timestamp", NUBE_FIELD_STRING },
-                              { NULL, NULL, 0 },
-                          });
+    nube_cli_reply_set_fields(reply, obj, NULL,
+                              (const NubeCliReplyField[]){
+                                  { "Timestamp", "ec2:timestamp", NUBE_CLI_FIELD_STRING },
+                                  { NULL, NULL, 0 },
+                              });
     json_object_set_string_member(obj, "Output", text);
-    nube_output_json_object(stdout, obj);
+    nube_cli_output_json_object(stdout, obj);
 }
 
-static int console_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int console_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
+                       NubeError **err)
 {
-    int r = nube_args_parse(cli, cmd, NULL, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
-    g_autoptr(NubeParams) params = nube_params_new();
-    nube_params_add(params, "InstanceId", argv[1]);
-    g_autoptr(NubeReply) reply = nube_client_call(client, "GetConsoleOutput", params, err);
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
+    nube_cli_params_add(params, "InstanceId", argv[1]);
+    g_autoptr(NubeCliReply) reply = nube_cli_client_call(client, "GetConsoleOutput", params, err);
     if (reply == NULL)
         return -EIO;
     console_print(cli, reply, argv[1]);
     return 0;
 }
 
-const NubeCommand nube_cmd_console = {
+const NubeCliCommand nube_cli_cmd_console = {
     .name = "console",
     .args = "ID",
     .summary = "Print an instance's console output",

@@ -13,50 +13,50 @@
 /* A public key file bigger than this is no OpenSSH public key. */
 #define MAX_PUBLIC_KEY_FILE 16384
 
-static const NubeReplyField keypair_fields[] = {
-    { "KeyPairId", "ec2:keyPairId", NUBE_FIELD_STRING },
-    { "KeyName", "ec2:keyName", NUBE_FIELD_STRING },
-    { "KeyType", "ec2:keyType", NUBE_FIELD_STRING },
-    { "KeyFingerprint", "ec2:keyFingerprint", NUBE_FIELD_STRING },
-    { "CreateTime", "ec2:createTime", NUBE_FIELD_STRING },
-    { "PublicKey", "ec2:publicKey", NUBE_FIELD_STRING },
+static const NubeCliReplyField keypair_fields[] = {
+    { "KeyPairId", "ec2:keyPairId", NUBE_CLI_FIELD_STRING },
+    { "KeyName", "ec2:keyName", NUBE_CLI_FIELD_STRING },
+    { "KeyType", "ec2:keyType", NUBE_CLI_FIELD_STRING },
+    { "KeyFingerprint", "ec2:keyFingerprint", NUBE_CLI_FIELD_STRING },
+    { "CreateTime", "ec2:createTime", NUBE_CLI_FIELD_STRING },
+    { "PublicKey", "ec2:publicKey", NUBE_CLI_FIELD_STRING },
     { NULL, NULL, 0 },
 };
 
-static const NubeReplyField tag_fields[] = {
-    { "Key", "ec2:key", NUBE_FIELD_STRING },
-    { "Value", "ec2:value", NUBE_FIELD_STRING },
+static const NubeCliReplyField tag_fields[] = {
+    { "Key", "ec2:key", NUBE_CLI_FIELD_STRING },
+    { "Value", "ec2:value", NUBE_CLI_FIELD_STRING },
     { NULL, NULL, 0 },
 };
 
 static char *cell_created(JsonObject *kp)
 {
-    return nube_output_time(json_object_get_string_member_with_default(kp, "CreateTime", NULL));
+    return nube_cli_output_time(json_object_get_string_member_with_default(kp, "CreateTime", NULL));
 }
 
-static const NubeColumn keypair_columns[] = {
+static const NubeCliColumn keypair_columns[] = {
     { "ID", "KeyPairId", NULL },       { "NAME", "KeyName", NULL },
     { "TYPE", "KeyType", NULL },       { "FINGERPRINT", "KeyFingerprint", NULL },
     { "CREATED", NULL, cell_created }, { NULL, NULL, NULL },
 };
 
-static JsonObject *keypair_from_node(NubeReply *reply, xmlNode *item)
+static JsonObject *keypair_from_node(NubeCliReply *reply, xmlNode *item)
 {
     JsonObject *obj = json_object_new();
-    nube_reply_set_fields(reply, obj, item, keypair_fields);
-    nube_reply_set_array(reply, obj, "Tags", item, "ec2:tagSet/ec2:item", tag_fields);
+    nube_cli_reply_set_fields(reply, obj, item, keypair_fields);
+    nube_cli_reply_set_array(reply, obj, "Tags", item, "ec2:tagSet/ec2:item", tag_fields);
     return obj;
 }
 
 /* Prints what CreateKeyPair or ImportKeyPair answered (KEY_FILE: where
  * the private key went, or NULL). */
-static void print_answer(NubeCli *cli, NubeReply *reply, const char *key_file)
+static void print_answer(NubeCli *cli, NubeCliReply *reply, const char *key_file)
 {
     g_autoptr(JsonObject) obj = keypair_from_node(reply, NULL);
     if (key_file != NULL)
         json_object_set_string_member(obj, "KeyFile", key_file);
-    if (cli->format == NUBE_OUTPUT_JSON)
-        nube_output_json_object(stdout, obj);
+    if (cli->format == NUBE_CLI_OUTPUT_JSON)
+        nube_cli_output_json_object(stdout, obj);
     else
         printf("%s\n", json_object_get_string_member_with_default(obj, "KeyPairId", "?"));
 }
@@ -91,18 +91,18 @@ static int write_key(int fd, const char *path, const char *pem, NubeError **err)
 
 /* Writes the keyMaterial of REPLY to FD (the file PATH) or, without a
  * file, to stdout in table output.  0 or -errno with ERR. */
-static int save_private_key(NubeCli *cli, NubeReply *reply, int fd, const char *path,
+static int save_private_key(NubeCli *cli, NubeCliReply *reply, int fd, const char *path,
                             NubeError **err)
 {
-    g_autofree char *pem = nube_reply_text(reply, NULL, "ec2:keyMaterial");
+    g_autofree char *pem = nube_cli_reply_text(reply, NULL, "ec2:keyMaterial");
     if (pem == NULL)
         return nube_error_set(err, EPROTO, "the answer to CreateKeyPair has no keyMaterial");
     if (fd >= 0)
         return write_key(fd, path, pem, err);
-    if (cli->format == NUBE_OUTPUT_JSON) {
+    if (cli->format == NUBE_CLI_OUTPUT_JSON) {
         g_autoptr(JsonObject) obj = keypair_from_node(reply, NULL);
         json_object_set_string_member(obj, "KeyMaterial", pem);
-        nube_output_json_object(stdout, obj);
+        nube_cli_output_json_object(stdout, obj);
     } else {
         fputs(pem, stdout);
     }
@@ -124,13 +124,13 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CreateOptions, create_options_clear)
 static int create_call(NubeCli *cli, const CreateOptions *o, const char *name, int fd,
                        NubeError **err)
 {
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
-    g_autoptr(NubeParams) params = nube_params_new();
-    nube_params_add(params, "KeyName", name);
-    nube_params_add(params, "KeyType", o->type ? o->type : "ed25519");
-    g_autoptr(NubeReply) reply = nube_client_call(client, "CreateKeyPair", params, err);
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
+    nube_cli_params_add(params, "KeyName", name);
+    nube_cli_params_add(params, "KeyType", o->type ? o->type : "ed25519");
+    g_autoptr(NubeCliReply) reply = nube_cli_client_call(client, "CreateKeyPair", params, err);
     if (reply == NULL || save_private_key(cli, reply, fd, o->file, err) < 0)
         return -EIO;
     if (fd >= 0)
@@ -138,7 +138,8 @@ static int create_call(NubeCli *cli, const CreateOptions *o, const char *name, i
     return 0;
 }
 
-static int create_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int create_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
+                      NubeError **err)
 {
     g_auto(CreateOptions) o = { 0 };
     const GOptionEntry options[] = {
@@ -149,7 +150,7 @@ static int create_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **arg
           "FILE" },
         G_OPTION_ENTRY_NULL
     };
-    int r = nube_args_parse(cli, cmd, options, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, options, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
     _cleanup_close_ int fd = -1;
@@ -161,7 +162,7 @@ static int create_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **arg
     return r;
 }
 
-const NubeCommand nube_cmd_keypair_create = {
+const NubeCliCommand nube_cli_cmd_keypair_create = {
     .name = "keypair create",
     .args = "NAME",
     .summary = "Make a key pair (the private key is shown once)",
@@ -176,9 +177,10 @@ const NubeCommand nube_cmd_keypair_create = {
     .run = create_run,
 };
 
-static int import_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int import_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
+                      NubeError **err)
 {
-    int r = nube_args_parse(cli, cmd, NULL, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
     g_autofree char *text = NULL;
@@ -188,21 +190,21 @@ static int import_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **arg
         return nube_error_set(err, EIO, "read '%s': %s", argv[2], gerr->message);
     if (len > MAX_PUBLIC_KEY_FILE)
         return nube_error_set(err, EFBIG, "'%s' is too large to be an OpenSSH public key", argv[2]);
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
-    g_autoptr(NubeParams) params = nube_params_new();
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
     g_autofree char *b64 = g_base64_encode((const guchar *) text, len);
-    nube_params_add(params, "KeyName", argv[1]);
-    nube_params_add(params, "PublicKeyMaterial", b64);
-    g_autoptr(NubeReply) reply = nube_client_call(client, "ImportKeyPair", params, err);
+    nube_cli_params_add(params, "KeyName", argv[1]);
+    nube_cli_params_add(params, "PublicKeyMaterial", b64);
+    g_autoptr(NubeCliReply) reply = nube_cli_client_call(client, "ImportKeyPair", params, err);
     if (reply == NULL)
         return -EIO;
     print_answer(cli, reply, NULL);
     return 0;
 }
 
-const NubeCommand nube_cmd_keypair_import = {
+const NubeCliCommand nube_cli_cmd_keypair_import = {
     .name = "keypair import",
     .args = "NAME FILE.pub",
     .summary = "Import an OpenSSH public key as a key pair",
@@ -214,28 +216,29 @@ const NubeCommand nube_cmd_keypair_import = {
     .run = import_run,
 };
 
-static JsonArray *describe_keypairs(NubeClient *client, const char *const *names, NubeError **err)
+static JsonArray *describe_keypairs(NubeCliClient *client, const char *const *names,
+                                    NubeError **err)
 {
-    return nube_describe_all(client, "DescribeKeyPairs", "KeyName", names, "ec2:keySet/ec2:item",
-                             keypair_from_node, err);
+    return nube_cli_describe_all(client, "DescribeKeyPairs", "KeyName", names,
+                                 "ec2:keySet/ec2:item", keypair_from_node, err);
 }
 
-static int list_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int list_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv, NubeError **err)
 {
-    int r = nube_args_parse(cli, cmd, NULL, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
     g_autoptr(JsonArray) keys = describe_keypairs(client, NULL, err);
     if (keys == NULL)
         return -EIO;
-    nube_output_rows(cli->format, keys, keypair_columns);
+    nube_cli_output_rows(cli->format, keys, keypair_columns);
     return 0;
 }
 
-const NubeCommand nube_cmd_keypair_list = {
+const NubeCliCommand nube_cli_cmd_keypair_list = {
     .name = "keypair list",
     .summary = "List key pairs",
     .description = "Lists the key pairs (DescribeKeyPairs): ID NAME TYPE FINGERPRINT CREATED.\n"
@@ -247,12 +250,13 @@ const NubeCommand nube_cmd_keypair_list = {
     .run = list_run,
 };
 
-static int delete_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int delete_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
+                      NubeError **err)
 {
-    int r = nube_args_parse(cli, cmd, NULL, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
     /* EC2 deletes an unknown name without a word; a typo should show. */
@@ -261,22 +265,22 @@ static int delete_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **arg
     if (found == NULL)
         return -EIO;
     g_autoptr(JsonObject) kp =
-        nube_describe_find(found, "KeyName", argv[1], "InvalidKeyPair.NotFound", err);
+        nube_cli_describe_find(found, "KeyName", argv[1], "InvalidKeyPair.NotFound", err);
     if (kp == NULL)
         return -ENOENT;
-    g_autoptr(NubeParams) params = nube_params_new();
-    nube_params_add(params, "KeyPairId", json_object_get_string_member(kp, "KeyPairId"));
-    g_autoptr(NubeReply) reply = nube_client_call(client, "DeleteKeyPair", params, err);
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
+    nube_cli_params_add(params, "KeyPairId", json_object_get_string_member(kp, "KeyPairId"));
+    g_autoptr(NubeCliReply) reply = nube_cli_client_call(client, "DeleteKeyPair", params, err);
     if (reply == NULL)
         return -EIO;
-    if (cli->format == NUBE_OUTPUT_JSON)
-        nube_output_json_object(stdout, kp);
+    if (cli->format == NUBE_CLI_OUTPUT_JSON)
+        nube_cli_output_json_object(stdout, kp);
     else
         printf("%s\n", argv[1]);
     return 0;
 }
 
-const NubeCommand nube_cmd_keypair_delete = {
+const NubeCliCommand nube_cli_cmd_keypair_delete = {
     .name = "keypair delete",
     .args = "NAME",
     .summary = "Delete a key pair",

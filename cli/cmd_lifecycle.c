@@ -11,18 +11,18 @@
 #define WAIT_INTERVAL_S        2
 #define WAIT_DEFAULT_TIMEOUT_S 600
 
-static const NubeReplyField change_fields[] = {
-    { "InstanceId", "ec2:instanceId", NUBE_FIELD_STRING },
+static const NubeCliReplyField change_fields[] = {
+    { "InstanceId", "ec2:instanceId", NUBE_CLI_FIELD_STRING },
     { NULL, NULL, 0 },
 };
 
-static const NubeReplyField state_fields[] = {
-    { "Code", "ec2:code", NUBE_FIELD_INT },
-    { "Name", "ec2:name", NUBE_FIELD_STRING },
+static const NubeCliReplyField state_fields[] = {
+    { "Code", "ec2:code", NUBE_CLI_FIELD_INT },
+    { "Name", "ec2:name", NUBE_CLI_FIELD_STRING },
     { NULL, NULL, 0 },
 };
 
-static const NubeColumn change_columns[] = {
+static const NubeCliColumn change_columns[] = {
     { "ID", "InstanceId", NULL },
     { "PREVIOUS", "PreviousState.Name", NULL },
     { "CURRENT", "CurrentState.Name", NULL },
@@ -30,18 +30,18 @@ static const NubeColumn change_columns[] = {
 };
 
 /* The instancesSet of a Start/Stop/TerminateInstances answer. */
-static JsonArray *state_changes(NubeReply *reply)
+static JsonArray *state_changes(NubeCliReply *reply)
 {
-    g_autoptr(GPtrArray) items = nube_reply_nodes(reply, NULL, "ec2:instancesSet/ec2:item");
+    g_autoptr(GPtrArray) items = nube_cli_reply_nodes(reply, NULL, "ec2:instancesSet/ec2:item");
     JsonArray *out = json_array_new();
 
     for (guint i = 0; i < items->len; i++) {
         JsonObject *obj = json_object_new();
-        nube_reply_set_fields(reply, obj, items->pdata[i], change_fields);
-        nube_reply_set_object(reply, obj, "CurrentState", items->pdata[i], "ec2:currentState",
-                              state_fields);
-        nube_reply_set_object(reply, obj, "PreviousState", items->pdata[i], "ec2:previousState",
-                              state_fields);
+        nube_cli_reply_set_fields(reply, obj, items->pdata[i], change_fields);
+        nube_cli_reply_set_object(reply, obj, "CurrentState", items->pdata[i], "ec2:currentState",
+                                  state_fields);
+        nube_cli_reply_set_object(reply, obj, "PreviousState", items->pdata[i], "ec2:previousState",
+                                  state_fields);
         json_array_add_object_element(out, obj);
     }
     return out;
@@ -60,36 +60,36 @@ static const char **ids_of(int argc, char **argv)
 static int change_state(NubeCli *cli, const char *action, gboolean force, int argc, char **argv,
                         NubeError **err)
 {
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
     g_autofree const char **ids = ids_of(argc, argv);
-    g_autoptr(NubeParams) params = nube_params_new();
-    nube_params_add_list(params, "InstanceId", ids);
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
+    nube_cli_params_add_list(params, "InstanceId", ids);
     if (force)
-        nube_params_add(params, "Force", "true");
-    g_autoptr(NubeReply) reply = nube_client_call(client, action, params, err);
+        nube_cli_params_add(params, "Force", "true");
+    g_autoptr(NubeCliReply) reply = nube_cli_client_call(client, action, params, err);
     if (reply == NULL)
         return -EIO;
 
     g_autoptr(JsonArray) changes = state_changes(reply);
-    nube_output_rows(cli->format, changes, change_columns);
+    nube_cli_output_rows(cli->format, changes, change_columns);
     return 0;
 }
 
-static int stop_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int stop_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv, NubeError **err)
 {
     gboolean force = FALSE;
     const GOptionEntry options[] = { { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
                                        "Power off without a clean shutdown", NULL },
                                      G_OPTION_ENTRY_NULL };
-    int r = nube_args_parse(cli, cmd, options, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, options, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
     return change_state(cli, "StopInstances", force, argc, argv, err);
 }
 
-const NubeCommand nube_cmd_stop = {
+const NubeCliCommand nube_cli_cmd_stop = {
     .name = "stop",
     .args = "ID…",
     .summary = "Stop instances",
@@ -100,15 +100,16 @@ const NubeCommand nube_cmd_stop = {
     .run = stop_run,
 };
 
-static int start_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int start_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
+                     NubeError **err)
 {
-    int r = nube_args_parse(cli, cmd, NULL, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
     return change_state(cli, "StartInstances", FALSE, argc, argv, err);
 }
 
-const NubeCommand nube_cmd_start = {
+const NubeCliCommand nube_cli_cmd_start = {
     .name = "start",
     .args = "ID…",
     .summary = "Start stopped instances",
@@ -118,16 +119,16 @@ const NubeCommand nube_cmd_start = {
     .run = start_run,
 };
 
-static int terminate_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv,
+static int terminate_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
                          NubeError **err)
 {
-    int r = nube_args_parse(cli, cmd, NULL, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
     return change_state(cli, "TerminateInstances", FALSE, argc, argv, err);
 }
 
-const NubeCommand nube_cmd_terminate = {
+const NubeCliCommand nube_cli_cmd_terminate = {
     .name = "terminate",
     .args = "ID…",
     .summary = "Terminate instances (their disks are deleted)",
@@ -138,18 +139,19 @@ const NubeCommand nube_cmd_terminate = {
     .run = terminate_run,
 };
 
-static int reboot_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int reboot_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
+                      NubeError **err)
 {
-    int r = nube_args_parse(cli, cmd, NULL, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
     g_autofree const char **ids = ids_of(argc, argv);
-    g_autoptr(NubeParams) params = nube_params_new();
-    nube_params_add_list(params, "InstanceId", ids);
-    g_autoptr(NubeReply) reply = nube_client_call(client, "RebootInstances", params, err);
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
+    nube_cli_params_add_list(params, "InstanceId", ids);
+    g_autoptr(NubeCliReply) reply = nube_cli_client_call(client, "RebootInstances", params, err);
     if (reply == NULL)
         return -EIO;
 
@@ -159,15 +161,15 @@ static int reboot_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **arg
         json_object_set_string_member(obj, "InstanceId", ids[i]);
         json_array_add_object_element(rebooted, obj);
     }
-    nube_output_rows(cli->format, rebooted,
-                     (const NubeColumn[]){
-                         { "ID", "InstanceId", NULL },
-                         { NULL, NULL, NULL },
-                     });
+    nube_cli_output_rows(cli->format, rebooted,
+                         (const NubeCliColumn[]){
+                             { "ID", "InstanceId", NULL },
+                             { NULL, NULL, NULL },
+                         });
     return 0;
 }
 
-const NubeCommand nube_cmd_reboot = {
+const NubeCliCommand nube_cli_cmd_reboot = {
     .name = "reboot",
     .args = "ID…",
     .summary = "Reboot instances",
@@ -184,11 +186,11 @@ const NubeCommand nube_cmd_reboot = {
  */
 static int ready_check(JsonObject *instance, const char *id, NubeError **err)
 {
-    g_autofree char *ud = nube_json_lookup(instance, "NubeUserData.State");
-    g_autofree char *complete = nube_json_lookup(instance, "NubeAgent.BootCompleteTime");
+    g_autofree char *ud = nube_cli_json_lookup(instance, "NubeUserData.State");
+    g_autofree char *complete = nube_cli_json_lookup(instance, "NubeAgent.BootCompleteTime");
     if (g_strcmp0(ud, "failed") == 0) {
-        g_autofree char *text = nube_instance_userdata_text(instance);
-        g_autofree char *log = nube_json_lookup(instance, "NubeUserData.LogTail");
+        g_autofree char *text = nube_cli_instance_userdata_text(instance);
+        g_autofree char *log = nube_cli_json_lookup(instance, "NubeUserData.LogTail");
         return nube_error_set(err, EIO, "instance '%s': user data %s%s%s", id, text,
                               log ? "\nlast lines of its log:\n" : "", log ? log : "");
     }
@@ -207,11 +209,11 @@ static int ready_check(JsonObject *instance, const char *id, NubeError **err)
  * Looks at instance ID once.  Returns 1 when it reached TARGET (*FOUND set),
  * 0 to keep waiting, or -errno with ERR set when it never will.
  */
-static int wait_check(NubeClient *client, const char *id, const char *target, JsonObject **found,
+static int wait_check(NubeCliClient *client, const char *id, const char *target, JsonObject **found,
                       char **state, NubeError **err)
 {
     g_autoptr(NubeError) describe_err = NULL;
-    g_autoptr(JsonObject) instance = nube_instance_describe(client, id, &describe_err);
+    g_autoptr(JsonObject) instance = nube_cli_instance_describe(client, id, &describe_err);
 
     /* A terminated instance may already be forgotten. */
     if (instance == NULL && strcmp(target, "terminated") == 0 &&
@@ -221,7 +223,7 @@ static int wait_check(NubeClient *client, const char *id, const char *target, Js
         return nube_error_propagate(err, g_steal_pointer(&describe_err));
 
     g_free(*state);
-    *state = nube_json_lookup(instance, "State.Name");
+    *state = nube_cli_json_lookup(instance, "State.Name");
     if (strcmp(target, "ready") == 0 && g_strcmp0(*state, "running") == 0) {
         int r = ready_check(instance, id, err);
         if (r > 0)
@@ -235,14 +237,14 @@ static int wait_check(NubeClient *client, const char *id, const char *target, Js
         return 1;
     }
     if (g_strcmp0(*state, "terminated") == 0) {
-        g_autofree char *reason = nube_json_lookup(instance, "StateReason.Message");
+        g_autofree char *reason = nube_cli_json_lookup(instance, "StateReason.Message");
         return nube_error_set(err, ECANCELED, "instance '%s' is terminated, not %s%s%s", id, target,
                               reason ? ": " : "", reason ? reason : "");
     }
     return 0;
 }
 
-static int wait_loop(NubeCli *cli, NubeClient *client, const char *id, const char *target,
+static int wait_loop(NubeCli *cli, NubeCliClient *client, const char *id, const char *target,
                      int timeout, NubeError **err)
 {
     gint64 deadline = g_get_monotonic_time() + (gint64) timeout * G_USEC_PER_SEC;
@@ -260,20 +262,20 @@ static int wait_loop(NubeCli *cli, NubeClient *client, const char *id, const cha
     }
     if (r < 0)
         return r;
-    if (cli->format == NUBE_OUTPUT_JSON && instance != NULL)
-        nube_output_json_object(stdout, instance);
-    else if (cli->format != NUBE_OUTPUT_JSON)
+    if (cli->format == NUBE_CLI_OUTPUT_JSON && instance != NULL)
+        nube_cli_output_json_object(stdout, instance);
+    else if (cli->format != NUBE_CLI_OUTPUT_JSON)
         printf("%s %s\n", id, target);
     return 0;
 }
 
-static int wait_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int wait_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv, NubeError **err)
 {
     int timeout = WAIT_DEFAULT_TIMEOUT_S;
     const GOptionEntry options[] = { { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
                                        "Give up after SEC seconds (default: 600)", "SEC" },
                                      G_OPTION_ENTRY_NULL };
-    int r = nube_args_parse(cli, cmd, options, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, options, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
     const char *target = argv[2];
@@ -284,13 +286,13 @@ static int wait_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv,
     if (timeout < 0)
         return nube_cli_usage(err, "--timeout must not be negative");
 
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
     return wait_loop(cli, client, argv[1], target, timeout, err);
 }
 
-const NubeCommand nube_cmd_wait = {
+const NubeCliCommand nube_cli_cmd_wait = {
     .name = "wait",
     .args = "ID running|ready|stopped|terminated",
     .summary = "Wait until an instance reaches a state",

@@ -8,13 +8,14 @@
 
 /* Calls ModifyInstanceAttribute on ID with PARAM=VALUE (EC2 takes one
  * attribute per call). */
-static int modify(NubeClient *client, const char *id, const char *param, const char *value,
+static int modify(NubeCliClient *client, const char *id, const char *param, const char *value,
                   NubeError **err)
 {
-    g_autoptr(NubeParams) params = nube_params_new();
-    nube_params_add(params, "InstanceId", id);
-    nube_params_add(params, param, value);
-    g_autoptr(NubeReply) reply = nube_client_call(client, "ModifyInstanceAttribute", params, err);
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
+    nube_cli_params_add(params, "InstanceId", id);
+    nube_cli_params_add(params, param, value);
+    g_autoptr(NubeCliReply) reply =
+        nube_cli_client_call(client, "ModifyInstanceAttribute", params, err);
     return reply == NULL ? -EIO : 0;
 }
 
@@ -40,7 +41,8 @@ static char *user_data_b64(const char *file, const char *text, NubeError **err)
     return data ? g_base64_encode((const guchar *) data, len) : NULL;
 }
 
-static int modify_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int modify_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
+                      NubeError **err)
 {
     g_autofree char *type = NULL, *file = NULL, *text = NULL;
     const GOptionEntry options[] = {
@@ -49,7 +51,7 @@ static int modify_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **arg
         { "user-data-text", 0, 0, G_OPTION_ARG_STRING, &text, "The new user data as text", "TEXT" },
         G_OPTION_ENTRY_NULL
     };
-    int r = nube_args_parse(cli, cmd, options, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, options, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
     g_autofree char *user_data = user_data_b64(file, text, err);
@@ -58,7 +60,7 @@ static int modify_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **arg
     if (type == NULL && user_data == NULL)
         return nube_cli_usage(err, "give --type, --user-data or --user-data-text");
 
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
     if (type != NULL && modify(client, argv[1], "InstanceType.Value", type, err) < 0)
@@ -68,7 +70,7 @@ static int modify_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **arg
     return 0;
 }
 
-const NubeCommand nube_cmd_modify = {
+const NubeCliCommand nube_cli_cmd_modify = {
     .name = "modify",
     .args = "ID",
     .summary = "Change the type or user data of a stopped instance",

@@ -7,17 +7,17 @@
 
 #include <stdio.h>
 
-int nube_cmd_repo_add_packages(NubeClient *client, const char *const *packages, char **apt_source,
-                               gint64 *added, NubeError **err)
+int nube_cli_cmd_repo_add_packages(NubeCliClient *client, const char *const *packages,
+                                   char **apt_source, gint64 *added, NubeError **err)
 {
-    g_autoptr(NubeParams) params = nube_params_new();
-    nube_params_add_list(params, "Package", packages);
-    g_autoptr(NubeReply) reply = nube_client_call(client, "NubeAddPackages", params, err);
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
+    nube_cli_params_add_list(params, "Package", packages);
+    g_autoptr(NubeCliReply) reply = nube_cli_client_call(client, "NubeAddPackages", params, err);
     if (reply == NULL)
         return -EIO;
 
-    g_autofree char *source = nube_reply_text(reply, NULL, "ec2:aptSource");
-    g_autofree char *count = nube_reply_text(reply, NULL, "ec2:added");
+    g_autofree char *source = nube_cli_reply_text(reply, NULL, "ec2:aptSource");
+    g_autofree char *count = nube_cli_reply_text(reply, NULL, "ec2:added");
     if (source == NULL || *g_strstrip(source) == '\0')
         return nube_error_set(err, EPROTO, "the answer to NubeAddPackages has no aptSource");
     *added = 0;
@@ -27,26 +27,26 @@ int nube_cmd_repo_add_packages(NubeClient *client, const char *const *packages, 
     return 0;
 }
 
-static int repo_add_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv,
+static int repo_add_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
                         NubeError **err)
 {
-    int r = nube_args_parse(cli, cmd, NULL, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
 
     g_autofree char *source = NULL;
     gint64 added = 0;
-    if (nube_cmd_repo_add_packages(client, (const char *const *) argv + 1, &source, &added, err) <
-        0)
+    if (nube_cli_cmd_repo_add_packages(client, (const char *const *) argv + 1, &source, &added,
+                                       err) < 0)
         return -EIO;
-    if (cli->format == NUBE_OUTPUT_JSON) {
+    if (cli->format == NUBE_CLI_OUTPUT_JSON) {
         g_autoptr(JsonObject) obj = json_object_new();
         json_object_set_int_member(obj, "Added", added);
         json_object_set_string_member(obj, "AptSource", source);
-        nube_output_json_object(stdout, obj);
+        nube_cli_output_json_object(stdout, obj);
     } else {
         fprintf(stderr, "nube: %" G_GINT64_FORMAT " new package file%s in the repository\n", added,
                 added == 1 ? "" : "s");
@@ -55,7 +55,7 @@ static int repo_add_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **a
     return 0;
 }
 
-const NubeCommand nube_cmd_repo_add = {
+const NubeCliCommand nube_cli_cmd_repo_add = {
     .name = "repo add",
     .args = "PACKAGE…",
     .summary = "Add Debian packages to the guests' package repository",

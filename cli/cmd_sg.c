@@ -10,55 +10,55 @@
 
 #define DEFAULT_CIDR "0.0.0.0/0"
 
-static const NubeReplyField group_fields[] = {
-    { "GroupId", "ec2:groupId", NUBE_FIELD_STRING },
-    { "GroupName", "ec2:groupName", NUBE_FIELD_STRING },
-    { "Description", "ec2:groupDescription", NUBE_FIELD_STRING },
-    { "OwnerId", "ec2:ownerId", NUBE_FIELD_STRING },
-    { "VpcId", "ec2:vpcId", NUBE_FIELD_STRING },
+static const NubeCliReplyField group_fields[] = {
+    { "GroupId", "ec2:groupId", NUBE_CLI_FIELD_STRING },
+    { "GroupName", "ec2:groupName", NUBE_CLI_FIELD_STRING },
+    { "Description", "ec2:groupDescription", NUBE_CLI_FIELD_STRING },
+    { "OwnerId", "ec2:ownerId", NUBE_CLI_FIELD_STRING },
+    { "VpcId", "ec2:vpcId", NUBE_CLI_FIELD_STRING },
     { NULL, NULL, 0 },
 };
 
-static const NubeReplyField permission_fields[] = {
-    { "IpProtocol", "ec2:ipProtocol", NUBE_FIELD_STRING },
-    { "FromPort", "ec2:fromPort", NUBE_FIELD_INT },
-    { "ToPort", "ec2:toPort", NUBE_FIELD_INT },
+static const NubeCliReplyField permission_fields[] = {
+    { "IpProtocol", "ec2:ipProtocol", NUBE_CLI_FIELD_STRING },
+    { "FromPort", "ec2:fromPort", NUBE_CLI_FIELD_INT },
+    { "ToPort", "ec2:toPort", NUBE_CLI_FIELD_INT },
     { NULL, NULL, 0 },
 };
 
-static const NubeReplyField range_fields[] = {
-    { "CidrIp", "ec2:cidrIp", NUBE_FIELD_STRING },
-    { "Description", "ec2:description", NUBE_FIELD_STRING },
+static const NubeCliReplyField range_fields[] = {
+    { "CidrIp", "ec2:cidrIp", NUBE_CLI_FIELD_STRING },
+    { "Description", "ec2:description", NUBE_CLI_FIELD_STRING },
     { NULL, NULL, 0 },
 };
 
-static const NubeReplyField tag_fields[] = {
-    { "Key", "ec2:key", NUBE_FIELD_STRING },
-    { "Value", "ec2:value", NUBE_FIELD_STRING },
+static const NubeCliReplyField tag_fields[] = {
+    { "Key", "ec2:key", NUBE_CLI_FIELD_STRING },
+    { "Value", "ec2:value", NUBE_CLI_FIELD_STRING },
     { NULL, NULL, 0 },
 };
 
 /* IpPermissions[] {IpProtocol, FromPort, ToPort, IpRanges[]} of ITEM. */
-static JsonArray *permissions_of(NubeReply *reply, xmlNode *item)
+static JsonArray *permissions_of(NubeCliReply *reply, xmlNode *item)
 {
     JsonArray *out = json_array_new();
-    g_autoptr(GPtrArray) nodes = nube_reply_nodes(reply, item, "ec2:ipPermissions/ec2:item");
+    g_autoptr(GPtrArray) nodes = nube_cli_reply_nodes(reply, item, "ec2:ipPermissions/ec2:item");
     for (guint i = 0; i < nodes->len; i++) {
         JsonObject *perm = json_object_new();
-        nube_reply_set_fields(reply, perm, nodes->pdata[i], permission_fields);
-        nube_reply_set_array(reply, perm, "IpRanges", nodes->pdata[i], "ec2:ipRanges/ec2:item",
-                             range_fields);
+        nube_cli_reply_set_fields(reply, perm, nodes->pdata[i], permission_fields);
+        nube_cli_reply_set_array(reply, perm, "IpRanges", nodes->pdata[i], "ec2:ipRanges/ec2:item",
+                                 range_fields);
         json_array_add_object_element(out, perm);
     }
     return out;
 }
 
-static JsonObject *group_from_node(NubeReply *reply, xmlNode *item)
+static JsonObject *group_from_node(NubeCliReply *reply, xmlNode *item)
 {
     JsonObject *obj = json_object_new();
-    nube_reply_set_fields(reply, obj, item, group_fields);
+    nube_cli_reply_set_fields(reply, obj, item, group_fields);
     json_object_set_array_member(obj, "IpPermissions", permissions_of(reply, item));
-    nube_reply_set_array(reply, obj, "Tags", item, "ec2:tagSet/ec2:item", tag_fields);
+    nube_cli_reply_set_array(reply, obj, "Tags", item, "ec2:tagSet/ec2:item", tag_fields);
     return obj;
 }
 
@@ -86,7 +86,7 @@ static char *cell_ingress(JsonObject *group)
     return text->len ? g_string_free(g_steal_pointer(&text), FALSE) : NULL;
 }
 
-static const NubeColumn group_columns[] = {
+static const NubeCliColumn group_columns[] = {
     { "ID", "GroupId", NULL },
     { "NAME", "GroupName", NULL },
     { "DESCRIPTION", "Description", NULL },
@@ -96,56 +96,57 @@ static const NubeColumn group_columns[] = {
 
 /* GroupId for an sg-… argument, GroupName otherwise (names cannot start
  * with "sg-"). */
-static void add_group(NubeParams *params, const char *group)
+static void add_group(NubeCliParams *params, const char *group)
 {
-    nube_params_add(params, g_str_has_prefix(group, "sg-") ? "GroupId" : "GroupName", group);
+    nube_cli_params_add(params, g_str_has_prefix(group, "sg-") ? "GroupId" : "GroupName", group);
 }
 
 /* Calls ACTION with PARAMS and prints GROUP (or, with --output json, the
  * answer's return value). */
-static int call_and_print(NubeCli *cli, const char *action, NubeParams *params, const char *group,
-                          NubeError **err)
+static int call_and_print(NubeCli *cli, const char *action, NubeCliParams *params,
+                          const char *group, NubeError **err)
 {
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
-    g_autoptr(NubeReply) reply = nube_client_call(client, action, params, err);
+    g_autoptr(NubeCliReply) reply = nube_cli_client_call(client, action, params, err);
     if (reply == NULL)
         return -EIO;
-    g_autofree char *id = nube_reply_text(reply, NULL, "ec2:groupId");
-    if (cli->format == NUBE_OUTPUT_JSON) {
+    g_autofree char *id = nube_cli_reply_text(reply, NULL, "ec2:groupId");
+    if (cli->format == NUBE_CLI_OUTPUT_JSON) {
         g_autoptr(JsonObject) obj = json_object_new();
         json_object_set_string_member(obj, "GroupId", id ? id : group);
-        nube_reply_set_fields(reply, obj, NULL,
-                              (const NubeReplyField[]){
-                                  { "Return", "ec2:return", NUBE_FIELD_BOOL },
-                                  { NULL, NULL, 0 },
-                              });
-        nube_output_json_object(stdout, obj);
+        nube_cli_reply_set_fields(reply, obj, NULL,
+                                  (const NubeCliReplyField[]){
+                                      { "Return", "ec2:return", NUBE_CLI_FIELD_BOOL },
+                                      { NULL, NULL, 0 },
+                                  });
+        nube_cli_output_json_object(stdout, obj);
     } else {
         printf("%s\n", id ? id : group);
     }
     return 0;
 }
 
-static int create_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int create_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
+                      NubeError **err)
 {
     g_autofree char *description = NULL;
     const GOptionEntry options[] = { { "description", 'd', 0, G_OPTION_ARG_STRING, &description,
                                        "What the group is for (required)", "TEXT" },
                                      G_OPTION_ENTRY_NULL };
-    int r = nube_args_parse(cli, cmd, options, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, options, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
     if (description == NULL)
         return nube_cli_usage(err, "--description is required");
-    g_autoptr(NubeParams) params = nube_params_new();
-    nube_params_add(params, "GroupName", argv[1]);
-    nube_params_add(params, "GroupDescription", description);
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
+    nube_cli_params_add(params, "GroupName", argv[1]);
+    nube_cli_params_add(params, "GroupDescription", description);
     return call_and_print(cli, "CreateSecurityGroup", params, argv[1], err);
 }
 
-const NubeCommand nube_cmd_sg_create = {
+const NubeCliCommand nube_cli_cmd_sg_create = {
     .name = "sg create",
     .args = "NAME",
     .summary = "Make a security group",
@@ -156,24 +157,24 @@ const NubeCommand nube_cmd_sg_create = {
     .run = create_run,
 };
 
-static int list_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int list_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv, NubeError **err)
 {
-    int r = nube_args_parse(cli, cmd, NULL, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
-    NubeClient *client = nube_cli_client(cli, err);
+    NubeCliClient *client = nube_cli_client(cli, err);
     if (client == NULL)
         return -EIO;
     g_autoptr(JsonArray) groups =
-        nube_describe_all(client, "DescribeSecurityGroups", "GroupId", NULL,
-                          "ec2:securityGroupInfo/ec2:item", group_from_node, err);
+        nube_cli_describe_all(client, "DescribeSecurityGroups", "GroupId", NULL,
+                              "ec2:securityGroupInfo/ec2:item", group_from_node, err);
     if (groups == NULL)
         return -EIO;
-    nube_output_rows(cli->format, groups, group_columns);
+    nube_cli_output_rows(cli->format, groups, group_columns);
     return 0;
 }
 
-const NubeCommand nube_cmd_sg_list = {
+const NubeCliCommand nube_cli_cmd_sg_list = {
     .name = "sg list",
     .summary = "List security groups and their rules",
     .description = "Lists the security groups (DescribeSecurityGroups): ID NAME DESCRIPTION\n"
@@ -186,43 +187,44 @@ const NubeCommand nube_cmd_sg_list = {
 };
 
 /* PORT or FROM-TO into FromPort and ToPort (nubed checks the values). */
-static int add_ports(NubeParams *params, const char *spec, NubeError **err)
+static int add_ports(NubeCliParams *params, const char *spec, NubeError **err)
 {
     g_auto(GStrv) parts = g_strsplit(spec, "-", 2);
     for (int i = 0; parts[i] != NULL; i++)
         if (parts[i][0] == '\0' || strspn(parts[i], "0123456789") != strlen(parts[i]))
             return nube_cli_usage(err, "'%s' is not PORT or PORT-PORT", spec);
-    nube_params_add(params, "IpPermissions.1.FromPort", parts[0]);
-    nube_params_add(params, "IpPermissions.1.ToPort", parts[1] ? parts[1] : parts[0]);
+    nube_cli_params_add(params, "IpPermissions.1.FromPort", parts[0]);
+    nube_cli_params_add(params, "IpPermissions.1.ToPort", parts[1] ? parts[1] : parts[0]);
     return 0;
 }
 
 /* allow / revoke: one TCP rule. */
-static int rule_run(NubeCli *cli, const NubeCommand *cmd, const char *action, int argc, char **argv,
-                    NubeError **err)
+static int rule_run(NubeCli *cli, const NubeCliCommand *cmd, const char *action, int argc,
+                    char **argv, NubeError **err)
 {
     g_autofree char *cidr = NULL;
     const GOptionEntry options[] = { { "cidr", 'c', 0, G_OPTION_ARG_STRING, &cidr,
                                        "Source addresses (default: 0.0.0.0/0)", "CIDR" },
                                      G_OPTION_ENTRY_NULL };
-    int r = nube_args_parse(cli, cmd, options, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, options, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
-    g_autoptr(NubeParams) params = nube_params_new();
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
     add_group(params, argv[1]);
-    nube_params_add(params, "IpPermissions.1.IpProtocol", "tcp");
+    nube_cli_params_add(params, "IpPermissions.1.IpProtocol", "tcp");
     if (add_ports(params, argv[2], err) < 0)
         return -EINVAL;
-    nube_params_add(params, "IpPermissions.1.IpRanges.1.CidrIp", cidr ? cidr : DEFAULT_CIDR);
+    nube_cli_params_add(params, "IpPermissions.1.IpRanges.1.CidrIp", cidr ? cidr : DEFAULT_CIDR);
     return call_and_print(cli, action, params, argv[1], err);
 }
 
-static int allow_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int allow_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
+                     NubeError **err)
 {
     return rule_run(cli, cmd, "AuthorizeSecurityGroupIngress", argc, argv, err);
 }
 
-const NubeCommand nube_cmd_sg_allow = {
+const NubeCliCommand nube_cli_cmd_sg_allow = {
     .name = "sg allow",
     .args = "GROUP PORT[-PORT]",
     .summary = "Open TCP ports of a security group",
@@ -236,12 +238,13 @@ const NubeCommand nube_cmd_sg_allow = {
     .run = allow_run,
 };
 
-static int revoke_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int revoke_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
+                      NubeError **err)
 {
     return rule_run(cli, cmd, "RevokeSecurityGroupIngress", argc, argv, err);
 }
 
-const NubeCommand nube_cmd_sg_revoke = {
+const NubeCliCommand nube_cli_cmd_sg_revoke = {
     .name = "sg revoke",
     .args = "GROUP PORT[-PORT]",
     .summary = "Remove a rule of a security group",
@@ -253,17 +256,18 @@ const NubeCommand nube_cmd_sg_revoke = {
     .run = revoke_run,
 };
 
-static int delete_run(NubeCli *cli, const NubeCommand *cmd, int argc, char **argv, NubeError **err)
+static int delete_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
+                      NubeError **err)
 {
-    int r = nube_args_parse(cli, cmd, NULL, &argc, &argv, err);
+    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
     if (r != 0)
         return MIN(r, 0);
-    g_autoptr(NubeParams) params = nube_params_new();
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
     add_group(params, argv[1]);
     return call_and_print(cli, "DeleteSecurityGroup", params, argv[1], err);
 }
 
-const NubeCommand nube_cmd_sg_delete = {
+const NubeCliCommand nube_cli_cmd_sg_delete = {
     .name = "sg delete",
     .args = "GROUP",
     .summary = "Delete a security group",

@@ -26,7 +26,7 @@
 
 /* ---- progress ------------------------------------------------------------ */
 
-struct NubeDemoProgress {
+struct NubeCliDemoProgress {
     FILE *out;
     gboolean live;
     guint n_steps;
@@ -51,7 +51,7 @@ static int terminal_columns(FILE *out)
 
 /* Redraws the live line (P->lock held), cut to the terminal's width so
  * that "\r" returns to its start. */
-static void draw(NubeDemoProgress *p)
+static void draw(NubeCliDemoProgress *p)
 {
     gint64 secs = (g_get_monotonic_time() - p->started) / G_USEC_PER_SEC;
     g_autofree char *line =
@@ -69,7 +69,7 @@ static void draw(NubeDemoProgress *p)
 
 static gpointer ticker_main(gpointer data)
 {
-    NubeDemoProgress *p = data;
+    NubeCliDemoProgress *p = data;
 
     g_mutex_lock(&p->lock);
     while (!p->quit) {
@@ -81,9 +81,9 @@ static gpointer ticker_main(gpointer data)
     return NULL;
 }
 
-NubeDemoProgress *nube_demo_progress_new(FILE *out, gboolean live, guint n_steps)
+NubeCliDemoProgress *nube_cli_demo_progress_new(FILE *out, gboolean live, guint n_steps)
 {
-    NubeDemoProgress *p = g_new0(NubeDemoProgress, 1);
+    NubeCliDemoProgress *p = g_new0(NubeCliDemoProgress, 1);
     p->out = out;
     p->live = live;
     p->n_steps = n_steps;
@@ -94,7 +94,7 @@ NubeDemoProgress *nube_demo_progress_new(FILE *out, gboolean live, guint n_steps
     return p;
 }
 
-void nube_demo_progress_free(NubeDemoProgress *p)
+void nube_cli_demo_progress_free(NubeCliDemoProgress *p)
 {
     if (p == NULL)
         return;
@@ -112,12 +112,12 @@ void nube_demo_progress_free(NubeDemoProgress *p)
     g_free(p);
 }
 
-gboolean nube_demo_progress_live(const NubeDemoProgress *p)
+gboolean nube_cli_demo_progress_live(const NubeCliDemoProgress *p)
 {
     return p->live;
 }
 
-void nube_demo_progress_begin(NubeDemoProgress *p, const char *title)
+void nube_cli_demo_progress_begin(NubeCliDemoProgress *p, const char *title)
 {
     g_mutex_lock(&p->lock);
     p->step++;
@@ -131,12 +131,12 @@ void nube_demo_progress_begin(NubeDemoProgress *p, const char *title)
     g_mutex_unlock(&p->lock);
 }
 
-char *nube_demo_progress_where(const NubeDemoProgress *p)
+char *nube_cli_demo_progress_where(const NubeCliDemoProgress *p)
 {
     return g_strdup_printf("step %u/%u (%s)", p->step, p->n_steps, p->title ? p->title : "");
 }
 
-void nube_demo_progress_status(NubeDemoProgress *p, const char *fmt, ...)
+void nube_cli_demo_progress_status(NubeCliDemoProgress *p, const char *fmt, ...)
 {
     va_list ap;
 
@@ -153,7 +153,7 @@ void nube_demo_progress_status(NubeDemoProgress *p, const char *fmt, ...)
     g_mutex_unlock(&p->lock);
 }
 
-void nube_demo_progress_note(NubeDemoProgress *p, const char *fmt, ...)
+void nube_cli_demo_progress_note(NubeCliDemoProgress *p, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -170,7 +170,7 @@ void nube_demo_progress_note(NubeDemoProgress *p, const char *fmt, ...)
     g_mutex_unlock(&p->lock);
 }
 
-void nube_demo_progress_end(NubeDemoProgress *p, const char *fmt, ...)
+void nube_cli_demo_progress_end(NubeCliDemoProgress *p, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -218,7 +218,7 @@ static gboolean quotable(const char *text)
     return strpbrk(text, "'\n\r\\") == NULL && g_utf8_validate(text, -1, NULL);
 }
 
-char *nube_demo_install_script(const char *apt_source, const char *marker, NubeError **err)
+char *nube_cli_demo_install_script(const char *apt_source, const char *marker, NubeError **err)
 {
     if (!g_str_has_prefix(apt_source, "deb ") || !quotable(apt_source)) {
         nube_error_set(err, EPROTO, "unexpected apt source line '%s' from nubed", apt_source);
@@ -231,7 +231,7 @@ char *nube_demo_install_script(const char *apt_source, const char *marker, NubeE
     return g_strdup_printf(install_script, apt_source, marker);
 }
 
-const char *nube_demo_relaunch_script(void)
+const char *nube_cli_demo_relaunch_script(void)
 {
     return relaunch_script;
 }
@@ -270,7 +270,7 @@ static int page_error(CURLcode rc, const char *detail, NubeError **err)
     }
 }
 
-int nube_demo_page_get(const char *url, const char *marker, long *status, NubeError **err)
+int nube_cli_demo_page_get(const char *url, const char *marker, long *status, NubeError **err)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
     g_autoptr(GString) body = g_string_new(NULL);
@@ -332,14 +332,15 @@ static char *lines_tail(const char *text, guint n_lines)
     return g_string_free(out, FALSE);
 }
 
-char *nube_demo_console_tail(NubeClient *client, const char *id, guint n_lines, NubeError **err)
+char *nube_cli_demo_console_tail(NubeCliClient *client, const char *id, guint n_lines,
+                                 NubeError **err)
 {
-    g_autoptr(NubeParams) params = nube_params_new();
-    nube_params_add(params, "InstanceId", id);
-    g_autoptr(NubeReply) reply = nube_client_call(client, "GetConsoleOutput", params, err);
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
+    nube_cli_params_add(params, "InstanceId", id);
+    g_autoptr(NubeCliReply) reply = nube_cli_client_call(client, "GetConsoleOutput", params, err);
     if (reply == NULL)
         return NULL;
-    g_autofree char *encoded = nube_reply_text(reply, NULL, "ec2:output");
+    g_autofree char *encoded = nube_cli_reply_text(reply, NULL, "ec2:output");
     gsize len = 0;
     g_autofree guchar *data = encoded ? g_base64_decode(g_strstrip(encoded), &len) : NULL;
     g_autofree char *text = g_utf8_make_valid(data ? (const char *) data : "", (gssize) len);
@@ -347,9 +348,9 @@ char *nube_demo_console_tail(NubeClient *client, const char *id, guint n_lines, 
 }
 
 /* The last non-blank line of the console, for the live status, or NULL. */
-static char *console_last_line(NubeClient *client, const char *id)
+static char *console_last_line(NubeCliClient *client, const char *id)
 {
-    g_autofree char *tail = nube_demo_console_tail(client, id, 8, NULL);
+    g_autofree char *tail = nube_cli_demo_console_tail(client, id, 8, NULL);
     if (tail == NULL)
         return NULL;
     g_auto(GStrv) lines = g_strsplit(tail, "\n", -1);
@@ -363,20 +364,20 @@ static char *console_last_line(NubeClient *client, const char *id)
 
 /* ---- waiting for the page -------------------------------------------------- */
 
-void nube_demo_page_clear(NubeDemoPage *page)
+void nube_cli_demo_page_clear(NubeCliDemoPage *page)
 {
     g_free(page->url);
     g_free(page->userdata);
     g_free(page->runner);
-    *page = (NubeDemoPage){ 0 };
+    *page = (NubeCliDemoPage){ 0 };
 }
 
 typedef struct {
-    const NubeDemoWait *w;
+    const NubeCliDemoWait *w;
     const char *name;
     const char *id;
     const char *marker;
-    NubeDemoPage *page;
+    NubeCliDemoPage *page;
     char *state;             /* last state seen */
     gboolean after_userdata; /* probe only once the user data is done */
     char *userdata;          /* last user-data state the agent reported */
@@ -412,7 +413,7 @@ static char *page_url(JsonObject *instance, NubeError **err)
             g_strdup_printf(strchr(ip, ':') ? "http://[%s]:%" G_GINT64_FORMAT "/"
                                             : "http://%s:%" G_GINT64_FORMAT "/",
                             ip, json_object_get_int_member_with_default(fwd, "HostPort", 0));
-        g_autoptr(NubeEndpoint) ep = nube_endpoint_parse(url, err);
+        g_autoptr(NubeCliEndpoint) ep = nube_cli_endpoint_parse(url, err);
         if (ep == NULL)
             return NULL;
         if (!ep->loopback) {
@@ -427,11 +428,11 @@ static char *page_url(JsonObject *instance, NubeError **err)
 /* Notes state changes; fails when the instance will not come up. */
 static int page_check_state(PageWatch *pw, JsonObject *instance, NubeError **err)
 {
-    g_autofree char *state = nube_json_lookup(instance, "State.Name");
+    g_autofree char *state = nube_cli_json_lookup(instance, "State.Name");
 
     if (g_strcmp0(state, pw->state) != 0) {
-        nube_demo_progress_note(pw->w->progress, "%s (%s) is %s", pw->name, pw->id,
-                                state ? state : "in no state");
+        nube_cli_demo_progress_note(pw->w->progress, "%s (%s) is %s", pw->name, pw->id,
+                                    state ? state : "in no state");
         g_free(pw->state);
         pw->state = g_strdup(state);
     }
@@ -442,7 +443,7 @@ static int page_check_state(PageWatch *pw, JsonObject *instance, NubeError **err
     if ((g_strcmp0(state, "stopping") == 0 || g_strcmp0(state, "stopped") == 0) &&
         g_get_monotonic_time() < pw->stopped_ok_until)
         return 0;
-    g_autofree char *reason = nube_json_lookup(instance, "StateReason.Message");
+    g_autofree char *reason = nube_cli_json_lookup(instance, "StateReason.Message");
     return nube_error_set(err, ECANCELED, "instance '%s' is %s%s%s", pw->id,
                           state ? state : "in no state", reason ? ": " : "", reason ? reason : "");
 }
@@ -458,8 +459,8 @@ static int page_find_url(PageWatch *pw, JsonObject *instance, NubeError **err)
     if (url_err != NULL)
         return nube_error_propagate(err, g_steal_pointer(&url_err));
     if (pw->page->url != NULL) {
-        nube_demo_progress_note(pw->w->progress, "%s's port 80 is forwarded from %s", pw->name,
-                                pw->page->url);
+        nube_cli_demo_progress_note(pw->w->progress, "%s's port 80 is forwarded from %s", pw->name,
+                                    pw->page->url);
         return 0;
     }
     if (g_strcmp0(pw->state, "running") == 0)
@@ -477,34 +478,34 @@ static int page_find_url(PageWatch *pw, JsonObject *instance, NubeError **err)
  */
 static int page_check_agent(PageWatch *pw, JsonObject *instance, NubeError **err)
 {
-    g_autofree char *ud = nube_json_lookup(instance, "NubeUserData.State");
-    g_autofree char *complete = nube_json_lookup(instance, "NubeAgent.BootCompleteTime");
+    g_autofree char *ud = nube_cli_json_lookup(instance, "NubeUserData.State");
+    g_autofree char *complete = nube_cli_json_lookup(instance, "NubeAgent.BootCompleteTime");
 
     if (complete != NULL && !pw->booted) {
-        g_autofree char *sys = nube_json_lookup(instance, "NubeAgent.SystemState");
-        nube_demo_progress_note(pw->w->progress,
-                                "%s: the guest agent reports the boot complete (%s)", pw->name,
-                                sys ? sys : "?");
+        g_autofree char *sys = nube_cli_json_lookup(instance, "NubeAgent.SystemState");
+        nube_cli_demo_progress_note(pw->w->progress,
+                                    "%s: the guest agent reports the boot complete (%s)", pw->name,
+                                    sys ? sys : "?");
         pw->booted = TRUE;
     }
     if (ud != NULL && g_strcmp0(ud, pw->userdata) != 0) {
-        g_autofree char *text = nube_instance_userdata_text(instance);
+        g_autofree char *text = nube_cli_instance_userdata_text(instance);
         if (g_strcmp0(ud, "pending") != 0)
-            nube_demo_progress_note(pw->w->progress, "%s: user data %s", pw->name, text);
+            nube_cli_demo_progress_note(pw->w->progress, "%s: user data %s", pw->name, text);
         g_free(pw->userdata);
         pw->userdata = g_strdup(ud);
     }
     if (g_strcmp0(ud, "failed") == 0) {
-        g_autofree char *text = nube_instance_userdata_text(instance);
-        g_autofree char *log = nube_json_lookup(instance, "NubeUserData.LogTail");
+        g_autofree char *text = nube_cli_instance_userdata_text(instance);
+        g_autofree char *log = nube_cli_json_lookup(instance, "NubeUserData.LogTail");
         return nube_error_set(err, EIO, "the user data of %s (%s) %s%s%s", pw->name, pw->id, text,
                               log ? "\nlast lines of its log:\n" : "", log ? log : "");
     }
     if (g_strcmp0(ud, "succeeded") == 0 && pw->page->userdata == NULL) {
-        g_autofree char *duration = nube_json_lookup(instance, "NubeUserData.Duration");
+        g_autofree char *duration = nube_cli_json_lookup(instance, "NubeUserData.Duration");
         pw->page->userdata = g_strdup(ud);
         pw->page->userdata_s = duration ? g_ascii_strtod(duration, NULL) : 0;
-        pw->page->runner = nube_json_lookup(instance, "NubeUserData.Runner");
+        pw->page->runner = nube_cli_json_lookup(instance, "NubeUserData.Runner");
     } else if (pw->page->userdata == NULL && ud != NULL && g_strcmp0(ud, "none") == 0) {
         pw->page->userdata = g_strdup(ud);
     }
@@ -522,7 +523,7 @@ static int page_probe(PageWatch *pw)
 
     if (pw->page->url == NULL)
         return 0;
-    int r = nube_demo_page_get(pw->page->url, pw->marker, &status, &get_err);
+    int r = nube_cli_demo_page_get(pw->page->url, pw->marker, &status, &get_err);
     g_free(pw->last_try);
     if (r > 0) {
         pw->page->served_at = g_get_monotonic_time();
@@ -536,25 +537,25 @@ static int page_probe(PageWatch *pw)
 
 static void page_status(PageWatch *pw)
 {
-    NubeDemoProgress *p = pw->w->progress;
+    NubeCliDemoProgress *p = pw->w->progress;
     gint64 now = g_get_monotonic_time();
 
-    if (!nube_demo_progress_live(p))
+    if (!nube_cli_demo_progress_live(p))
         return;
     if (g_strcmp0(pw->state, "running") == 0 && now - pw->console_at >= CONSOLE_PEEK_US) {
         g_free(pw->console);
         pw->console = console_last_line(pw->w->client, pw->id);
         pw->console_at = now;
     }
-    nube_demo_progress_status(p, "%s %s | %s | console: %s", pw->id, pw->state ? pw->state : "?",
-                              pw->last_try ? pw->last_try : "no port yet",
-                              pw->console ? pw->console : "-");
+    nube_cli_demo_progress_status(
+        p, "%s %s | %s | console: %s", pw->id, pw->state ? pw->state : "?",
+        pw->last_try ? pw->last_try : "no port yet", pw->console ? pw->console : "-");
 }
 
 /* One look.  1 when the page is served, 0 to go on, or -errno. */
 static int page_poll(PageWatch *pw, NubeError **err)
 {
-    g_autoptr(JsonObject) instance = nube_instance_describe(pw->w->client, pw->id, err);
+    g_autoptr(JsonObject) instance = nube_cli_instance_describe(pw->w->client, pw->id, err);
 
     if (instance == NULL)
         return -EIO;
@@ -578,7 +579,7 @@ static int page_poll(PageWatch *pw, NubeError **err)
 /* Sleeps until one poll interval after TICK.  Returns 0, or -errno with
  * ERR set once DEADLINE has passed (LAST, if not NULL, says what the last
  * look found) or the wait was interrupted. */
-static int poll_pause(const NubeDemoWait *w, gint64 tick, gint64 deadline, const char *what,
+static int poll_pause(const NubeCliDemoWait *w, gint64 tick, gint64 deadline, const char *what,
                       const char *last, NubeError **err)
 {
     if (*w->interrupted)
@@ -593,9 +594,9 @@ static int poll_pause(const NubeDemoWait *w, gint64 tick, gint64 deadline, const
     return 0;
 }
 
-int nube_demo_wait_page(const NubeDemoWait *w, const char *name, const char *id, const char *marker,
-                        gboolean restarting, gboolean after_userdata, NubeDemoPage *page,
-                        NubeError **err)
+int nube_cli_demo_wait_page(const NubeCliDemoWait *w, const char *name, const char *id,
+                            const char *marker, gboolean restarting, gboolean after_userdata,
+                            NubeCliDemoPage *page, NubeError **err)
 {
     gint64 start = g_get_monotonic_time();
     g_auto(PageWatch) pw = { .w = w,
@@ -623,28 +624,29 @@ int nube_demo_wait_page(const NubeDemoWait *w, const char *name, const char *id,
 /* ---- terminating ---------------------------------------------------------- */
 
 /* 1 once ID is terminated or forgotten, 0 to go on, or -errno. */
-static int terminated_poll(const NubeDemoWait *w, const char *id, NubeError **err)
+static int terminated_poll(const NubeCliDemoWait *w, const char *id, NubeError **err)
 {
     g_autoptr(NubeError) describe_err = NULL;
-    g_autoptr(JsonObject) instance = nube_instance_describe(w->client, id, &describe_err);
+    g_autoptr(JsonObject) instance = nube_cli_instance_describe(w->client, id, &describe_err);
 
     if (instance == NULL && g_strcmp0(describe_err->code, "InvalidInstanceID.NotFound") == 0)
         return 1;
     if (instance == NULL)
         return nube_error_propagate(err, g_steal_pointer(&describe_err));
-    g_autofree char *state = nube_json_lookup(instance, "State.Name");
-    nube_demo_progress_status(w->progress, "%s %s", id, state ? state : "?");
+    g_autofree char *state = nube_cli_json_lookup(instance, "State.Name");
+    nube_cli_demo_progress_status(w->progress, "%s %s", id, state ? state : "?");
     return g_strcmp0(state, "terminated") == 0;
 }
 
-int nube_demo_terminate(const NubeDemoWait *w, const char *id, NubeError **err)
+int nube_cli_demo_terminate(const NubeCliDemoWait *w, const char *id, NubeError **err)
 {
     gint64 deadline = g_get_monotonic_time() + (gint64) w->timeout_s * G_USEC_PER_SEC;
     g_autofree char *what = g_strdup_printf("instance '%s' to be terminated", id);
-    g_autoptr(NubeParams) params = nube_params_new();
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
 
-    nube_params_add(params, "InstanceId.1", id);
-    g_autoptr(NubeReply) reply = nube_client_call(w->client, "TerminateInstances", params, err);
+    nube_cli_params_add(params, "InstanceId.1", id);
+    g_autoptr(NubeCliReply) reply =
+        nube_cli_client_call(w->client, "TerminateInstances", params, err);
     if (reply == NULL)
         return -EIO;
     for (;;) {
@@ -672,16 +674,16 @@ static gint64 message_stamp(const char *message)
 }
 
 /* Notes a new progress MESSAGE of the image; tracks the capture stamp. */
-static void image_note(const NubeDemoWait *w, const char *message, gint64 start,
+static void image_note(const NubeCliDemoWait *w, const char *message, gint64 start,
                        gint64 *capture_stamp)
 {
     gint64 stamp = message_stamp(message);
 
     if (stamp >= 0)
-        nube_demo_progress_note(w->progress, "%s", message);
+        nube_cli_demo_progress_note(w->progress, "%s", message);
     else
-        nube_demo_progress_note(w->progress, "[%3" G_GINT64_FORMAT "s] %s",
-                                (g_get_monotonic_time() - start) / G_USEC_PER_SEC, message);
+        nube_cli_demo_progress_note(w->progress, "[%3" G_GINT64_FORMAT "s] %s",
+                                    (g_get_monotonic_time() - start) / G_USEC_PER_SEC, message);
     /* Before the capture proper nubed says "queued" (no stamp), then
      * "shutting the instance down"; anything stamped after that is the
      * capture (flattening or copying, generalizing, storing). */
@@ -692,18 +694,18 @@ static void image_note(const NubeDemoWait *w, const char *message, gint64 start,
 
 static int image_failed(JsonObject *image, const char *id, const char *state, NubeError **err)
 {
-    g_autofree char *code = nube_json_lookup(image, "StateReason.Code");
-    g_autofree char *message = nube_json_lookup(image, "StateReason.Message");
+    g_autofree char *code = nube_cli_json_lookup(image, "StateReason.Code");
+    g_autofree char *message = nube_cli_json_lookup(image, "StateReason.Message");
     return nube_error_setc(err, EIO, code ? code : "InvalidAMIID.Unavailable",
                            "image '%s' is %s%s%s", id, state, message ? ": " : "",
                            message ? message : "");
 }
 
 /* One look.  1 when available, 0 to go on, or -errno. */
-static int image_poll(const NubeDemoWait *w, const char *id, gint64 start, char **last,
+static int image_poll(const NubeCliDemoWait *w, const char *id, gint64 start, char **last,
                       gint64 *capture_stamp, NubeError **err)
 {
-    g_autoptr(JsonObject) image = nube_image_describe(w->client, id, err);
+    g_autoptr(JsonObject) image = nube_cli_image_describe(w->client, id, err);
     if (image == NULL)
         return -EIO;
     const char *state = json_object_get_string_member_with_default(image, "State", "");
@@ -712,18 +714,18 @@ static int image_poll(const NubeDemoWait *w, const char *id, gint64 start, char 
     if (g_strcmp0(state, "pending") != 0)
         return image_failed(image, id, state, err);
 
-    g_autofree char *message = nube_json_lookup(image, "StateReason.Message");
+    g_autofree char *message = nube_cli_json_lookup(image, "StateReason.Message");
     if (message != NULL && g_strcmp0(message, *last) != 0) {
         image_note(w, message, start, capture_stamp);
         g_free(*last);
         *last = g_strdup(message);
     }
-    nube_demo_progress_status(w->progress, "%s pending: %s", id, *last ? *last : "");
+    nube_cli_demo_progress_status(w->progress, "%s pending: %s", id, *last ? *last : "");
     return 0;
 }
 
-int nube_demo_wait_image(const NubeDemoWait *w, const char *id, gint64 *capture_stamp,
-                         NubeError **err)
+int nube_cli_demo_wait_image(const NubeCliDemoWait *w, const char *id, gint64 *capture_stamp,
+                             NubeError **err)
 {
     gint64 start = g_get_monotonic_time();
     gint64 deadline = start + (gint64) w->timeout_s * G_USEC_PER_SEC;
@@ -742,15 +744,15 @@ int nube_demo_wait_image(const NubeDemoWait *w, const char *id, gint64 *capture_
     }
 }
 
-double nube_demo_image_capture_seconds(NubeClient *client, const char *id)
+double nube_cli_demo_image_capture_seconds(NubeCliClient *client, const char *id)
 {
-    g_autoptr(NubeParams) params = nube_params_new();
-    nube_params_add(params, "ImageId.1", id);
-    g_autoptr(NubeReply) reply = nube_client_call(client, "DescribeImages", params, NULL);
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
+    nube_cli_params_add(params, "ImageId.1", id);
+    g_autoptr(NubeCliReply) reply = nube_cli_client_call(client, "DescribeImages", params, NULL);
     if (reply == NULL)
         return -1;
     g_autofree char *text =
-        nube_reply_text(reply, NULL, "ec2:imagesSet/ec2:item/ec2:nubeCaptureSeconds");
+        nube_cli_reply_text(reply, NULL, "ec2:imagesSet/ec2:item/ec2:nubeCaptureSeconds");
     char *end = NULL;
     double secs = text ? g_ascii_strtod(g_strstrip(text), &end) : -1;
     return text && end != text && *end == '\0' ? secs : -1;

@@ -14,39 +14,40 @@
 
 /* ---- progress ------------------------------------------------------------ */
 
-typedef struct NubeDemoProgress NubeDemoProgress;
+typedef struct NubeCliDemoProgress NubeCliDemoProgress;
 
 /*
  * Progress of N_STEPS steps printed on OUT.  LIVE (OUT is a terminal): the
  * current step's line, with its elapsed seconds and a status, is redrawn in
  * place every second by a thread of its own; otherwise each step prints one
  * line when it ends.  Returns a new object (free with
- * nube_demo_progress_free()).
+ * nube_cli_demo_progress_free()).
  */
-NubeDemoProgress *nube_demo_progress_new(FILE *out, gboolean live, guint n_steps);
+NubeCliDemoProgress *nube_cli_demo_progress_new(FILE *out, gboolean live, guint n_steps);
 
 /* Stops the redrawing thread and frees P (NULL is allowed). */
-void nube_demo_progress_free(NubeDemoProgress *p);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(NubeDemoProgress, nube_demo_progress_free)
+void nube_cli_demo_progress_free(NubeCliDemoProgress *p);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(NubeCliDemoProgress, nube_cli_demo_progress_free)
 
 /* Whether P redraws a line in place (OUT is a terminal). */
-gboolean nube_demo_progress_live(const NubeDemoProgress *p);
+gboolean nube_cli_demo_progress_live(const NubeCliDemoProgress *p);
 
 /* Starts the next step, called TITLE (copied). */
-void nube_demo_progress_begin(NubeDemoProgress *p, const char *title);
+void nube_cli_demo_progress_begin(NubeCliDemoProgress *p, const char *title);
 
 /* "step 3/7 (TITLE)" of the current step (new string), for error messages. */
-char *nube_demo_progress_where(const NubeDemoProgress *p);
+char *nube_cli_demo_progress_where(const NubeCliDemoProgress *p);
 
 /* Sets the status shown after the elapsed time of the live line (ignored
  * when P is not live). */
-void nube_demo_progress_status(NubeDemoProgress *p, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+void nube_cli_demo_progress_status(NubeCliDemoProgress *p, const char *fmt, ...)
+    G_GNUC_PRINTF(2, 3);
 
 /* Prints an indented line about the current step (in both modes). */
-void nube_demo_progress_note(NubeDemoProgress *p, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+void nube_cli_demo_progress_note(NubeCliDemoProgress *p, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* Ends the current step with one line: "[3/7] TITLE  12.3 s  RESULT". */
-void nube_demo_progress_end(NubeDemoProgress *p, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+void nube_cli_demo_progress_end(NubeCliDemoProgress *p, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* ---- the guest's side ------------------------------------------------------ */
 
@@ -58,11 +59,11 @@ void nube_demo_progress_end(NubeDemoProgress *p, const char *fmt, ...) G_GNUC_PR
  * string, or NULL with ERR set when APT_SOURCE or MARKER could break out of
  * the script's quoting.
  */
-char *nube_demo_install_script(const char *apt_source, const char *marker, NubeError **err);
+char *nube_cli_demo_install_script(const char *apt_source, const char *marker, NubeError **err);
 
 /* The user data of instance B: a script that installs nothing and only says
  * so on the console (static string). */
-const char *nube_demo_relaunch_script(void);
+const char *nube_cli_demo_relaunch_script(void);
 
 /*
  * GETs URL (a loopback http:// URL; short timeouts, no proxy).  Returns 1
@@ -70,26 +71,27 @@ const char *nube_demo_relaunch_script(void);
  * answer (*STATUS is its HTTP status), or a negative errno with ERR set to
  * why nothing answered (connection refused or reset, timeout).
  */
-int nube_demo_page_get(const char *url, const char *marker, long *status, NubeError **err);
+int nube_cli_demo_page_get(const char *url, const char *marker, long *status, NubeError **err);
 
 /*
  * The last N_LINES lines of instance ID's console (GetConsoleOutput), with
  * carriage returns and terminal escape sequences removed.  Returns a new
  * string (empty when the console is empty), or NULL with ERR set.
  */
-char *nube_demo_console_tail(NubeClient *client, const char *id, guint n_lines, NubeError **err);
+char *nube_cli_demo_console_tail(NubeCliClient *client, const char *id, guint n_lines,
+                                 NubeError **err);
 
 /* ---- waiting --------------------------------------------------------------- */
 
 /* What the waits share. */
 typedef struct {
-    NubeClient *client;
-    NubeDemoProgress *progress;
+    NubeCliClient *client;
+    NubeCliDemoProgress *progress;
     int timeout_s;                      /* give up after this long */
     volatile sig_atomic_t *interrupted; /* set by a signal handler */
-} NubeDemoWait;
+} NubeCliDemoWait;
 
-/* What nube_demo_wait_page() saw. */
+/* What nube_cli_demo_wait_page() saw. */
 typedef struct {
     char *url;         /* http://127.0.0.1:PORT/ forwarded to the guest's port 80 */
     gint64 running_at; /* monotonic µs when it was first seen running, or 0 */
@@ -97,11 +99,11 @@ typedef struct {
     char *userdata;    /* what the guest agent reported: "succeeded", "none" … */
     double userdata_s; /* how long the user data ran, as the guest measured */
     char *runner;      /* who ran it: "cloud-init" or "agent" */
-} NubeDemoPage;
+} NubeCliDemoPage;
 
 /* Frees what PAGE holds and zeroes it. */
-void nube_demo_page_clear(NubeDemoPage *page);
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(NubeDemoPage, nube_demo_page_clear)
+void nube_cli_demo_page_clear(NubeCliDemoPage *page);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(NubeCliDemoPage, nube_cli_demo_page_clear)
 
 /*
  * Every second, until the page with MARKER answers HTTP 200 at the host
@@ -117,16 +119,16 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(NubeDemoPage, nube_demo_page_clear)
  * when the instance leaves pending/running, has no forward of port 80 once
  * running, the timeout passes or the wait is interrupted.
  */
-int nube_demo_wait_page(const NubeDemoWait *w, const char *name, const char *id, const char *marker,
-                        gboolean restarting, gboolean after_userdata, NubeDemoPage *page,
-                        NubeError **err);
+int nube_cli_demo_wait_page(const NubeCliDemoWait *w, const char *name, const char *id,
+                            const char *marker, gboolean restarting, gboolean after_userdata,
+                            NubeCliDemoPage *page, NubeError **err);
 
 /*
  * Terminates instance ID (TerminateInstances) and waits, every second, until
  * it is terminated (or forgotten).  Returns 0, or a negative errno with ERR
  * set.
  */
-int nube_demo_terminate(const NubeDemoWait *w, const char *id, NubeError **err);
+int nube_cli_demo_terminate(const NubeCliDemoWait *w, const char *id, NubeError **err);
 
 /*
  * Every second, until image ID is available: notes each new progress
@@ -136,12 +138,12 @@ int nube_demo_terminate(const NubeDemoWait *w, const char *id, NubeError **err);
  * Returns 0, or a negative errno with ERR set to the stateReason's code and
  * message when the image failed, or on a timeout or interruption.
  */
-int nube_demo_wait_image(const NubeDemoWait *w, const char *id, gint64 *capture_stamp,
-                         NubeError **err);
+int nube_cli_demo_wait_image(const NubeCliDemoWait *w, const char *id, gint64 *capture_stamp,
+                             NubeError **err);
 
 /*
  * nubed's own measure of the capture of image ID, excluding the guest's
  * shutdown (element nubeCaptureSeconds of the DescribeImages item), or a
  * negative value when nubed does not give one.
  */
-double nube_demo_image_capture_seconds(NubeClient *client, const char *id);
+double nube_cli_demo_image_capture_seconds(NubeCliClient *client, const char *id);

@@ -45,7 +45,7 @@ static gboolean host_is_loopback(const char *host)
     return FALSE;
 }
 
-static int endpoint_fill(NubeEndpoint *ep, CURLU *h, NubeError **err)
+static int endpoint_fill(NubeCliEndpoint *ep, CURLU *h, NubeError **err)
 {
     g_autofree char *scheme = url_part(h, CURLUPART_SCHEME, 0);
     if (scheme == NULL || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
@@ -70,9 +70,9 @@ static int endpoint_fill(NubeEndpoint *ep, CURLU *h, NubeError **err)
     return 0;
 }
 
-NubeEndpoint *nube_endpoint_parse(const char *url, NubeError **err)
+NubeCliEndpoint *nube_cli_endpoint_parse(const char *url, NubeError **err)
 {
-    g_autoptr(NubeEndpoint) ep = g_new0(NubeEndpoint, 1);
+    g_autoptr(NubeCliEndpoint) ep = g_new0(NubeCliEndpoint, 1);
     ep->url = g_strdup(url);
 
     g_autoptr(NubeCurlUrl) h = curl_url();
@@ -90,7 +90,7 @@ NubeEndpoint *nube_endpoint_parse(const char *url, NubeError **err)
     return g_steal_pointer(&ep);
 }
 
-void nube_endpoint_free(NubeEndpoint *ep)
+void nube_cli_endpoint_free(NubeCliEndpoint *ep)
 {
     if (ep == NULL)
         return;
@@ -101,7 +101,7 @@ void nube_endpoint_free(NubeEndpoint *ep)
     g_free(ep);
 }
 
-char *nube_endpoint_listen(const NubeEndpoint *ep)
+char *nube_cli_endpoint_listen(const NubeCliEndpoint *ep)
 {
     if (g_ascii_strcasecmp(ep->host, "localhost") == 0)
         return g_strdup_printf("127.0.0.1:%d", ep->port);

@@ -16,21 +16,21 @@ typedef struct {
     char *path;        /* request path, "/" when the URL has none */
     int port;          /* explicit, or the scheme's default */
     gboolean loopback; /* localhost, 127.0.0.0/8 or ::1 */
-} NubeEndpoint;
+} NubeCliEndpoint;
 
 /*
  * Parses URL (http:// or https://).  Returns a new endpoint (free with
- * nube_endpoint_free()), or NULL with ERR set when the URL is malformed or
+ * nube_cli_endpoint_free()), or NULL with ERR set when the URL is malformed or
  * of another scheme.
  */
-NubeEndpoint *nube_endpoint_parse(const char *url, NubeError **err);
+NubeCliEndpoint *nube_cli_endpoint_parse(const char *url, NubeError **err);
 
 /* Frees EP (NULL is allowed). */
-void nube_endpoint_free(NubeEndpoint *ep);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(NubeEndpoint, nube_endpoint_free)
+void nube_cli_endpoint_free(NubeCliEndpoint *ep);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(NubeCliEndpoint, nube_cli_endpoint_free)
 
 /*
  * The "HOST:PORT" a nubed started for EP should listen on ("localhost" as
  * 127.0.0.1, IPv6 in brackets).  Returns a new string.
  */
-char *nube_endpoint_listen(const NubeEndpoint *ep);
+char *nube_cli_endpoint_listen(const NubeCliEndpoint *ep);

@@ -11,19 +11,19 @@
 #include <json-glib/json-glib.h>
 
 /* The image element ITEM of REPLY as a new JSON object (caller unrefs). */
-JsonObject *nube_image_from_node(NubeReply *reply, xmlNode *item);
+JsonObject *nube_cli_image_from_node(NubeCliReply *reply, xmlNode *item);
 
 /*
  * DescribeImages for IDS (NULL or empty: all), following nextToken.
  * Returns a new array of image objects, or NULL with ERR set.
  */
-JsonArray *nube_images_describe(NubeClient *client, const char *const *ids, NubeError **err);
+JsonArray *nube_cli_images_describe(NubeCliClient *client, const char *const *ids, NubeError **err);
 
 /*
  * DescribeImages for ID alone.  Returns a new object, or NULL with ERR set
  * (InvalidAMIID.NotFound when the answer has no such image).
  */
-JsonObject *nube_image_describe(NubeClient *client, const char *id, NubeError **err);
+JsonObject *nube_cli_image_describe(NubeCliClient *client, const char *id, NubeError **err);
 
 /*
  * Polls ID every 2 s while it is pending, printing its progress messages
@@ -31,4 +31,4 @@ JsonObject *nube_image_describe(NubeClient *client, const char *id, NubeError **
  * Returns the image object (new) once it is available, or NULL with ERR set
  * when it failed (code and message of its stateReason) or vanished.
  */
-JsonObject *nube_image_wait(NubeClient *client, const char *id, NubeError **err);
+JsonObject *nube_cli_image_wait(NubeCliClient *client, const char *id, NubeError **err);

@@ -14,37 +14,37 @@
 
 #define SUMMARY_COLUMN 32
 
-static const NubeCommand *const commands[] = {
-    &nube_cmd_demo,
-    &nube_cmd_image_build_default,
-    &nube_cmd_image_import,
-    &nube_cmd_image_create,
-    &nube_cmd_image_list,
-    &nube_cmd_image_deregister,
-    &nube_cmd_repo_add,
-    &nube_cmd_run,
-    &nube_cmd_ps,
-    &nube_cmd_describe,
-    &nube_cmd_stop,
-    &nube_cmd_start,
-    &nube_cmd_reboot,
-    &nube_cmd_terminate,
-    &nube_cmd_wait,
-    &nube_cmd_console,
-    &nube_cmd_keypair_create,
-    &nube_cmd_keypair_import,
-    &nube_cmd_keypair_list,
-    &nube_cmd_keypair_delete,
-    &nube_cmd_sg_create,
-    &nube_cmd_sg_list,
-    &nube_cmd_sg_allow,
-    &nube_cmd_sg_revoke,
-    &nube_cmd_sg_delete,
-    &nube_cmd_info,
-    &nube_cmd_modify,
-    &nube_cmd_tag,
-    &nube_cmd_untag,
-    &nube_cmd_tags,
+static const NubeCliCommand *const commands[] = {
+    &nube_cli_cmd_demo,
+    &nube_cli_cmd_image_build_default,
+    &nube_cli_cmd_image_import,
+    &nube_cli_cmd_image_create,
+    &nube_cli_cmd_image_list,
+    &nube_cli_cmd_image_deregister,
+    &nube_cli_cmd_repo_add,
+    &nube_cli_cmd_run,
+    &nube_cli_cmd_ps,
+    &nube_cli_cmd_describe,
+    &nube_cli_cmd_stop,
+    &nube_cli_cmd_start,
+    &nube_cli_cmd_reboot,
+    &nube_cli_cmd_terminate,
+    &nube_cli_cmd_wait,
+    &nube_cli_cmd_console,
+    &nube_cli_cmd_keypair_create,
+    &nube_cli_cmd_keypair_import,
+    &nube_cli_cmd_keypair_list,
+    &nube_cli_cmd_keypair_delete,
+    &nube_cli_cmd_sg_create,
+    &nube_cli_cmd_sg_list,
+    &nube_cli_cmd_sg_allow,
+    &nube_cli_cmd_sg_revoke,
+    &nube_cli_cmd_sg_delete,
+    &nube_cli_cmd_info,
+    &nube_cli_cmd_modify,
+    &nube_cli_cmd_tag,
+    &nube_cli_cmd_untag,
+    &nube_cli_cmd_tags,
 };
 
 static const char description[] =
@@ -81,7 +81,7 @@ static char *commands_summary(void)
     return g_string_free(text, FALSE);
 }
 
-static GOptionContext *main_context(NubeGlobalOptions *opts, gboolean *version)
+static GOptionContext *main_context(NubeCliGlobalOptions *opts, gboolean *version)
 {
     const GOptionEntry entries[] = { { "version", 0, 0, G_OPTION_ARG_NONE, version,
                                        "Print the version of nube", NULL },
@@ -93,7 +93,7 @@ static GOptionContext *main_context(NubeGlobalOptions *opts, gboolean *version)
     g_option_context_set_strict_posix(ctx, TRUE);
     g_option_context_set_summary(ctx, summary);
     g_option_context_set_description(ctx, description);
-    g_option_context_add_group(ctx, nube_args_global_group(opts));
+    g_option_context_add_group(ctx, nube_cli_args_global_group(opts));
     g_option_context_add_main_entries(ctx, entries, NULL);
     return ctx;
 }
@@ -114,7 +114,7 @@ static gboolean command_matches(const char *name, int argc, char **argv, int *n_
     return TRUE;
 }
 
-static const NubeCommand *command_find(int argc, char **argv, int *n_words)
+static const NubeCliCommand *command_find(int argc, char **argv, int *n_words)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {
         if (command_matches(commands[i]->name, argc, argv, n_words))
@@ -157,7 +157,7 @@ static int unknown_command(int argc, char **argv, NubeError **err)
 
 static int nube_main(NubeCli *cli, int argc, char **argv, NubeError **err)
 {
-    NubeGlobalOptions opts = { 0 };
+    NubeCliGlobalOptions opts = { 0 };
     gboolean version = FALSE;
     g_autoptr(GOptionContext) ctx = main_context(&opts, &version);
     g_autoptr(GError) gerr = NULL;
@@ -165,7 +165,7 @@ static int nube_main(NubeCli *cli, int argc, char **argv, NubeError **err)
 
     if (!g_option_context_parse(ctx, &argc, &argv, &gerr))
         return nube_cli_usage(err, "%s", gerr->message);
-    if (nube_args_apply(cli, &opts, err) < 0)
+    if (nube_cli_args_apply(cli, &opts, err) < 0)
         return -EINVAL;
     if (version) {
         printf("nube %s\n", NUBE_VERSION);
@@ -175,7 +175,7 @@ static int nube_main(NubeCli *cli, int argc, char **argv, NubeError **err)
         return print_help(ctx);
     if (argc < 2)
         return nube_cli_usage(err, "missing command");
-    const NubeCommand *cmd = command_find(argc - 1, argv + 1, &n_words);
+    const NubeCliCommand *cmd = command_find(argc - 1, argv + 1, &n_words);
     if (cmd == NULL && argc > 2 && is_help(argv[2]) && is_group(argv[1]))
         return print_help(ctx);
     if (cmd == NULL)

@@ -6,12 +6,12 @@
 #include <errno.h>
 #include <string.h>
 
-int nube_output_format_parse(const char *name, NubeOutputFormat *out)
+int nube_cli_output_format_parse(const char *name, NubeCliOutputFormat *out)
 {
     if (g_strcmp0(name, "table") == 0)
-        *out = NUBE_OUTPUT_TABLE;
+        *out = NUBE_CLI_OUTPUT_TABLE;
     else if (g_strcmp0(name, "json") == 0)
-        *out = NUBE_OUTPUT_JSON;
+        *out = NUBE_CLI_OUTPUT_JSON;
     else
         return -EINVAL;
     return 0;
@@ -35,7 +35,7 @@ static char *scalar_text(JsonNode *node)
     }
 }
 
-char *nube_json_lookup(JsonObject *obj, const char *path)
+char *nube_cli_json_lookup(JsonObject *obj, const char *path)
 {
     g_auto(GStrv) parts = g_strsplit(path, ".", -1);
     JsonNode *node = NULL;
@@ -49,9 +49,9 @@ char *nube_json_lookup(JsonObject *obj, const char *path)
     return scalar_text(node);
 }
 
-static char *cell_text(JsonObject *row, const NubeColumn *col)
+static char *cell_text(JsonObject *row, const NubeCliColumn *col)
 {
-    char *text = col->path ? nube_json_lookup(row, col->path) : col->cell(row);
+    char *text = col->path ? nube_cli_json_lookup(row, col->path) : col->cell(row);
     if (text != NULL && *text == '\0') {
         g_free(text);
         return NULL;
@@ -59,7 +59,7 @@ static char *cell_text(JsonObject *row, const NubeColumn *col)
     return text;
 }
 
-static guint count_columns(const NubeColumn *cols)
+static guint count_columns(const NubeCliColumn *cols)
 {
     guint n = 0;
     while (cols[n].header != NULL)
@@ -68,7 +68,7 @@ static guint count_columns(const NubeColumn *cols)
 }
 
 /* One GStrv per row (the header first), "-" for missing values. */
-static GPtrArray *table_cells(JsonArray *rows, const NubeColumn *cols, guint n_cols)
+static GPtrArray *table_cells(JsonArray *rows, const NubeCliColumn *cols, guint n_cols)
 {
     GPtrArray *lines = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
     char **header = g_new0(char *, n_cols + 1);
@@ -96,7 +96,7 @@ static void print_padded(FILE *out, const char *text, glong width)
         fputc(' ', out);
 }
 
-void nube_output_table(FILE *out, JsonArray *rows, const NubeColumn *cols)
+void nube_cli_output_table(FILE *out, JsonArray *rows, const NubeCliColumn *cols)
 {
     guint n_cols = count_columns(cols);
     g_autoptr(GPtrArray) lines = table_cells(rows, cols, n_cols);
@@ -117,7 +117,7 @@ void nube_output_table(FILE *out, JsonArray *rows, const NubeColumn *cols)
     }
 }
 
-void nube_output_fields(FILE *out, JsonObject *obj, const NubeColumn *fields)
+void nube_cli_output_fields(FILE *out, JsonObject *obj, const NubeCliColumn *fields)
 {
     glong width = 0;
     for (guint f = 0; fields[f].header != NULL; f++)
@@ -133,7 +133,7 @@ void nube_output_fields(FILE *out, JsonObject *obj, const NubeColumn *fields)
     }
 }
 
-void nube_output_json(FILE *out, JsonNode *node)
+void nube_cli_output_json(FILE *out, JsonNode *node)
 {
     g_autoptr(JsonGenerator) gen = json_generator_new();
     json_generator_set_pretty(gen, TRUE);
@@ -143,19 +143,19 @@ void nube_output_json(FILE *out, JsonNode *node)
     fprintf(out, "%s\n", text);
 }
 
-void nube_output_json_array(FILE *out, JsonArray *array)
+void nube_cli_output_json_array(FILE *out, JsonArray *array)
 {
     g_autoptr(JsonNode) node = json_node_init_array(json_node_alloc(), array);
-    nube_output_json(out, node);
+    nube_cli_output_json(out, node);
 }
 
-void nube_output_json_object(FILE *out, JsonObject *obj)
+void nube_cli_output_json_object(FILE *out, JsonObject *obj)
 {
     g_autoptr(JsonNode) node = json_node_init_object(json_node_alloc(), obj);
-    nube_output_json(out, node);
+    nube_cli_output_json(out, node);
 }
 
-char *nube_output_time(const char *iso)
+char *nube_cli_output_time(const char *iso)
 {
     if (iso == NULL)
         return NULL;
@@ -166,15 +166,15 @@ char *nube_output_time(const char *iso)
     return g_date_time_format(local, "%Y-%m-%d %H:%M:%S");
 }
 
-char *nube_output_size(gint64 bytes)
+char *nube_cli_output_size(gint64 bytes)
 {
     return g_format_size_full((guint64) MAX(bytes, 0), G_FORMAT_SIZE_IEC_UNITS);
 }
 
-void nube_output_rows(NubeOutputFormat format, JsonArray *rows, const NubeColumn *cols)
+void nube_cli_output_rows(NubeCliOutputFormat format, JsonArray *rows, const NubeCliColumn *cols)
 {
-    if (format == NUBE_OUTPUT_JSON)
-        nube_output_json_array(stdout, rows);
+    if (format == NUBE_CLI_OUTPUT_JSON)
+        nube_cli_output_json_array(stdout, rows);
     else
-        nube_output_table(stdout, rows, cols);
+        nube_cli_output_table(stdout, rows, cols);
 }

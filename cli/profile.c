@@ -27,7 +27,7 @@ static void files_clear(ProfileFiles *files)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ProfileFiles, files_clear)
 
 /* A variable of REQ's environment; empty counts as unset. */
-static const char *env_get(const NubeProfileRequest *req, const char *name)
+static const char *env_get(const NubeCliProfileRequest *req, const char *name)
 {
     const char *value = g_environ_getenv(req->envp, name);
     return value && *value ? value : NULL;
@@ -45,7 +45,7 @@ static char *home_dir(char **envp)
 }
 
 /* PATH with a leading "~/" expanded, as the AWS CLI does. */
-static char *expand_home(const NubeProfileRequest *req, const char *path)
+static char *expand_home(const NubeCliProfileRequest *req, const char *path)
 {
     if (!g_str_has_prefix(path, "~/"))
         return g_strdup(path);
@@ -53,7 +53,7 @@ static char *expand_home(const NubeProfileRequest *req, const char *path)
     return g_build_filename(home, path + 2, NULL);
 }
 
-char *nube_profile_default_state_dir(char **envp, gboolean is_root)
+char *nube_cli_profile_default_state_dir(char **envp, gboolean is_root)
 {
     if (is_root)
         return g_strdup("/var/lib/nube");
@@ -64,11 +64,11 @@ char *nube_profile_default_state_dir(char **envp, gboolean is_root)
     return g_build_filename(home, ".local", "state", "nube", NULL);
 }
 
-static char *state_dir(const NubeProfileRequest *req)
+static char *state_dir(const NubeCliProfileRequest *req)
 {
     const char *dir = req->state_dir ? req->state_dir : env_get(req, "NUBE_STATE_DIR");
     if (dir == NULL)
-        return nube_profile_default_state_dir(req->envp, req->is_root);
+        return nube_cli_profile_default_state_dir(req->envp, req->is_root);
     return g_canonicalize_filename(dir, NULL);
 }
 
@@ -117,7 +117,7 @@ static int files_load(ProfileFiles *files, char *credentials_path, char *config_
     return 0;
 }
 
-static int user_files_load(const NubeProfileRequest *req, ProfileFiles *files, NubeError **err)
+static int user_files_load(const NubeCliProfileRequest *req, ProfileFiles *files, NubeError **err)
 {
     g_autofree char *home = home_dir(req->envp);
     const char *creds = env_get(req, "AWS_SHARED_CREDENTIALS_FILE");
@@ -171,7 +171,7 @@ static char *files_value(const ProfileFiles *files, gboolean credentials, const 
     return g_steal_pointer(&value);
 }
 
-static gboolean endpoint_configured(const NubeProfileRequest *req, const ProfileFiles *user,
+static gboolean endpoint_configured(const NubeCliProfileRequest *req, const ProfileFiles *user,
                                     const char *name)
 {
     g_autofree char *url = files_value(user, FALSE, name, "endpoint_url");
@@ -181,10 +181,10 @@ static gboolean endpoint_configured(const NubeProfileRequest *req, const Profile
 
 /* The profile of the user's files used when none is named: "nube", else
  * "default" if an endpoint is configured (else it is meant for AWS). */
-static const char *implicit_user_profile(const NubeProfileRequest *req, const ProfileFiles *user)
+static const char *implicit_user_profile(const NubeCliProfileRequest *req, const ProfileFiles *user)
 {
-    if (files_have(user, NUBE_PROFILE_DEFAULT_NAME))
-        return NUBE_PROFILE_DEFAULT_NAME;
+    if (files_have(user, NUBE_CLI_PROFILE_DEFAULT_NAME))
+        return NUBE_CLI_PROFILE_DEFAULT_NAME;
     if (files_have(user, "default") && endpoint_configured(req, user, "default"))
         return "default";
     return NULL;
@@ -195,7 +195,7 @@ static const char *implicit_user_profile(const NubeProfileRequest *req, const Pr
  * files it is read from: USER or LOCAL, which is loaded when needed.
  * NULL with ERR set if the local files cannot be read.
  */
-static ProfileFiles *profile_choose(const NubeProfileRequest *req, NubeProfile *profile,
+static ProfileFiles *profile_choose(const NubeCliProfileRequest *req, NubeCliProfile *profile,
                                     ProfileFiles *user, ProfileFiles *local, NubeError **err)
 {
     const char *named = first_set(req->profile, env_get(req, "AWS_PROFILE"), NULL);
@@ -209,14 +209,14 @@ static ProfileFiles *profile_choose(const NubeProfileRequest *req, NubeProfile *
     if (local_files_load(profile->state_dir, local, err) < 0)
         return NULL;
     profile->local = TRUE;
-    if (named == NULL && !files_have(local, NUBE_PROFILE_DEFAULT_NAME) &&
+    if (named == NULL && !files_have(local, NUBE_CLI_PROFILE_DEFAULT_NAME) &&
         files_have(local, "default"))
         named = "default";
-    profile->name = g_strdup(named ? named : NUBE_PROFILE_DEFAULT_NAME);
+    profile->name = g_strdup(named ? named : NUBE_CLI_PROFILE_DEFAULT_NAME);
     return local;
 }
 
-static void profile_keys(const NubeProfileRequest *req, NubeProfile *profile,
+static void profile_keys(const NubeCliProfileRequest *req, NubeCliProfile *profile,
                          const ProfileFiles *files)
 {
     const char *env_access = env_get(req, "AWS_ACCESS_KEY_ID");
@@ -243,7 +243,7 @@ static void profile_keys(const NubeProfileRequest *req, NubeProfile *profile,
     }
 }
 
-static void profile_settings(const NubeProfileRequest *req, NubeProfile *profile,
+static void profile_settings(const NubeCliProfileRequest *req, NubeCliProfile *profile,
                              const ProfileFiles *files)
 {
     const char *endpoint = first_set(req->endpoint_url, env_get(req, "AWS_ENDPOINT_URL_EC2"),
@@ -254,16 +254,16 @@ static void profile_settings(const NubeProfileRequest *req, NubeProfile *profile
     profile->endpoint_url =
         endpoint ? g_strdup(endpoint) : files_value(files, FALSE, profile->name, "endpoint_url");
     if (profile->endpoint_url == NULL)
-        profile->endpoint_url = g_strdup(NUBE_PROFILE_DEFAULT_ENDPOINT);
+        profile->endpoint_url = g_strdup(NUBE_CLI_PROFILE_DEFAULT_ENDPOINT);
     profile->region =
         region ? g_strdup(region) : files_value(files, FALSE, profile->name, "region");
     if (profile->region == NULL)
-        profile->region = g_strdup(NUBE_PROFILE_DEFAULT_REGION);
+        profile->region = g_strdup(NUBE_CLI_PROFILE_DEFAULT_REGION);
 }
 
-NubeProfile *nube_profile_resolve(const NubeProfileRequest *req, NubeError **err)
+NubeCliProfile *nube_cli_profile_resolve(const NubeCliProfileRequest *req, NubeError **err)
 {
-    g_autoptr(NubeProfile) profile = g_new0(NubeProfile, 1);
+    g_autoptr(NubeCliProfile) profile = g_new0(NubeCliProfile, 1);
     g_auto(ProfileFiles) user = { 0 };
     g_auto(ProfileFiles) local = { 0 };
 
@@ -278,7 +278,7 @@ NubeProfile *nube_profile_resolve(const NubeProfileRequest *req, NubeError **err
     return g_steal_pointer(&profile);
 }
 
-void nube_profile_free(NubeProfile *profile)
+void nube_cli_profile_free(NubeCliProfile *profile)
 {
     if (profile == NULL)
         return;

@@ -28,9 +28,9 @@
 
 #include <glib.h>
 
-#define NUBE_PROFILE_DEFAULT_NAME     "nube"
-#define NUBE_PROFILE_DEFAULT_ENDPOINT "http://127.0.0.1:8773"
-#define NUBE_PROFILE_DEFAULT_REGION   "nube-local-1"
+#define NUBE_CLI_PROFILE_DEFAULT_NAME     "nube"
+#define NUBE_CLI_PROFILE_DEFAULT_ENDPOINT "http://127.0.0.1:8773"
+#define NUBE_CLI_PROFILE_DEFAULT_REGION   "nube-local-1"
 
 /* What the command line and the environment say. */
 typedef struct {
@@ -40,7 +40,7 @@ typedef struct {
     const char *state_dir;    /* --state-dir, or NULL */
     char **envp;              /* environment to read, as g_get_environ() */
     gboolean is_root;         /* effective uid 0 */
-} NubeProfileRequest;
+} NubeCliProfileRequest;
 
 typedef struct {
     char *name; /* profile used */
@@ -51,22 +51,22 @@ typedef struct {
     char *credentials_source; /* "environment" or the file the keys are in */
     char *state_dir;          /* the local nubed's state directory */
     gboolean local;           /* the profile is the local nubed's */
-} NubeProfile;
+} NubeCliProfile;
 
 /*
- * Resolves REQ.  Returns a new profile (free with nube_profile_free()) whose
+ * Resolves REQ.  Returns a new profile (free with nube_cli_profile_free()) whose
  * keys may be NULL when none are configured yet, or NULL with ERR set when a
  * file exists but cannot be read or parsed.
  */
-NubeProfile *nube_profile_resolve(const NubeProfileRequest *req, NubeError **err);
+NubeCliProfile *nube_cli_profile_resolve(const NubeCliProfileRequest *req, NubeError **err);
 
 /* Frees PROFILE, wiping its secret key (NULL is allowed). */
-void nube_profile_free(NubeProfile *profile);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(NubeProfile, nube_profile_free)
+void nube_cli_profile_free(NubeCliProfile *profile);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(NubeCliProfile, nube_cli_profile_free)
 
 /*
  * The local nubed's default state directory for a user with environment
  * ENVP: /var/lib/nube when IS_ROOT, else $XDG_STATE_HOME/nube, else
  * $HOME/.local/state/nube.  Returns a new string.
  */
-char *nube_profile_default_state_dir(char **envp, gboolean is_root);
+char *nube_cli_profile_default_state_dir(char **envp, gboolean is_root);

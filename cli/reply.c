@@ -7,7 +7,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
-struct NubeReply {
+struct NubeCliReply {
     xmlDoc *doc;
     xmlXPathContext *xpath;
 };
@@ -15,7 +15,7 @@ struct NubeReply {
 typedef xmlXPathObject NubeXPathObject;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(NubeXPathObject, xmlXPathFreeObject)
 
-NubeReply *nube_reply_parse(const char *data, size_t len, NubeError **err)
+NubeCliReply *nube_cli_reply_parse(const char *data, size_t len, NubeError **err)
 {
     if (len > G_MAXINT) {
         nube_error_set(err, EMSGSIZE, "answer of %zu bytes is too large", len);
@@ -28,14 +28,14 @@ NubeReply *nube_reply_parse(const char *data, size_t len, NubeError **err)
         nube_error_set(err, EPROTO, "answer is not XML");
         return NULL;
     }
-    NubeReply *reply = g_new0(NubeReply, 1);
+    NubeCliReply *reply = g_new0(NubeCliReply, 1);
     reply->doc = doc;
     reply->xpath = xmlXPathNewContext(doc);
-    xmlXPathRegisterNs(reply->xpath, BAD_CAST "ec2", BAD_CAST NUBE_EC2_NS);
+    xmlXPathRegisterNs(reply->xpath, BAD_CAST "ec2", BAD_CAST NUBE_CLI_EC2_NS);
     return reply;
 }
 
-void nube_reply_free(NubeReply *reply)
+void nube_cli_reply_free(NubeCliReply *reply)
 {
     if (reply == NULL)
         return;
@@ -44,13 +44,13 @@ void nube_reply_free(NubeReply *reply)
     g_free(reply);
 }
 
-static NubeXPathObject *reply_eval(NubeReply *reply, xmlNode *at, const char *xpath)
+static NubeXPathObject *reply_eval(NubeCliReply *reply, xmlNode *at, const char *xpath)
 {
     reply->xpath->node = at ? at : xmlDocGetRootElement(reply->doc);
     return xmlXPathEvalExpression(BAD_CAST xpath, reply->xpath);
 }
 
-GPtrArray *nube_reply_nodes(NubeReply *reply, xmlNode *at, const char *xpath)
+GPtrArray *nube_cli_reply_nodes(NubeCliReply *reply, xmlNode *at, const char *xpath)
 {
     GPtrArray *nodes = g_ptr_array_new();
     g_autoptr(NubeXPathObject) obj = reply_eval(reply, at, xpath);
@@ -64,7 +64,7 @@ GPtrArray *nube_reply_nodes(NubeReply *reply, xmlNode *at, const char *xpath)
     return nodes;
 }
 
-char *nube_reply_text(NubeReply *reply, xmlNode *at, const char *xpath)
+char *nube_cli_reply_text(NubeCliReply *reply, xmlNode *at, const char *xpath)
 {
     g_autoptr(NubeXPathObject) obj = reply_eval(reply, at, xpath);
     if (obj == NULL || obj->type != XPATH_NODESET || obj->nodesetval == NULL ||
@@ -76,70 +76,71 @@ char *nube_reply_text(NubeReply *reply, xmlNode *at, const char *xpath)
     return text;
 }
 
-int nube_reply_error(NubeReply *reply, NubeError **err)
+int nube_cli_reply_error(NubeCliReply *reply, NubeError **err)
 {
     static const char error_path[] =
         "/*[local-name()='Response']/*[local-name()='Errors']/*[local-name()='Error']";
-    g_autoptr(GPtrArray) errors = nube_reply_nodes(reply, NULL, error_path);
+    g_autoptr(GPtrArray) errors = nube_cli_reply_nodes(reply, NULL, error_path);
     if (errors->len == 0)
         return 0;
 
     xmlNode *first = errors->pdata[0];
-    g_autofree char *code = nube_reply_text(reply, first, "*[local-name()='Code']");
-    g_autofree char *message = nube_reply_text(reply, first, "*[local-name()='Message']");
+    g_autofree char *code = nube_cli_reply_text(reply, first, "*[local-name()='Code']");
+    g_autofree char *message = nube_cli_reply_text(reply, first, "*[local-name()='Message']");
     return nube_error_setc(err, EIO, code ? code : "InternalError", "%s",
                            message ? message : "(no message)");
 }
 
-static void set_field(NubeReply *reply, JsonObject *obj, xmlNode *at, const NubeReplyField *field)
+static void set_field(NubeCliReply *reply, JsonObject *obj, xmlNode *at,
+                      const NubeCliReplyField *field)
 {
-    g_autofree char *text = nube_reply_text(reply, at, field->xpath);
+    g_autofree char *text = nube_cli_reply_text(reply, at, field->xpath);
     gint64 value;
 
     if (text == NULL)
         return;
     switch (field->type) {
-    case NUBE_FIELD_STRING:
+    case NUBE_CLI_FIELD_STRING:
         json_object_set_string_member(obj, field->member, text);
         break;
-    case NUBE_FIELD_INT:
+    case NUBE_CLI_FIELD_INT:
         if (g_ascii_string_to_signed(g_strstrip(text), 10, G_MININT64, G_MAXINT64, &value, NULL))
             json_object_set_int_member(obj, field->member, value);
         break;
-    case NUBE_FIELD_BOOL:
+    case NUBE_CLI_FIELD_BOOL:
         json_object_set_boolean_member(obj, field->member,
                                        g_ascii_strcasecmp(g_strstrip(text), "true") == 0);
         break;
     }
 }
 
-void nube_reply_set_fields(NubeReply *reply, JsonObject *obj, xmlNode *at,
-                           const NubeReplyField *fields)
+void nube_cli_reply_set_fields(NubeCliReply *reply, JsonObject *obj, xmlNode *at,
+                               const NubeCliReplyField *fields)
 {
     for (size_t i = 0; fields[i].member != NULL; i++)
         set_field(reply, obj, at, &fields[i]);
 }
 
-void nube_reply_set_object(NubeReply *reply, JsonObject *obj, const char *member, xmlNode *at,
-                           const char *xpath, const NubeReplyField *fields)
+void nube_cli_reply_set_object(NubeCliReply *reply, JsonObject *obj, const char *member,
+                               xmlNode *at, const char *xpath, const NubeCliReplyField *fields)
 {
-    g_autoptr(GPtrArray) nodes = nube_reply_nodes(reply, at, xpath);
+    g_autoptr(GPtrArray) nodes = nube_cli_reply_nodes(reply, at, xpath);
     if (nodes->len == 0)
         return;
     JsonObject *child = json_object_new();
-    nube_reply_set_fields(reply, child, nodes->pdata[0], fields);
+    nube_cli_reply_set_fields(reply, child, nodes->pdata[0], fields);
     json_object_set_object_member(obj, member, child);
 }
 
-void nube_reply_set_array(NubeReply *reply, JsonObject *obj, const char *member, xmlNode *at,
-                          const char *xpath, const NubeReplyField *fields)
+void nube_cli_reply_set_array(NubeCliReply *reply, JsonObject *obj, const char *member, xmlNode *at,
+                              const char *xpath, const NubeCliReplyField *fields)
 {
-    g_autoptr(GPtrArray) nodes = nube_reply_nodes(reply, at, xpath);
+    g_autoptr(GPtrArray) nodes = nube_cli_reply_nodes(reply, at, xpath);
     JsonArray *array = json_array_sized_new(nodes->len);
 
     for (guint i = 0; i < nodes->len; i++) {
         JsonObject *child = json_object_new();
-        nube_reply_set_fields(reply, child, nodes->pdata[i], fields);
+        nube_cli_reply_set_fields(reply, child, nodes->pdata[i], fields);
         json_array_add_object_element(array, child);
     }
     json_object_set_array_member(obj, member, array);
