@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 
+#include "args.h"
 #include "autostart.h"
 
 #include <stdarg.h>
@@ -107,4 +108,17 @@ NubeCliClient *nube_cli_client(NubeCli *cli, NubeError **err)
     cli->client = nube_cli_client_new(cli->profile->endpoint_url, cli->profile->region,
                                       cli->profile->access_key, cli->profile->secret_key, err);
     return cli->client;
+}
+
+NubeCliClient *nube_cli_begin(NubeCli *cli, const NubeCliCommand *cmd, const GOptionEntry *options,
+                              int *argc, char ***argv, int *status, NubeError **err)
+{
+    int r = nube_cli_args_parse(cli, cmd, options, argc, argv, err);
+    if (r != 0) {
+        *status = MIN(r, 0);
+        return NULL;
+    }
+    NubeCliClient *client = nube_cli_client(cli, err);
+    *status = client == NULL ? -EIO : 0;
+    return client;
 }

@@ -8,6 +8,9 @@
 #include "output.h"
 #include "profile.h"
 
+/* A command of nube (commands.h). */
+typedef struct NubeCliCommand NubeCliCommand;
+
 /* Error code of command-line mistakes: main() exits with status 2. */
 #define NUBE_CLI_USAGE "nube.Usage"
 
@@ -47,6 +50,16 @@ int nube_cli_usage(NubeError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
  * starts).  Returns a client owned by CLI, or NULL with ERR set.
  */
 NubeCliClient *nube_cli_client(NubeCli *cli, NubeError **err);
+
+/*
+ * The opening of a command that talks to nubed at once: parses *ARGC and
+ * *ARGV with CMD's OPTIONS as nube_cli_args_parse() does, then gets the
+ * client as nube_cli_client() does.  Returns the client, or NULL with
+ * *STATUS set to what the command returns: 0 when --help was printed,
+ * -EINVAL with a usage error, -EIO with ERR set when there is no client.
+ */
+NubeCliClient *nube_cli_begin(NubeCli *cli, const NubeCliCommand *cmd, const GOptionEntry *options,
+                              int *argc, char ***argv, int *status, NubeError **err);
 
 /*
  * The profile resolved for CLI (owned by CLI), resolving it if needed.

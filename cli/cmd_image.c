@@ -361,12 +361,10 @@ const NubeCliCommand nube_cli_cmd_image_create = {
 
 static int list_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv, NubeError **err)
 {
-    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
-    if (r != 0)
-        return MIN(r, 0);
-    NubeCliClient *client = nube_cli_client(cli, err);
+    int status;
+    NubeCliClient *client = nube_cli_begin(cli, cmd, NULL, &argc, &argv, &status, err);
     if (client == NULL)
-        return -EIO;
+        return status;
     g_autoptr(JsonArray) images = nube_cli_images_describe(client, NULL, err);
     if (images == NULL)
         return -EIO;
@@ -398,12 +396,10 @@ int nube_cli_cmd_image_show(NubeCli *cli, NubeCliClient *client, const char *id,
 static int deregister_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
                           NubeError **err)
 {
-    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
-    if (r != 0)
-        return MIN(r, 0);
-    NubeCliClient *client = nube_cli_client(cli, err);
+    int status;
+    NubeCliClient *client = nube_cli_begin(cli, cmd, NULL, &argc, &argv, &status, err);
     if (client == NULL)
-        return -EIO;
+        return status;
     g_autoptr(NubeCliParams) params = nube_cli_params_new();
     nube_cli_params_add(params, "ImageId", argv[1]);
     g_autoptr(NubeCliReply) reply = nube_cli_client_call(client, "DeregisterImage", params, err);

@@ -50,12 +50,10 @@ static JsonObject *client_object(const NubeCliProfile *profile)
 
 static int info_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv, NubeError **err)
 {
-    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
-    if (r != 0)
-        return MIN(r, 0);
-    NubeCliClient *client = nube_cli_client(cli, err);
+    int status;
+    NubeCliClient *client = nube_cli_begin(cli, cmd, NULL, &argc, &argv, &status, err);
     if (client == NULL)
-        return -EIO;
+        return status;
     g_autoptr(NubeCliReply) reply = nube_cli_client_call(client, "NubeDescribeHost", NULL, err);
     if (reply == NULL)
         return -EIO;

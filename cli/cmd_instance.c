@@ -280,12 +280,10 @@ static int ps_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv
     const GOptionEntry options[] = { { "all", 'a', 0, G_OPTION_ARG_NONE, &all,
                                        "Show terminated instances too", NULL },
                                      G_OPTION_ENTRY_NULL };
-    int r = nube_cli_args_parse(cli, cmd, options, &argc, &argv, err);
-    if (r != 0)
-        return MIN(r, 0);
-    NubeCliClient *client = nube_cli_client(cli, err);
+    int status;
+    NubeCliClient *client = nube_cli_begin(cli, cmd, options, &argc, &argv, &status, err);
     if (client == NULL)
-        return -EIO;
+        return status;
     g_autoptr(JsonArray) found = nube_cli_instances_describe(client, NULL, err);
     if (found == NULL)
         return -EIO;
@@ -309,12 +307,10 @@ const NubeCliCommand nube_cli_cmd_ps = {
 static int describe_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
                         NubeError **err)
 {
-    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
-    if (r != 0)
-        return MIN(r, 0);
-    NubeCliClient *client = nube_cli_client(cli, err);
+    int status;
+    NubeCliClient *client = nube_cli_begin(cli, cmd, NULL, &argc, &argv, &status, err);
     if (client == NULL)
-        return -EIO;
+        return status;
     if (g_str_has_prefix(argv[1], "ami-"))
         return nube_cli_cmd_image_show(cli, client, argv[1], err);
 
@@ -368,12 +364,10 @@ static void console_print(NubeCli *cli, NubeCliReply *reply, const char *id)
 static int console_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
                        NubeError **err)
 {
-    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
-    if (r != 0)
-        return MIN(r, 0);
-    NubeCliClient *client = nube_cli_client(cli, err);
+    int status;
+    NubeCliClient *client = nube_cli_begin(cli, cmd, NULL, &argc, &argv, &status, err);
     if (client == NULL)
-        return -EIO;
+        return status;
     g_autoptr(NubeCliParams) params = nube_cli_params_new();
     nube_cli_params_add(params, "InstanceId", argv[1]);
     g_autoptr(NubeCliReply) reply = nube_cli_client_call(client, "GetConsoleOutput", params, err);

@@ -225,12 +225,10 @@ static JsonArray *describe_keypairs(NubeCliClient *client, const char *const *na
 
 static int list_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv, NubeError **err)
 {
-    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
-    if (r != 0)
-        return MIN(r, 0);
-    NubeCliClient *client = nube_cli_client(cli, err);
+    int status;
+    NubeCliClient *client = nube_cli_begin(cli, cmd, NULL, &argc, &argv, &status, err);
     if (client == NULL)
-        return -EIO;
+        return status;
     g_autoptr(JsonArray) keys = describe_keypairs(client, NULL, err);
     if (keys == NULL)
         return -EIO;
@@ -253,12 +251,10 @@ const NubeCliCommand nube_cli_cmd_keypair_list = {
 static int delete_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
                       NubeError **err)
 {
-    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
-    if (r != 0)
-        return MIN(r, 0);
-    NubeCliClient *client = nube_cli_client(cli, err);
+    int status;
+    NubeCliClient *client = nube_cli_begin(cli, cmd, NULL, &argc, &argv, &status, err);
     if (client == NULL)
-        return -EIO;
+        return status;
     /* EC2 deletes an unknown name without a word; a typo should show. */
     const char *const names[] = { argv[1], NULL };
     g_autoptr(JsonArray) found = describe_keypairs(client, names, err);

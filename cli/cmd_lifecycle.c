@@ -56,13 +56,23 @@ static const char **ids_of(int argc, char **argv)
     return ids;
 }
 
-/* Calls ACTION for the instance ids in ARGV and prints what changed. */
-static int change_state(NubeCli *cli, const char *action, gboolean force, int argc, char **argv,
-                        NubeError **err)
+/*
+ * stop, start, terminate: parses the command line (with --force when
+ * WITH_FORCE), calls ACTION for the instance ids in it and prints what
+ * changed.
+ */
+static int change_run(NubeCli *cli, const NubeCliCommand *cmd, const char *action,
+                      gboolean with_force, int argc, char **argv, NubeError **err)
 {
-    NubeCliClient *client = nube_cli_client(cli, err);
+    gboolean force = FALSE;
+    const GOptionEntry options[] = { { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
+                                       "Power off without a clean shutdown", NULL },
+                                     G_OPTION_ENTRY_NULL };
+    int status;
+    NubeCliClient *client =
+        nube_cli_begin(cli, cmd, with_force ? options : NULL, &argc, &argv, &status, err);
     if (client == NULL)
-        return -EIO;
+        return status;
     g_autofree const char **ids = ids_of(argc, argv);
     g_autoptr(NubeCliParams) params = nube_cli_params_new();
     nube_cli_params_add_list(params, "InstanceId", ids);
@@ -79,14 +89,7 @@ static int change_state(NubeCli *cli, const char *action, gboolean force, int ar
 
 static int stop_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv, NubeError **err)
 {
-    gboolean force = FALSE;
-    const GOptionEntry options[] = { { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
-                                       "Power off without a clean shutdown", NULL },
-                                     G_OPTION_ENTRY_NULL };
-    int r = nube_cli_args_parse(cli, cmd, options, &argc, &argv, err);
-    if (r != 0)
-        return MIN(r, 0);
-    return change_state(cli, "StopInstances", force, argc, argv, err);
+    return change_run(cli, cmd, "StopInstances", TRUE, argc, argv, err);
 }
 
 const NubeCliCommand nube_cli_cmd_stop = {
@@ -103,10 +106,7 @@ const NubeCliCommand nube_cli_cmd_stop = {
 static int start_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
                      NubeError **err)
 {
-    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
-    if (r != 0)
-        return MIN(r, 0);
-    return change_state(cli, "StartInstances", FALSE, argc, argv, err);
+    return change_run(cli, cmd, "StartInstances", FALSE, argc, argv, err);
 }
 
 const NubeCliCommand nube_cli_cmd_start = {
@@ -122,10 +122,7 @@ const NubeCliCommand nube_cli_cmd_start = {
 static int terminate_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
                          NubeError **err)
 {
-    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
-    if (r != 0)
-        return MIN(r, 0);
-    return change_state(cli, "TerminateInstances", FALSE, argc, argv, err);
+    return change_run(cli, cmd, "TerminateInstances", FALSE, argc, argv, err);
 }
 
 const NubeCliCommand nube_cli_cmd_terminate = {
@@ -142,12 +139,10 @@ const NubeCliCommand nube_cli_cmd_terminate = {
 static int reboot_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv,
                       NubeError **err)
 {
-    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
-    if (r != 0)
-        return MIN(r, 0);
-    NubeCliClient *client = nube_cli_client(cli, err);
+    int status;
+    NubeCliClient *client = nube_cli_begin(cli, cmd, NULL, &argc, &argv, &status, err);
     if (client == NULL)
-        return -EIO;
+        return status;
     g_autofree const char **ids = ids_of(argc, argv);
     g_autoptr(NubeCliParams) params = nube_cli_params_new();
     nube_cli_params_add_list(params, "InstanceId", ids);

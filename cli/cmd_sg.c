@@ -159,12 +159,10 @@ const NubeCliCommand nube_cli_cmd_sg_create = {
 
 static int list_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv, NubeError **err)
 {
-    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
-    if (r != 0)
-        return MIN(r, 0);
-    NubeCliClient *client = nube_cli_client(cli, err);
+    int status;
+    NubeCliClient *client = nube_cli_begin(cli, cmd, NULL, &argc, &argv, &status, err);
     if (client == NULL)
-        return -EIO;
+        return status;
     g_autoptr(JsonArray) groups =
         nube_cli_describe_all(client, "DescribeSecurityGroups", "GroupId", NULL,
                               "ec2:securityGroupInfo/ec2:item", group_from_node, err);

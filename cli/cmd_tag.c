@@ -120,12 +120,10 @@ static JsonObject *tag_from_item(NubeCliReply *reply, xmlNode *item)
 
 static int tags_run(NubeCli *cli, const NubeCliCommand *cmd, int argc, char **argv, NubeError **err)
 {
-    int r = nube_cli_args_parse(cli, cmd, NULL, &argc, &argv, err);
-    if (r != 0)
-        return MIN(r, 0);
-    NubeCliClient *client = nube_cli_client(cli, err);
+    int status;
+    NubeCliClient *client = nube_cli_begin(cli, cmd, NULL, &argc, &argv, &status, err);
     if (client == NULL)
-        return -EIO;
+        return status;
     g_autofree const char **ids = g_new0(const char *, (size_t) argc);
     for (int i = 1; i < argc; i++)
         ids[i - 1] = argv[i];

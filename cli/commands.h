@@ -1,13 +1,13 @@
 /*
  * commands.h: the commands of nube.  Each one parses its own options with
- * nube_cli_args_parse() and returns 0, or a negative errno with ERR set; main()
+ * nube_cli_begin() (or nube_cli_args_parse() when it checks them before
+ * talking to nubed) and returns 0, or a negative errno with ERR set; main()
  * reports the error.
  */
 #pragma once
 
 #include "cli.h"
 
-typedef struct NubeCliCommand NubeCliCommand;
 struct NubeCliCommand {
     const char *name;        /* command words: "ps", "image import" */
     const char *args;        /* positional arguments for the usage line */
