@@ -69,15 +69,15 @@ static void write_local(Fixture *f)
                "[profile nube]\nregion = nube-local-1\nendpoint_url = http://127.0.0.1:8773\n");
 }
 
-static NubeProfile *resolve(Fixture *f, const char *profile, const char *endpoint)
+static NubeCliProfile *resolve(Fixture *f, const char *profile, const char *endpoint)
 {
-    NubeProfileRequest req = {
+    NubeCliProfileRequest req = {
         .endpoint_url = endpoint,
         .profile = profile,
         .envp = f->envp,
     };
     g_autoptr(NubeError) err = NULL;
-    NubeProfile *p = nube_profile_resolve(&req, &err);
+    NubeCliProfile *p = nube_cli_profile_resolve(&req, &err);
     g_assert_null(err);
     g_assert_nonnull(p);
     return p;
@@ -85,7 +85,7 @@ static NubeProfile *resolve(Fixture *f, const char *profile, const char *endpoin
 
 static void test_nothing_configured(Fixture *f, gconstpointer data)
 {
-    g_autoptr(NubeProfile) p = resolve(f, NULL, NULL);
+    g_autoptr(NubeCliProfile) p = resolve(f, NULL, NULL);
     g_assert_cmpstr(p->name, ==, "nube");
     g_assert_true(p->local);
     g_assert_null(p->access_key);
@@ -97,7 +97,7 @@ static void test_nothing_configured(Fixture *f, gconstpointer data)
 static void test_local_files(Fixture *f, gconstpointer data)
 {
     write_local(f);
-    g_autoptr(NubeProfile) p = resolve(f, NULL, NULL);
+    g_autoptr(NubeCliProfile) p = resolve(f, NULL, NULL);
     g_autofree char *creds = g_build_filename(f->state, "credentials", NULL);
     g_assert_true(p->local);
     g_assert_cmpstr(p->access_key, ==, "AKIALOCAL");
@@ -109,7 +109,7 @@ static void test_user_nube_profile(Fixture *f, gconstpointer data)
 {
     write_user_nube(f);
     write_local(f);
-    g_autoptr(NubeProfile) p = resolve(f, NULL, NULL);
+    g_autoptr(NubeCliProfile) p = resolve(f, NULL, NULL);
     g_autofree char *creds = g_build_filename(f->home, ".aws", "credentials", NULL);
     g_assert_false(p->local);
     g_assert_cmpstr(p->name, ==, "nube");
@@ -125,7 +125,7 @@ static void test_aws_default_profile_skipped(Fixture *f, gconstpointer data)
     write_file(f->home, ".aws/credentials",
                "[default]\naws_access_key_id = AKIAREALAWS\naws_secret_access_key = realsecret\n");
     write_local(f);
-    g_autoptr(NubeProfile) p = resolve(f, NULL, NULL);
+    g_autoptr(NubeCliProfile) p = resolve(f, NULL, NULL);
     g_assert_true(p->local);
     g_assert_cmpstr(p->access_key, ==, "AKIALOCAL");
 }
@@ -135,7 +135,7 @@ static void test_default_profile_with_endpoint(Fixture *f, gconstpointer data)
     write_file(f->home, ".aws/credentials",
                "[default]\naws_access_key_id = AKIADEF\naws_secret_access_key = defsecret\n");
     write_file(f->home, ".aws/config", "[default]\nendpoint_url = http://127.0.0.1:9001\n");
-    g_autoptr(NubeProfile) p = resolve(f, NULL, NULL);
+    g_autoptr(NubeCliProfile) p = resolve(f, NULL, NULL);
     g_assert_false(p->local);
     g_assert_cmpstr(p->name, ==, "default");
     g_assert_cmpstr(p->access_key, ==, "AKIADEF");
@@ -149,12 +149,12 @@ static void test_profile_option_and_env_keys(Fixture *f, gconstpointer data)
     setenv_f(f, "AWS_ACCESS_KEY_ID", "AKIAENV");
     setenv_f(f, "AWS_SECRET_ACCESS_KEY", "envsecret");
 
-    g_autoptr(NubeProfile) by_option = resolve(f, "default", NULL);
+    g_autoptr(NubeCliProfile) by_option = resolve(f, "default", NULL);
     g_assert_cmpstr(by_option->access_key, ==, "AKIAREALAWS");
     g_assert_cmpstr(by_option->region, ==, "eu-west-1");
 
     setenv_f(f, "AWS_PROFILE", "default");
-    g_autoptr(NubeProfile) by_env = resolve(f, NULL, NULL);
+    g_autoptr(NubeCliProfile) by_env = resolve(f, NULL, NULL);
     g_assert_cmpstr(by_env->name, ==, "default");
     g_assert_cmpstr(by_env->access_key, ==, "AKIAENV");
     g_assert_cmpstr(by_env->credentials_source, ==, "environment");
@@ -170,7 +170,7 @@ static void test_files_from_env(Fixture *f, gconstpointer data)
     setenv_f(f, "AWS_CONFIG_FILE", k);
     setenv_f(f, "AWS_PROFILE", "team");
 
-    g_autoptr(NubeProfile) p = resolve(f, NULL, NULL);
+    g_autoptr(NubeCliProfile) p = resolve(f, NULL, NULL);
     g_assert_cmpstr(p->access_key, ==, "AKIATEAM");
     g_assert_cmpstr(p->region, ==, "r-2");
     g_assert_cmpstr(p->endpoint_url, ==, "http://127.0.0.1:8773");
@@ -180,7 +180,7 @@ static void test_keys_in_config_file(Fixture *f, gconstpointer data)
 {
     write_file(f->home, ".aws/config",
                "[profile nube]\naws_access_key_id = AKIACONF\naws_secret_access_key = c\n");
-    g_autoptr(NubeProfile) p = resolve(f, NULL, NULL);
+    g_autoptr(NubeCliProfile) p = resolve(f, NULL, NULL);
     g_autofree char *config = g_build_filename(f->home, ".aws", "config", NULL);
     g_assert_cmpstr(p->access_key, ==, "AKIACONF");
     g_assert_cmpstr(p->credentials_source, ==, config);
@@ -192,17 +192,17 @@ static void test_endpoint_and_region_order(Fixture *f, gconstpointer data)
     write_user_nube(f);
     setenv_f(f, "AWS_ENDPOINT_URL", "http://127.0.0.1:9100");
     setenv_f(f, "AWS_DEFAULT_REGION", "r-default");
-    g_autoptr(NubeProfile) env = resolve(f, NULL, NULL);
+    g_autoptr(NubeCliProfile) env = resolve(f, NULL, NULL);
     g_assert_cmpstr(env->endpoint_url, ==, "http://127.0.0.1:9100");
     g_assert_cmpstr(env->region, ==, "r-default");
 
     setenv_f(f, "AWS_ENDPOINT_URL_EC2", "http://127.0.0.1:9200");
     setenv_f(f, "AWS_REGION", "r-region");
-    g_autoptr(NubeProfile) ec2 = resolve(f, NULL, NULL);
+    g_autoptr(NubeCliProfile) ec2 = resolve(f, NULL, NULL);
     g_assert_cmpstr(ec2->endpoint_url, ==, "http://127.0.0.1:9200");
     g_assert_cmpstr(ec2->region, ==, "r-region");
 
-    g_autoptr(NubeProfile) opt = resolve(f, NULL, "http://127.0.0.1:9300");
+    g_autoptr(NubeCliProfile) opt = resolve(f, NULL, "http://127.0.0.1:9300");
     g_assert_cmpstr(opt->endpoint_url, ==, "http://127.0.0.1:9300");
 }
 
@@ -210,7 +210,7 @@ static void test_endpoint_and_region_order(Fixture *f, gconstpointer data)
 static void test_unknown_profile(Fixture *f, gconstpointer data)
 {
     write_user_nube(f);
-    g_autoptr(NubeProfile) p = resolve(f, "nosuch", NULL);
+    g_autoptr(NubeCliProfile) p = resolve(f, "nosuch", NULL);
     g_assert_cmpstr(p->name, ==, "nosuch");
     g_assert_true(p->local);
     g_assert_null(p->access_key);
@@ -219,9 +219,9 @@ static void test_unknown_profile(Fixture *f, gconstpointer data)
 static void test_malformed_file(Fixture *f, gconstpointer data)
 {
     write_file(f->home, ".aws/credentials", "[nube]\nthis line is no key\n");
-    NubeProfileRequest req = { .envp = f->envp };
+    NubeCliProfileRequest req = { .envp = f->envp };
     g_autoptr(NubeError) err = NULL;
-    g_autoptr(NubeProfile) p = nube_profile_resolve(&req, &err);
+    g_autoptr(NubeCliProfile) p = nube_cli_profile_resolve(&req, &err);
     g_assert_null(p);
     g_assert_nonnull(err);
     g_assert_nonnull(strstr(err->message, ".aws/credentials"));
@@ -230,17 +230,17 @@ static void test_malformed_file(Fixture *f, gconstpointer data)
 static void test_state_dir(Fixture *f, gconstpointer data)
 {
     g_auto(GStrv) envp = g_environ_setenv(NULL, "HOME", "/home/u", TRUE);
-    g_autofree char *user = nube_profile_default_state_dir(envp, FALSE);
-    g_autofree char *root = nube_profile_default_state_dir(envp, TRUE);
+    g_autofree char *user = nube_cli_profile_default_state_dir(envp, FALSE);
+    g_autofree char *root = nube_cli_profile_default_state_dir(envp, TRUE);
     g_assert_cmpstr(user, ==, "/home/u/.local/state/nube");
     g_assert_cmpstr(root, ==, "/var/lib/nube");
 
     envp = g_environ_setenv(envp, "XDG_STATE_HOME", "/xdg/state", TRUE);
-    g_autofree char *xdg = nube_profile_default_state_dir(envp, FALSE);
+    g_autofree char *xdg = nube_cli_profile_default_state_dir(envp, FALSE);
     g_assert_cmpstr(xdg, ==, "/xdg/state/nube");
 
-    NubeProfileRequest req = { .state_dir = "relative/dir", .envp = f->envp };
-    g_autoptr(NubeProfile) p = nube_profile_resolve(&req, NULL);
+    NubeCliProfileRequest req = { .state_dir = "relative/dir", .envp = f->envp };
+    g_autoptr(NubeCliProfile) p = nube_cli_profile_resolve(&req, NULL);
     g_autofree char *cwd = g_get_current_dir();
     g_autofree char *expected = g_build_filename(cwd, "relative", "dir", NULL);
     g_assert_cmpstr(p->state_dir, ==, expected);

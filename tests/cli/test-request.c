@@ -13,42 +13,42 @@
 
 static void test_endpoint(void)
 {
-    g_autoptr(NubeEndpoint) plain = nube_endpoint_parse("http://127.0.0.1:8773", NULL);
+    g_autoptr(NubeCliEndpoint) plain = nube_cli_endpoint_parse("http://127.0.0.1:8773", NULL);
     g_assert_cmpstr(plain->host_header, ==, "127.0.0.1:8773");
     g_assert_cmpstr(plain->path, ==, "/");
     g_assert_true(plain->loopback);
-    g_autofree char *listen = nube_endpoint_listen(plain);
+    g_autofree char *listen = nube_cli_endpoint_listen(plain);
     g_assert_cmpstr(listen, ==, "127.0.0.1:8773");
 
-    g_autoptr(NubeEndpoint) v6 = nube_endpoint_parse("http://[::1]:9000/", NULL);
+    g_autoptr(NubeCliEndpoint) v6 = nube_cli_endpoint_parse("http://[::1]:9000/", NULL);
     g_assert_cmpstr(v6->host, ==, "::1");
     g_assert_cmpstr(v6->host_header, ==, "[::1]:9000");
     g_assert_true(v6->loopback);
-    g_autofree char *listen6 = nube_endpoint_listen(v6);
+    g_autofree char *listen6 = nube_cli_endpoint_listen(v6);
     g_assert_cmpstr(listen6, ==, "[::1]:9000");
 
-    g_autoptr(NubeEndpoint) local = nube_endpoint_parse("http://localhost", NULL);
+    g_autoptr(NubeCliEndpoint) local = nube_cli_endpoint_parse("http://localhost", NULL);
     g_assert_cmpint(local->port, ==, 80);
     g_assert_cmpstr(local->host_header, ==, "localhost");
-    g_autofree char *listen_local = nube_endpoint_listen(local);
+    g_autofree char *listen_local = nube_cli_endpoint_listen(local);
     g_assert_cmpstr(listen_local, ==, "127.0.0.1:80");
 
-    g_autoptr(NubeEndpoint) remote = nube_endpoint_parse("https://cloud.example:8443", NULL);
+    g_autoptr(NubeCliEndpoint) remote = nube_cli_endpoint_parse("https://cloud.example:8443", NULL);
     g_assert_false(remote->loopback);
     g_assert_cmpint(remote->port, ==, 8443);
 
     g_autoptr(NubeError) err = NULL;
-    g_assert_null(nube_endpoint_parse("ftp://127.0.0.1/", &err));
+    g_assert_null(nube_cli_endpoint_parse("ftp://127.0.0.1/", &err));
     g_assert_nonnull(err);
 }
 
 static void test_params_encode(void)
 {
-    g_autoptr(NubeParams) params = nube_params_new();
+    g_autoptr(NubeCliParams) params = nube_cli_params_new();
     const char *const ids[] = { "i-1", "i-2", NULL };
-    nube_params_add_list(params, "InstanceId", ids);
-    nube_params_add(params, "TagSpecification.1.Tag.1.Value", "a b&c=d/é~");
-    g_autofree char *body = nube_params_encode(params, "DescribeInstances");
+    nube_cli_params_add_list(params, "InstanceId", ids);
+    nube_cli_params_add(params, "TagSpecification.1.Tag.1.Value", "a b&c=d/é~");
+    g_autofree char *body = nube_cli_params_encode(params, "DescribeInstances");
     g_assert_cmpstr(body, ==,
                     "Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-1&InstanceId.2=i-2"
                     "&TagSpecification.1.Tag.1.Value=a%20b%26c%3Dd%2F%C3%A9~");
@@ -67,17 +67,17 @@ static const char describe_xml[] =
 
 static void test_instance_json(void)
 {
-    g_autoptr(NubeReply) reply = nube_reply_parse(describe_xml, strlen(describe_xml), NULL);
+    g_autoptr(NubeCliReply) reply = nube_cli_reply_parse(describe_xml, strlen(describe_xml), NULL);
     g_autoptr(GPtrArray) items =
-        nube_reply_nodes(reply, NULL, "ec2:reservationSet/ec2:item/ec2:instancesSet/ec2:item");
+        nube_cli_reply_nodes(reply, NULL, "ec2:reservationSet/ec2:item/ec2:instancesSet/ec2:item");
     g_assert_cmpuint(items->len, ==, 1);
 
-    g_autoptr(JsonObject) inst = nube_instance_from_node(reply, items->pdata[0]);
-    g_autofree char *state = nube_json_lookup(inst, "State.Name");
-    g_autofree char *code = nube_json_lookup(inst, "State.Code");
-    g_autofree char *name = nube_instance_name(inst);
-    g_autofree char *ssh = nube_instance_ssh(inst);
-    g_autofree char *ports = nube_instance_ports(inst);
+    g_autoptr(JsonObject) inst = nube_cli_instance_from_node(reply, items->pdata[0]);
+    g_autofree char *state = nube_cli_json_lookup(inst, "State.Name");
+    g_autofree char *code = nube_cli_json_lookup(inst, "State.Code");
+    g_autofree char *name = nube_cli_instance_name(inst);
+    g_autofree char *ssh = nube_cli_instance_ssh(inst);
+    g_autofree char *ports = nube_cli_instance_ports(inst);
     g_assert_cmpstr(state, ==, "running");
     g_assert_cmpstr(code, ==, "16");
     g_assert_cmpstr(name, ==, "web");
@@ -90,8 +90,8 @@ static void test_wrong_namespace(void)
 {
     static const char xml[] = "<DescribeInstancesResponse><reservationSet><item/>"
                               "</reservationSet></DescribeInstancesResponse>";
-    g_autoptr(NubeReply) reply = nube_reply_parse(xml, strlen(xml), NULL);
-    g_autoptr(GPtrArray) items = nube_reply_nodes(reply, NULL, "ec2:reservationSet/ec2:item");
+    g_autoptr(NubeCliReply) reply = nube_cli_reply_parse(xml, strlen(xml), NULL);
+    g_autoptr(GPtrArray) items = nube_cli_reply_nodes(reply, NULL, "ec2:reservationSet/ec2:item");
     g_assert_cmpuint(items->len, ==, 0);
 }
 
@@ -101,17 +101,17 @@ static void test_error_document(void)
         "<?xml version='1.0' encoding='UTF-8'?>\n<Response><Errors><Error>"
         "<Code>InvalidInstanceID.NotFound</Code><Message>The instance ID 'i-1' does not exist"
         "</Message></Error></Errors><RequestID>r-1</RequestID></Response>";
-    g_autoptr(NubeReply) reply = nube_reply_parse(xml, strlen(xml), NULL);
+    g_autoptr(NubeCliReply) reply = nube_cli_reply_parse(xml, strlen(xml), NULL);
     g_autoptr(NubeError) err = NULL;
-    g_assert_cmpint(nube_reply_error(reply, &err), <, 0);
+    g_assert_cmpint(nube_cli_reply_error(reply, &err), <, 0);
     g_assert_cmpstr(err->code, ==, "InvalidInstanceID.NotFound");
     g_assert_cmpstr(err->message, ==, "The instance ID 'i-1' does not exist");
 
-    g_autoptr(NubeReply) ok = nube_reply_parse(describe_xml, strlen(describe_xml), NULL);
-    g_assert_cmpint(nube_reply_error(ok, NULL), ==, 0);
+    g_autoptr(NubeCliReply) ok = nube_cli_reply_parse(describe_xml, strlen(describe_xml), NULL);
+    g_assert_cmpint(nube_cli_reply_error(ok, NULL), ==, 0);
 
     g_autoptr(NubeError) not_xml = NULL;
-    g_assert_null(nube_reply_parse("<html", 5, &not_xml));
+    g_assert_null(nube_cli_reply_parse("<html", 5, &not_xml));
     g_assert_nonnull(not_xml);
 }
 

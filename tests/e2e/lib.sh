@@ -7,7 +7,7 @@ set -euo pipefail
 : "${NUBE_SRCDIR:?run through meson test}"
 
 NUBED="$NUBE_BUILDDIR/controller/nubed"
-NUBE_BIN="$NUBE_BUILDDIR/controller/cli/nube"
+NUBE_BIN="$NUBE_BUILDDIR/cli/nube"
 AWS_BIN="${NUBE_TEST_AWS:-/usr/bin/aws}"   # Debian's awscli (v2)
 
 # Never let an AWS client look for credentials or a region anywhere else,
