@@ -680,3 +680,20 @@ gboolean nube_hypervisor_embedded(const NubeHypervisor *hv)
 {
     return hv->embedded;
 }
+
+GPtrArray *nube_hypervisor_list(NubeHypervisor *hv, NubeError **err)
+{
+    virDomainPtr *doms = NULL;
+    int n = virConnectListAllDomains(hv->conn, &doms, 0);
+    if (n < 0) {
+        virt_error(err, "list the domains");
+        return NULL;
+    }
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+    for (int i = 0; i < n; i++) {
+        g_ptr_array_add(names, g_strdup(virDomainGetName(doms[i])));
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    return names;
+}

@@ -116,3 +116,7 @@ int nube_hypervisor_backup_disk(NubeHypervisor *hv, const char *name, const char
  * seccomp sandbox from libvirt: domains bring their own, see
  * NubeDomainSpec.own_sandbox). */
 gboolean nube_hypervisor_embedded(const NubeHypervisor *hv);
+
+/* The names of every domain of the connection, running or only defined (a
+ * new array of strings, caller unrefs), or NULL with ERR. */
+GPtrArray *nube_hypervisor_list(NubeHypervisor *hv, NubeError **err);

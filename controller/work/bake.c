@@ -3,6 +3,7 @@
  */
 #include "bake.h"
 #include "capture.h"
+#include "fault.h"
 #include "fsutil.h"
 #include "instdir.h"
 #include "images.h"
@@ -140,13 +141,17 @@ static int generalize_and_store(BakeJob *job, const char *tmp, NubeBase *base, N
     NubeGeneralizeOptions opts = { .tcg = job->d->accel == NUBE_ACCEL_TCG };
     g_auto(NubeGeneralizeReport) report = { 0 };
 
+    nube_fault_point("bake.copied");
     progress(job, "generalizing (machine-id, SSH host keys, cloud-init state, logs)");
     if (nube_capture_generalize(tmp, &opts, &report, err) < 0)
         return -EIO;
     nube_info("%s: generalized in %" G_GINT64_FORMAT " ms: %s", job->image_id, report.total_ms,
               report.summary ? report.summary : "");
     progress(job, "storing");
-    return nube_store_adopt(job->d->store, tmp, base, err);
+    int r = nube_store_adopt(job->d->store, tmp, base, err);
+    if (r == 0)
+        nube_fault_point("bake.stored");
+    return r;
 }
 
 static int finish(BakeJob *job, const NubeBase *base, NubeError **err)

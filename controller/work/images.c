@@ -3,10 +3,15 @@
  * image jobs, and the collection of unused bases and blobs (see images.h).
  */
 #include "images.h"
+#include "fault.h"
 #include "build.h"
 #include "capture.h"
 #include "image.h"
+#include "instance.h"
+#include "lifecycle.h"
 #include "log.h"
+
+#include <string.h>
 
 void nube_images_progress(NubeCloud *d, const char *image_id, gint64 started, const char *message)
 {
@@ -161,6 +166,8 @@ static void import_job(gpointer data)
     job->started = g_get_monotonic_time();
     int r = import_files(job, &base, kernel, ramdisk, &err);
     if (r == 0)
+        nube_fault_point("import.stored");
+    if (r == 0)
         r = nube_image_set_available(job->d->db, job->image_id, base.sha256,
                                      (gint64) base.virtual_size, kernel[0] ? kernel : NULL,
                                      ramdisk[0] ? ramdisk : NULL, job->cmdline, &err);
@@ -187,4 +194,69 @@ void nube_images_import_start(NubeCloud *d, const char *image_id, const NubeImpo
     job->ramdisk = g_strdup(spec->ramdisk);
     job->cmdline = g_strdup(spec->cmdline);
     nube_jobs_push(d->jobs, import_job, job, import_job_free);
+}
+
+/* Starts again the instance that the interrupted bake of IMG stopped. */
+static void restart_baked_instance(NubeCloud *d, const NubeImage *img)
+{
+    if (img->source_instance == NULL)
+        return;
+    g_autoptr(NubeInstance) inst = nube_instance_get(d->db, img->source_instance, NULL);
+    if (inst == NULL || inst->state != NUBE_INSTANCE_STOPPED ||
+        g_strcmp0(inst->state_reason, NUBE_BAKE_STOP_REASON) != 0)
+        return;
+    NubeInstanceState prev;
+    g_autoptr(NubeError) err = NULL;
+    if (nube_lifecycle_start(d, inst->id, &prev, &err) < 0)
+        nube_warn("%s: not started again after image %s: %s", inst->id, img->id, err->message);
+    else
+        nube_info("%s: started again (its image %s was cut off)", inst->id, img->id);
+}
+
+/* Removes the bases and blobs that nothing uses: what a job cut off between
+ * storing a file and recording its image left in the store. */
+static void sweep_store(NubeCloud *d)
+{
+    const char *kinds[] = { "bases", "blobs" };
+    for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
+        g_autofree char *path = g_build_filename(nube_store_dir(d->store), kinds[k], NULL);
+        g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+        const char *name;
+        while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+            g_autofree char *sha = g_strndup(name, strcspn(name, "."));
+            if (strlen(sha) != 64)
+                continue;
+            if (k == 0)
+                nube_images_gc_files(d, sha, NULL, NULL);
+            else
+                nube_images_gc_files(d, NULL, sha, NULL);
+        }
+    }
+}
+
+guint nube_images_recover(NubeCloud *d)
+{
+    g_autoptr(NubeError) err = NULL;
+    g_autoptr(GPtrArray) all = nube_image_list(d->db, &err);
+    guint failed = 0;
+    for (guint i = 0; all != NULL && i < all->len; i++) {
+        const NubeImage *img = g_ptr_array_index(all, i);
+        if (!g_str_equal(img->state, "pending"))
+            continue;
+        g_autoptr(NubeError) serr = NULL;
+        if (nube_image_set_failed(d->db, img->id,
+                                  "Server.InternalError: nubed stopped while the image was being "
+                                  "made; create it again",
+                                  &serr) < 0) {
+            nube_warn("%s: %s", img->id, serr->message);
+            continue;
+        }
+        nube_warn("%s: failed: nubed stopped while its %s job ran", img->id, img->source);
+        failed++;
+        restart_baked_instance(d, img);
+    }
+    if (all == NULL)
+        nube_warn("cannot look for interrupted image jobs: %s", err->message);
+    sweep_store(d);
+    return failed;
 }

@@ -53,3 +53,11 @@ void nube_images_progress(NubeCloud *d, const char *image_id, gint64 started, co
  */
 void nube_images_gc_files(NubeCloud *d, const char *base_sha256, const char *kernel_sha256,
                           const char *ramdisk_sha256);
+
+/*
+ * At start, before any job runs: every image still pending was being made
+ * by a job of a nubed that died; it becomes failed with the reason, and an
+ * instance its CreateImage had stopped (NUBE_BAKE_STOP_REASON) is started
+ * again, as the bake would have.  Returns how many images it failed.
+ */
+guint nube_images_recover(NubeCloud *d);

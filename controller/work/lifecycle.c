@@ -6,6 +6,7 @@
 #include "agentstatus.h"
 #include "domain_xml.h"
 #include "forwards.h"
+#include "fault.h"
 #include "fsutil.h"
 #include "images.h"
 #include "log.h"
@@ -35,6 +36,79 @@ static void instance_job_free(gpointer p)
     InstanceJob *job = p;
     g_free(job->id);
     g_free(job);
+}
+
+/*
+ * One owner per instance at a time: every job that changes an instance's
+ * guest or files (launch, stop, terminate, the bake's stop) holds the
+ * instance while it runs, so a terminate queued during a launch runs after
+ * it, never beside it.  Jobs re-read the record once they own it.
+ */
+typedef struct {
+    GMutex lock;
+    guint users; /* holders and waiters, under owners_lock */
+} Owner;
+
+static GMutex owners_lock;
+static GHashTable *owners; /* instance id -> Owner */
+
+static Owner *instance_own(const char *id)
+{
+    g_mutex_lock(&owners_lock);
+    if (owners == NULL)
+        owners = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    Owner *o = g_hash_table_lookup(owners, id);
+    if (o == NULL) {
+        o = g_new0(Owner, 1);
+        g_mutex_init(&o->lock);
+        g_hash_table_insert(owners, g_strdup(id), o);
+    }
+    o->users++;
+    g_mutex_unlock(&owners_lock);
+    g_mutex_lock(&o->lock);
+    return o;
+}
+
+static void instance_disown(const char *id, Owner *o)
+{
+    g_mutex_unlock(&o->lock);
+    g_mutex_lock(&owners_lock);
+    if (--o->users == 0) {
+        g_mutex_clear(&o->lock);
+        g_hash_table_remove(owners, id);
+    }
+    g_mutex_unlock(&owners_lock);
+}
+
+/* Instances whose launch nubed promised and found started at its start:
+ * if libvirt then reports their QEMU failed (a start cut off by nubed's
+ * death), they are launched again instead of shown stopped.  Id -> the
+ * monotonic time until which that holds. */
+#define RELAUNCH_WINDOW_S 120
+static GMutex relaunch_lock;
+static GHashTable *relaunch;
+
+static void relaunch_watch(const char *id)
+{
+    g_mutex_lock(&relaunch_lock);
+    if (relaunch == NULL)
+        relaunch = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    gint64 *until = g_new(gint64, 1);
+    *until = g_get_monotonic_time() + RELAUNCH_WINDOW_S * G_USEC_PER_SEC;
+    g_hash_table_insert(relaunch, g_strdup(id), until);
+    g_mutex_unlock(&relaunch_lock);
+}
+
+/* TRUE (once) if ID is watched and its window is open. */
+static gboolean relaunch_take(const char *id)
+{
+    g_mutex_lock(&relaunch_lock);
+    gint64 *until = relaunch ? g_hash_table_lookup(relaunch, id) : NULL;
+    gboolean open = until != NULL && g_get_monotonic_time() < *until;
+    if (until != NULL)
+        g_hash_table_remove(relaunch, id);
+    g_mutex_unlock(&relaunch_lock);
+    return open;
 }
 
 static void queue(NubeCloud *d, NubeJobFn fn, const char *id, gboolean force)
@@ -221,6 +295,7 @@ GPtrArray *nube_lifecycle_run(NubeCloud *d, const NubeLaunchRequest *req, NubeEr
     }
     if (insert_all(d, req, insts, err) < 0)
         return NULL;
+    nube_fault_point("run.recorded");
     for (guint i = 0; i < insts->len; i++) {
         const NubeInstance *inst = g_ptr_array_index(insts, i);
         log_pending(inst);
@@ -338,13 +413,27 @@ static int boot_instance(NubeCloud *d, const char *id, NubeError **err)
     return r;
 }
 
-static void launch_job(gpointer data)
+/* Launches the pending instance JOB->id, which the caller owns. */
+static void launch_owned(InstanceJob *job)
 {
-    InstanceJob *job = data;
     g_autoptr(NubeError) err = NULL;
-
-    if (boot_instance(job->d, job->id, &err) == 0)
+    g_autoptr(NubeInstance) now = nube_instance_get(job->d->db, job->id, NULL);
+    if (now == NULL || now->state != NUBE_INSTANCE_PENDING) {
+        nube_info("%s: not launched: it is %s", job->id,
+                  now ? nube_instance_state_name(now->state) : "gone");
         return;
+    }
+    NubeDomainState st = NUBE_DOMAIN_ABSENT;
+    if (nube_hypervisor_state(job->d->hv, job->id, &st, NULL) == 0 && st == NUBE_DOMAIN_RUNNING) {
+        set_state(job->d, job->id, NUBE_STATE_BIT(NUBE_INSTANCE_PENDING), NUBE_INSTANCE_RUNNING,
+                  NULL);
+        return; /* launched already (a launch queued twice) */
+    }
+    nube_fault_point("launch.begin");
+    if (boot_instance(job->d, job->id, &err) == 0) {
+        nube_fault_point("launch.started");
+        return;
+    }
     nube_err("%s: launch failed: %s", job->id, err->message);
     g_autofree char *reason = g_strdup_printf("Server.InternalError: %s", err->message);
     nube_hypervisor_destroy(job->d->hv, job->id, NULL);
@@ -354,6 +443,14 @@ static void launch_job(gpointer data)
     if (inst != NULL && inst->state == NUBE_INSTANCE_PENDING)
         set_state(job->d, job->id, NUBE_STATE_BIT(NUBE_INSTANCE_PENDING), NUBE_INSTANCE_STOPPED,
                   reason);
+}
+
+static void launch_job(gpointer data)
+{
+    InstanceJob *job = data;
+    Owner *o = instance_own(job->id);
+    launch_owned(job);
+    instance_disown(job->id, o);
 }
 
 /* ---- stop, start, reboot, terminate --------------------------------------- */
@@ -380,6 +477,15 @@ static gboolean agent_shutdown(NubeCloud *d, const char *id)
     return r == 0;
 }
 
+/* TRUE if ID was asked to terminate: a clean stop need not wait any more
+ * (the terminate job, waiting for the instance, powers the guest off). */
+static gboolean terminating(NubeCloud *d, const char *id)
+{
+    g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, NULL);
+    return inst == NULL || inst->state == NUBE_INSTANCE_SHUTTING_DOWN ||
+           inst->state == NUBE_INSTANCE_TERMINATED;
+}
+
 /* Shuts the guest of ID down in the caller's thread: cleanly (through its
  * agent, else the ACPI power button) unless FORCE, powered off if that
  * fails or takes more than NUBE_STOP_TIMEOUT s.  Returns when it is off. */
@@ -396,7 +502,7 @@ static void stop_guest(NubeCloud *d, const char *id, gboolean force)
     for (int waited = 0; waited < NUBE_STOP_TIMEOUT; waited++) {
         NubeDomainState st = NUBE_DOMAIN_RUNNING;
         nube_hypervisor_state(d->hv, id, &st, NULL);
-        if (st != NUBE_DOMAIN_RUNNING)
+        if (st != NUBE_DOMAIN_RUNNING || terminating(d, id))
             return;
         g_usleep(G_USEC_PER_SEC);
     }
@@ -407,7 +513,10 @@ static void stop_guest(NubeCloud *d, const char *id, gboolean force)
 static void stop_job(gpointer data)
 {
     InstanceJob *job = data;
-    stop_guest(job->d, job->id, job->force);
+    Owner *o = instance_own(job->id);
+    if (!terminating(job->d, job->id))
+        stop_guest(job->d, job->id, job->force);
+    instance_disown(job->id, o);
 }
 
 static int refuse_instance_store(const NubeInstance *inst, const char *what, NubeError **err)
@@ -423,7 +532,8 @@ static int refuse_instance_store(const NubeInstance *inst, const char *what, Nub
 /* Moves ID to stopping: 1 if its guest is to be stopped, 0 if it is
  * stopped already, or -errno with an EC2 error.  *PREV as for
  * nube_lifecycle_stop(). */
-static int begin_stop(NubeCloud *d, const char *id, NubeInstanceState *prev, NubeError **err)
+static int begin_stop(NubeCloud *d, const char *id, const char *reason, NubeInstanceState *prev,
+                      NubeError **err)
 {
     g_autoptr(NubeInstance) inst = nube_instance_get(d->db, id, err);
     if (inst == NULL)
@@ -434,16 +544,15 @@ static int begin_stop(NubeCloud *d, const char *id, NubeInstanceState *prev, Nub
         *prev = NUBE_INSTANCE_STOPPED;
         return 0;
     }
-    int r = nube_instance_transition(d->db, id, NUBE_INSTANCE_LIVE, NUBE_INSTANCE_STOPPING,
-                                     "Client.UserInitiatedShutdown: User initiated shutdown", prev,
-                                     err);
+    int r = nube_instance_transition(d->db, id, NUBE_INSTANCE_LIVE, NUBE_INSTANCE_STOPPING, reason,
+                                     prev, err);
     return r < 0 ? r : 1;
 }
 
 int nube_lifecycle_stop(NubeCloud *d, const char *id, gboolean force, NubeInstanceState *prev,
                         NubeError **err)
 {
-    int r = begin_stop(d, id, prev, err);
+    int r = begin_stop(d, id, "Client.UserInitiatedShutdown: User initiated shutdown", prev, err);
     if (r > 0)
         queue(d, stop_job, id, force);
     return MIN(r, 0);
@@ -451,9 +560,12 @@ int nube_lifecycle_stop(NubeCloud *d, const char *id, gboolean force, NubeInstan
 
 int nube_lifecycle_stop_wait(NubeCloud *d, const char *id, NubeInstanceState *prev, NubeError **err)
 {
-    int r = begin_stop(d, id, prev, err);
-    if (r > 0)
+    int r = begin_stop(d, id, NUBE_BAKE_STOP_REASON, prev, err);
+    if (r > 0) {
+        Owner *o = instance_own(id);
         stop_guest(d, id, FALSE);
+        instance_disown(id, o);
+    }
     return MIN(r, 0);
 }
 
@@ -509,19 +621,22 @@ static int release_root_volume(NubeCloud *d, const char *id, const char *dir, Nu
     return nube_volume_detach(d->db, vol->id, err);
 }
 
-static void terminate_job(gpointer data)
+/* Terminates JOB->id, which the caller owns, if it is shutting down. */
+static void terminate_owned(InstanceJob *job)
 {
-    InstanceJob *job = data;
     NubeCloud *d = job->d;
     g_autoptr(NubeError) err = NULL;
 
     g_autoptr(NubeInstance) inst = nube_instance_get(d->db, job->id, &err);
-    if (inst == NULL)
+    if (inst == NULL || inst->state != NUBE_INSTANCE_SHUTTING_DOWN)
         return;
     g_autofree char *dir = nube_cloud_instance_dir(d, job->id);
-    if (nube_hypervisor_destroy(d->hv, job->id, &err) < 0 ||
-        nube_hypervisor_undefine(d->hv, job->id, &err) < 0 ||
-        release_root_volume(d, job->id, dir, &err) < 0 || nube_rm_rf(dir, &err) < 0) {
+    int r = nube_hypervisor_destroy(d->hv, job->id, &err);
+    if (r == 0)
+        r = nube_hypervisor_undefine(d->hv, job->id, &err);
+    if (r == 0)
+        nube_fault_point("terminate.undefined");
+    if (r < 0 || release_root_volume(d, job->id, dir, &err) < 0 || nube_rm_rf(dir, &err) < 0) {
         nube_err("%s: terminate: %s", job->id, err->message);
         return;
     }
@@ -530,6 +645,14 @@ static void terminate_job(gpointer data)
     g_autoptr(NubeImage) img = nube_image_get(d->db, inst->image_id, NULL);
     nube_images_gc_files(d, inst->base_sha256, img ? img->kernel_sha256 : NULL,
                          img ? img->ramdisk_sha256 : NULL);
+}
+
+static void terminate_job(gpointer data)
+{
+    InstanceJob *job = data;
+    Owner *o = instance_own(job->id);
+    terminate_owned(job);
+    instance_disown(job->id, o);
 }
 
 int nube_lifecycle_terminate(NubeCloud *d, const char *id, NubeInstanceState *prev, NubeError **err)
@@ -569,6 +692,12 @@ static void on_stopped(NubeCloud *d, const char *id, const char *detail)
     if (inst->state == NUBE_INSTANCE_STOPPING) {
         set_state(d, id, NUBE_STATE_BIT(NUBE_INSTANCE_STOPPING), NUBE_INSTANCE_STOPPED,
                   inst->state_reason);
+    } else if (nube_instance_state_in(inst->state, started) && g_str_equal(detail, "failed") &&
+               relaunch_take(id)) {
+        /* A start cut off when nubed died: the launch was promised. */
+        nube_warn("%s: its QEMU, started before nubed restarted, failed; launching again", id);
+        set_state(d, id, started, NUBE_INSTANCE_PENDING, NULL);
+        queue(d, launch_job, id, FALSE);
     } else if (nube_instance_state_in(inst->state, started)) {
         g_autofree char *reason =
             g_str_equal(detail, "shutdown")
@@ -621,7 +750,9 @@ static void reconcile_one(NubeCloud *d, const NubeInstance *inst, NubeDomainStat
     } else if (st == NUBE_DOMAIN_RUNNING) {
         if (s == NUBE_INSTANCE_STOPPING)
             queue(d, stop_job, inst->id, FALSE);
-        else
+        else if (s == NUBE_INSTANCE_PENDING)
+            relaunch_watch(inst->id);
+        if (s != NUBE_INSTANCE_STOPPING)
             set_state(d, inst->id, down, NUBE_INSTANCE_RUNNING, NULL);
     } else if (s == NUBE_INSTANCE_PENDING) {
         queue(d, launch_job, inst->id, FALSE);
@@ -658,6 +789,50 @@ void nube_lifecycle_resync(NubeCloud *d)
     }
 }
 
+/* TRUE if ALL has no record of ID that is not terminated: a domain or
+ * directory of such an id belongs to nothing. */
+static gboolean belongs_to_nothing(const GPtrArray *all, const char *id)
+{
+    for (guint i = 0; i < all->len; i++) {
+        const NubeInstance *inst = g_ptr_array_index(all, i);
+        if (g_str_equal(inst->id, id))
+            return inst->state == NUBE_INSTANCE_TERMINATED;
+    }
+    return TRUE;
+}
+
+/* Removes the domains (running QEMU or only a definition) and instance
+ * directories that belong to no instance that is not terminated: what a
+ * crash or a race left between a record's end and its guest's. */
+static void remove_orphans(NubeCloud *d, const GPtrArray *all)
+{
+    g_autoptr(NubeError) err = NULL;
+    g_autoptr(GPtrArray) doms = nube_hypervisor_list(d->hv, &err);
+    for (guint i = 0; doms != NULL && i < doms->len; i++) {
+        const char *name = g_ptr_array_index(doms, i);
+        if (!nube_id_valid(name, "i") || !belongs_to_nothing(all, name))
+            continue;
+        nube_warn("%s: removing its domain, which belongs to no live instance", name);
+        if (nube_hypervisor_destroy(d->hv, name, &err) < 0 ||
+            nube_hypervisor_undefine(d->hv, name, &err) < 0)
+            nube_warn("%s: %s", name, err->message);
+        g_clear_pointer(&err, nube_error_free);
+    }
+    if (doms == NULL)
+        nube_warn("cannot look for orphan domains: %s", err->message);
+    g_autoptr(GDir) dir = g_dir_open(d->instances_dir, 0, NULL);
+    const char *name;
+    while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+        if (!nube_id_valid(name, "i") || !belongs_to_nothing(all, name))
+            continue;
+        g_autofree char *path = g_build_filename(d->instances_dir, name, NULL);
+        nube_warn("%s: removing its directory, which belongs to no live instance", name);
+        g_autoptr(NubeError) rerr = NULL;
+        if (nube_rm_rf(path, &rerr) < 0)
+            nube_warn("%s: %s", name, rerr->message);
+    }
+}
+
 int nube_lifecycle_reconcile(NubeCloud *d, NubeError **err)
 {
     g_autoptr(GPtrArray) all = nube_instance_list(d->db, G_MAXINT64, err);
@@ -673,6 +848,7 @@ int nube_lifecycle_reconcile(NubeCloud *d, NubeError **err)
         }
         reconcile_one(d, inst, st);
     }
+    remove_orphans(d, all);
     nube_info("reconciled %u instance(s) with the hypervisor", all->len);
     return 0;
 }

@@ -57,6 +57,12 @@ int nube_lifecycle_stop(NubeCloud *d, const char *id, gboolean force, NubeInstan
 int nube_lifecycle_stop_wait(NubeCloud *d, const char *id, NubeInstanceState *prev,
                              NubeError **err);
 
+/* The state reason of an instance that nube_lifecycle_stop_wait() stopped
+ * (CreateImage without NoReboot), so that a bake cut off by a crash can
+ * start it again. */
+#define NUBE_BAKE_STOP_REASON \
+    "Client.UserInitiatedShutdown: CreateImage stopped the instance to copy its disk"
+
 /* StartInstances for ID. */
 int nube_lifecycle_start(NubeCloud *d, const char *id, NubeInstanceState *prev, NubeError **err);
 
