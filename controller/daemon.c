@@ -42,6 +42,13 @@ static void clear_store_tmp(NubeDaemon *d)
     }
 }
 
+/* STATE/import: where NubeImportImage reads by default. */
+static int make_import_dir(NubeDaemon *d, NubeError **err)
+{
+    g_autofree char *dir = g_build_filename(d->cfg.state_dir, "import", NULL);
+    return nube_mkdir_p(dir, 0700, err);
+}
+
 static int open_state(NubeDaemon *d, NubeError **err)
 {
     g_autofree char *images = g_build_filename(d->cfg.state_dir, "images", NULL);
@@ -49,7 +56,8 @@ static int open_state(NubeDaemon *d, NubeError **err)
 
     d->instances_dir = g_build_filename(d->cfg.state_dir, NUBE_INSTDIR_PARENT, NULL);
     if (nube_mkdir_p(d->cfg.state_dir, 0700, err) < 0 ||
-        nube_mkdir_p(d->instances_dir, 0700, err) < 0 || lock_state_dir(d, err) < 0)
+        nube_mkdir_p(d->instances_dir, 0700, err) < 0 || make_import_dir(d, err) < 0 ||
+        lock_state_dir(d, err) < 0)
         return -EIO;
     d->cloud.instances_dir = d->instances_dir;
     d->cloud.db = nube_db_open(dbpath, err);

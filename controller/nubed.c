@@ -24,6 +24,7 @@ static int parse_args(int argc, char **argv, NubeConfig *cfg, NubeError **err)
 {
     g_autofree char *config_file = NULL, *state_dir = NULL, *listen = NULL;
     g_autofree char *uri = NULL, *accel = NULL, *region = NULL;
+    g_auto(GStrv) import_dirs = NULL;
     gboolean version = FALSE, debug = FALSE;
     GOptionEntry entries[] = {
         { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, "Config file", "FILE" },
@@ -34,6 +35,8 @@ static int parse_args(int argc, char **argv, NubeConfig *cfg, NubeError **err)
           "libvirt URI (default: embedded driver in the state directory)", "URI" },
         { "accelerator", 0, 0, G_OPTION_ARG_STRING, &accel, "auto, kvm or tcg", "ACCEL" },
         { "region", 0, 0, G_OPTION_ARG_STRING, &region, "Region name", "NAME" },
+        { "import-dir", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &import_dirs,
+          "A directory NubeImportImage may read (besides STATE/import; repeatable)", "DIR" },
         { "debug", 'd', 0, G_OPTION_ARG_NONE, &debug, "Log debug messages", NULL },
         { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
         { NULL },
@@ -61,6 +64,8 @@ static int parse_args(int argc, char **argv, NubeConfig *cfg, NubeError **err)
     TAKE(accel, accelerator);
     TAKE(region, region);
 #undef TAKE
+    for (size_t i = 0; import_dirs != NULL && import_dirs[i] != NULL; i++)
+        nube_config_add_import_dir(cfg, import_dirs[i]);
     if (listen != NULL && nube_config_set_listen(cfg, listen, err) < 0)
         return -EINVAL;
     return nube_config_validate(cfg, err);

@@ -407,28 +407,15 @@ int nube_api_build_default_image(NubeApiRequest *req, xmlNodePtr resp, NubeError
 
 /* ---- NubeImportImage ------------------------------------------------------ */
 
-/* KEY's file PATH (NULL: not given) must be an absolute path to a regular
- * file; the import job checks its content. */
-static int check_file(const char *key, const char *path, NubeError **err)
-{
-    if (path == NULL || (g_path_is_absolute(path) && g_file_test(path, G_FILE_TEST_IS_REGULAR)))
-        return 0;
-    return nube_error_setc(err, EINVAL, "InvalidParameterValue",
-                           "%s '%s' is not an absolute path to a regular file.", key, path);
-}
-
-/* The checks of the files named: the format said, and regular files. */
-static int check_files(const NubeImportSpec *spec, NubeError **err)
+/* The checks of the files named: the format said, and what
+ * nube_images_import_check() checks. */
+static int check_files(const NubeCloud *d, const NubeImportSpec *spec, NubeError **err)
 {
     if (spec->format != NULL && !g_str_equal(spec->format, "raw") &&
         !g_str_equal(spec->format, "qcow2"))
         return nube_error_setc(err, EINVAL, "InvalidParameterValue",
                                "Format '%s' is not 'raw' or 'qcow2'.", spec->format);
-    if (check_file("Path", spec->path, err) < 0 ||
-        check_file("KernelPath", spec->kernel, err) < 0 ||
-        check_file("RamdiskPath", spec->ramdisk, err) < 0)
-        return -EINVAL;
-    return 0;
+    return nube_images_import_check(d, spec->path, spec->kernel, spec->ramdisk, err);
 }
 
 /* Path, Architecture, the name and NubeWithAgent; *AGENT gets the agent
@@ -470,7 +457,7 @@ int nube_api_import_image(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
         .ramdisk = nube_query_get(req->q, "RamdiskPath"),
         .cmdline = nube_query_get(req->q, "KernelCmdline"),
     };
-    if (check_files(&spec, err) < 0)
+    if (check_files(req->cloud, &spec, err) < 0)
         return -EINVAL;
 
     g_autoptr(NubeImage) img = image_record(req, name, "import");

@@ -24,6 +24,7 @@ void nube_config_init(NubeConfig *cfg)
     cfg->listen_port = NUBE_DEFAULT_PORT;
     cfg->accelerator = g_strdup("auto");
     cfg->region = g_strdup(NUBE_DEFAULT_REGION);
+    cfg->max_image_gib = NUBE_DEFAULT_MAX_IMAGE_GIB;
 }
 
 void nube_config_clear(NubeConfig *cfg)
@@ -33,6 +34,7 @@ void nube_config_clear(NubeConfig *cfg)
     g_free(cfg->libvirt_uri);
     g_free(cfg->accelerator);
     g_free(cfg->region);
+    g_strfreev(cfg->import_dirs);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -75,6 +77,16 @@ int nube_config_load_file(NubeConfig *cfg, const char *path, NubeError **err)
     take_string(kf, "libvirt_uri", &cfg->libvirt_uri);
     take_string(kf, "accelerator", &cfg->accelerator);
     take_string(kf, "region", &cfg->region);
+    g_auto(GStrv) dirs = g_key_file_get_string_list(kf, "nubed", "import_dirs", NULL, NULL);
+    for (size_t i = 0; dirs != NULL && dirs[i] != NULL; i++)
+        nube_config_add_import_dir(cfg, g_strstrip(dirs[i]));
+    if (g_key_file_has_key(kf, "nubed", "max_image_gib", NULL)) {
+        guint64 gib = g_key_file_get_uint64(kf, "nubed", "max_image_gib", &gerr);
+        if (gerr != NULL || gib == 0)
+            return nube_error_set(err, EINVAL,
+                                  "config file '%s': max_image_gib is not a positive number", path);
+        cfg->max_image_gib = gib;
+    }
 
     g_autofree char *listen = g_key_file_get_string(kf, "nubed", "listen", NULL);
     if (listen != NULL && nube_config_set_listen(cfg, g_strstrip(listen), err) < 0)
@@ -104,6 +116,10 @@ int nube_config_validate(const NubeConfig *cfg, NubeError **err)
     if (cfg->state_dir == NULL || cfg->state_dir[0] != '/')
         return nube_error_set(err, EINVAL, "state directory '%s' is not an absolute path",
                               cfg->state_dir ? cfg->state_dir : "");
+    for (size_t i = 0; cfg->import_dirs != NULL && cfg->import_dirs[i] != NULL; i++)
+        if (!g_path_is_absolute(cfg->import_dirs[i]))
+            return nube_error_set(err, EINVAL, "import directory '%s' is not an absolute path",
+                                  cfg->import_dirs[i]);
     return 0;
 }
 
@@ -133,4 +149,22 @@ char *nube_config_agent_path(void)
     if (built != NULL)
         return built;
     return g_build_filename(NUBE_LIBEXECDIR, "nube-agent", NULL);
+}
+
+void nube_config_add_import_dir(NubeConfig *cfg, const char *dir)
+{
+    guint n = cfg->import_dirs ? g_strv_length(cfg->import_dirs) : 0;
+    cfg->import_dirs = g_renew(char *, cfg->import_dirs, n + 2);
+    cfg->import_dirs[n] = g_strdup(dir);
+    cfg->import_dirs[n + 1] = NULL;
+}
+
+char **nube_config_import_dirs(const NubeConfig *cfg)
+{
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+    g_autofree char *own = g_build_filename(cfg->state_dir, "import", NULL);
+    g_strv_builder_add(b, own);
+    for (size_t i = 0; cfg->import_dirs != NULL && cfg->import_dirs[i] != NULL; i++)
+        g_strv_builder_add(b, cfg->import_dirs[i]);
+    return g_strv_builder_end(b);
 }

@@ -8,6 +8,8 @@
  *   libvirt_uri = qemu:///system     # default: embedded driver in state_dir
  *   accelerator = auto               # auto | kvm | tcg
  *   region = nube-local-1
+ *   import_dirs = /srv/images;/home/me/disks  # besides STATE/import
+ *   max_image_gib = 2048             # largest virtual size of an image
  */
 #pragma once
 
@@ -22,7 +24,12 @@ typedef struct {
     char *libvirt_uri; /* NULL: qemu:///embed?root=STATE_DIR/libvirt */
     char *accelerator; /* "auto", "kvm" or "tcg" */
     char *region;
+    char **import_dirs;    /* where NubeImportImage may read, besides
+                            * STATE/import (NULL-terminated, may be NULL) */
+    guint64 max_image_gib; /* largest virtual size an image may have */
 } NubeConfig;
+
+#define NUBE_DEFAULT_MAX_IMAGE_GIB 2048
 
 #define NUBE_DEFAULT_PORT   8773
 #define NUBE_DEFAULT_REGION "nube-local-1"
@@ -53,3 +60,10 @@ int nube_config_validate(const NubeConfig *cfg, NubeError **err);
  * after nubed started is found.  Never NULL; the file may not exist.
  */
 char *nube_config_agent_path(void);
+
+/* The directories NubeImportImage may read files from: STATE/import first,
+ * then CFG's import_dirs (a new NULL-terminated array, caller frees). */
+char **nube_config_import_dirs(const NubeConfig *cfg);
+
+/* Adds DIR to CFG's import_dirs. */
+void nube_config_add_import_dir(NubeConfig *cfg, const char *dir);

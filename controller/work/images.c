@@ -9,9 +9,15 @@
 #include "image.h"
 #include "instance.h"
 #include "lifecycle.h"
+#include "fsutil.h"
 #include "log.h"
+#include "store.h"
 
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void nube_images_progress(NubeCloud *d, const char *image_id, gint64 started, const char *message)
 {
@@ -147,10 +153,30 @@ static int import_blob(ImportJob *job, const char *path, char sha[65], NubeError
     return path ? nube_store_add_blob(job->d->store, path, sha, err) : 0;
 }
 
+/* The checks of the API again, on the files as they are now (a link in an
+ * import directory may have changed since), and the size limit.  The
+ * job's paths become the resolved ones. */
+static int confine_again(ImportJob *job, NubeError **err)
+{
+    char **paths[] = { &job->path, &job->kernel, &job->ramdisk };
+    const char *keys[] = { "Path", "KernelPath", "RamdiskPath" };
+    for (size_t i = 0; i < G_N_ELEMENTS(paths); i++) {
+        if (*paths[i] == NULL)
+            continue;
+        char *real = nube_images_confine(job->d, keys[i], *paths[i], err);
+        if (real == NULL)
+            return -EINVAL;
+        g_free(*paths[i]);
+        *paths[i] = real;
+    }
+    return nube_images_import_check(job->d, job->path, job->kernel, job->ramdisk, err);
+}
+
 static int import_files(ImportJob *job, NubeBase *base, char kernel[65], char ramdisk[65],
                         NubeError **err)
 {
-    if (import_base(job, base, err) < 0 || import_blob(job, job->kernel, kernel, err) < 0 ||
+    if (confine_again(job, err) < 0 || import_base(job, base, err) < 0 ||
+        import_blob(job, job->kernel, kernel, err) < 0 ||
         import_blob(job, job->ramdisk, ramdisk, err) < 0)
         return -EINVAL;
     return 0;
@@ -259,4 +285,140 @@ guint nube_images_recover(NubeCloud *d)
         nube_warn("cannot look for interrupted image jobs: %s", err->message);
     sweep_store(d);
     return failed;
+}
+
+/* ---- what an import may read ---------------------------------------------- */
+
+int nube_images_import_check(const NubeCloud *d, const char *path, const char *kernel,
+                             const char *ramdisk, NubeError **err)
+{
+    const char *paths[] = { path, kernel, ramdisk };
+    const char *keys[] = { "Path", "KernelPath", "RamdiskPath" };
+    for (size_t i = 0; i < G_N_ELEMENTS(paths); i++) {
+        g_autofree char *real = paths[i] ? nube_images_confine(d, keys[i], paths[i], err) : NULL;
+        if (paths[i] != NULL && real == NULL)
+            return -EINVAL;
+    }
+    if (nube_images_check_boot_files(kernel, ramdisk, err) < 0)
+        return -EINVAL;
+    guint64 size = 0, max = d->cfg->max_image_gib;
+    if (nube_images_virtual_size(path, &size, err) < 0)
+        return -EIO;
+    if (size > max * 1024 * 1024 * 1024)
+        return nube_error_setc(err, EFBIG, "InvalidParameterValue",
+                               "The disk's virtual size (%" G_GUINT64_FORMAT " GiB) is larger than "
+                               "the %" G_GUINT64_FORMAT " GiB nubed allows (max_image_gib).",
+                               (size + (1 << 30) - 1) >> 30, max);
+    return 0;
+}
+
+/* TRUE if PATH is DIR or below it (both resolved). */
+static gboolean path_below(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    return strncmp(path, dir, n) == 0 && (path[n] == '/' || (n == 1 && dir[0] == '/'));
+}
+
+char *nube_images_confine(const NubeCloud *d, const char *key, const char *path, NubeError **err)
+{
+    g_autofree char *real = realpath(path, NULL);
+    struct stat st;
+    if (real == NULL || stat(real, &st) < 0 || !S_ISREG(st.st_mode)) {
+        nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                        "%s '%s' is not an absolute path to a regular file.", key, path);
+        return NULL;
+    }
+    static const char *const never[] = { "/proc", "/sys", "/dev" };
+    for (size_t i = 0; i < G_N_ELEMENTS(never); i++)
+        if (path_below(real, never[i])) {
+            nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                            "%s '%s' is a file of the kernel, not an image.", key, path);
+            return NULL;
+        }
+    g_auto(GStrv) dirs = nube_config_import_dirs(d->cfg);
+    for (size_t i = 0; dirs[i] != NULL; i++) {
+        g_autofree char *dir = realpath(dirs[i], NULL);
+        if (dir != NULL && path_below(real, dir))
+            return g_steal_pointer(&real);
+    }
+    g_autofree char *list = g_strjoinv("', '", dirs);
+    nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                    "%s '%s' is not in an import directory ('%s'): copy it there, or add its "
+                    "directory to import_dirs in nubed's configuration.",
+                    key, path, list);
+    return NULL;
+}
+
+/* Reads up to LEN bytes of PATH into BUF.  The count, or -errno. */
+static gssize read_head(const char *path, void *buf, size_t len)
+{
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = pread(fd, buf, len, 0);
+    return n < 0 ? -errno : n;
+}
+
+static gboolean has_magic(const guint8 *head, gssize n, const char *magic, size_t len)
+{
+    return n >= (gssize) len && memcmp(head, magic, len) == 0;
+}
+
+static gboolean is_initramfs(const guint8 *h, gssize n)
+{
+    static const struct {
+        const char *magic;
+        size_t len;
+    } kinds[] = {
+        { "070701", 6 },
+        { "070702", 6 },   /* cpio (newc) */
+        { "\x1f\x8b", 2 }, /* gzip */
+        { "\xfd"
+          "7zXZ\0",
+          6 },                     /* xz */
+        { "\x28\xb5\x2f\xfd", 4 }, /* zstd */
+        { "\x02\x21\x4c\x18", 4 }, /* lz4 (legacy) */
+        { "BZh", 3 },              /* bzip2 */
+        { "\x5d\0\0", 3 },         /* lzma */
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++)
+        if (has_magic(h, n, kinds[i].magic, kinds[i].len))
+            return TRUE;
+    return FALSE;
+}
+
+int nube_images_check_boot_files(const char *kernel, const char *ramdisk, NubeError **err)
+{
+    guint8 head[1024];
+    if (kernel != NULL) {
+        gssize n = read_head(kernel, head, sizeof(head));
+        if (n < 0x206 || memcmp(head + 0x202, "HdrS", 4) != 0)
+            return nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                                   "KernelPath '%s' is not a Linux kernel (bzImage).", kernel);
+    }
+    if (ramdisk != NULL && !is_initramfs(head, read_head(ramdisk, head, sizeof(head))))
+        return nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                               "RamdiskPath '%s' is not an initramfs (cpio, compressed or not).",
+                               ramdisk);
+    return 0;
+}
+
+int nube_images_virtual_size(const char *path, guint64 *size, NubeError **err)
+{
+    guint8 head[512];
+    gssize n = read_head(path, head, sizeof(head));
+    struct stat st;
+    if (n < 0)
+        return nube_error_set(err, (int) -n, "read '%s'", path);
+    if (stat(path, &st) < 0)
+        return nube_error_set(err, errno, "stat '%s'", path);
+    *size = (guint64) st.st_size;
+    if (g_str_equal(nube_store_detect_format(head, n), "qcow2") && n >= 32) {
+        guint64 be;
+        memcpy(&be, head + 24, sizeof(be));
+        *size = GUINT64_FROM_BE(be);
+    }
+    return 0;
 }

@@ -61,3 +61,30 @@ void nube_images_gc_files(NubeCloud *d, const char *base_sha256, const char *ker
  * again, as the bake would have.  Returns how many images it failed.
  */
 guint nube_images_recover(NubeCloud *d);
+
+/*
+ * The file PATH of parameter KEY (Path, KernelPath, RamdiskPath) resolved
+ * and confined: after every symbolic link is followed it must be a regular
+ * file inside one of the import directories (nube_config_import_dirs()),
+ * never under /proc, /sys or /dev.  Returns the resolved path (caller
+ * frees), or NULL with ERR "InvalidParameterValue".
+ */
+char *nube_images_confine(const NubeCloud *d, const char *key, const char *path, NubeError **err);
+
+/* What the first bytes of KERNEL and RAMDISK (either may be NULL) must be:
+ * a Linux x86 boot image ("HdrS" at 0x202), an initramfs (cpio, or gzip,
+ * xz, zstd, lz4, bzip2, lzma).  0, or -EINVAL with ERR
+ * "InvalidParameterValue". */
+int nube_images_check_boot_files(const char *kernel, const char *ramdisk, NubeError **err);
+
+/* The virtual size of the disk image PATH read from its own header (qcow2)
+ * or its length (raw), without running qemu-img, into *SIZE.  0, or -errno
+ * with ERR. */
+int nube_images_virtual_size(const char *path, guint64 *size, NubeError **err);
+
+/* Everything NubeImportImage checks before it reads a file: PATH, KERNEL
+ * and RAMDISK (either may be NULL) confined (nube_images_confine()), the
+ * boot files what they claim to be, the disk's virtual size within
+ * max_image_gib.  0, or -errno with ERR "InvalidParameterValue". */
+int nube_images_import_check(const NubeCloud *d, const char *path, const char *kernel,
+                             const char *ramdisk, NubeError **err);

@@ -25,6 +25,7 @@ void fixture_setup(Fixture *f, gconstpointer spec)
     g_autofree char *db = g_build_filename(f->dir, "nube.db", NULL);
     nube_config_init(&f->cfg);
     f->instances_dir = g_build_filename(f->dir, NUBE_INSTDIR_PARENT, NULL);
+    nube_config_add_import_dir(&f->cfg, f->dir);
     f->cloud.cfg = &f->cfg;
     f->cloud.instances_dir = f->instances_dir;
     f->cloud.endpoint = "http://127.0.0.1:8773";

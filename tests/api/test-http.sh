@@ -57,6 +57,23 @@ reason=$(aws_nube ec2 describe-images --image-ids "$EVIL" --query 'Images[0].Sta
 [ -z "$(ls -A "$STATE/images/bases" 2>/dev/null)" ] || fail "a base file was left"
 aws_nube ec2 deregister-image --image-id "$EVIL"
 
+log "import is confined to the import directories, and checks what it reads"
+if out=$(nube image import /etc/shadow --format raw --name shadow 2>&1); then fail "/etc/shadow imported"; fi
+echo "$out" | grep -q "not in an import directory" || fail "/etc/shadow: $out"
+ln -s /etc/passwd "$WORK/passwd.raw"
+if out=$(nube image import "$WORK/passwd.raw" --format raw --name passwd 2>&1); then fail "a link to /etc/passwd imported"; fi
+echo "$out" | grep -q "not in an import directory" || fail "link to /etc/passwd: $out"
+qemu-img create -q -f qcow2 "$WORK/huge.qcow2" 100T
+if out=$(nube image import "$WORK/huge.qcow2" --name huge 2>&1); then fail "a 100 TiB disk imported"; fi
+echo "$out" | grep -q "larger than the 2048 GiB" || fail "100 TiB disk: $out"
+truncate -s 16M "$WORK/small.raw"
+echo "not a kernel" > "$WORK/vmlinuz"
+if out=$(nube image import "$WORK/small.raw" --format raw --kernel "$WORK/vmlinuz" --name fake-kernel 2>&1); then
+    fail "a text file imported as a kernel"
+fi
+echo "$out" | grep -q "is not a Linux kernel" || fail "fake kernel: $out"
+[ "$(aws_nube ec2 describe-images --query 'length(Images)' --output text)" = 0 ] || fail "a refused import left a record"
+
 log "import of a raw disk, then deregister"
 truncate -s 64M "$WORK/disk.raw"
 printf 'nube test disk' | dd of="$WORK/disk.raw" conv=notrunc status=none

@@ -34,6 +34,7 @@ setup_state() {
 
 start_nubed() {
     "$NUBED" --state-dir "$STATE" --listen "127.0.0.1:$PORT" --accelerator auto \
+        --import-dir "$(dirname "$STATE")" \
         >>"$STATE/nubed-test.log" 2>&1 &
     NUBED_PID=$!
     for _ in $(seq 1 100); do
