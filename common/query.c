@@ -113,10 +113,26 @@ void nube_query_merge(NubeQuery *dst, const NubeQuery *src)
 }
 
 /*
+ * A list index as EC2 reads it: the LEN bytes at S are decimal digits
+ * without leading zeros ("0" itself is an index), 0 to 999999999, so "X.1"
+ * and "X.01" can never name the same element.  Stores it in *INDEX.
+ */
+static gboolean index_parse(const char *s, size_t len, guint *index)
+{
+    if (len == 0 || len > MAX_INDEX_DIGITS || strspn(s, "0123456789") < len ||
+        (s[0] == '0' && len > 1))
+        return FALSE;
+    guint v = 0;
+    for (size_t i = 0; i < len; i++)
+        v = v * 10 + (guint) (s[i] - '0');
+    *index = v;
+    return TRUE;
+}
+
+/*
  * If KEY is "PREFIX.N" followed by TAIL_SEP (or the end when TAIL_SEP is
- * '\0'), stores N in *INDEX and returns the rest of KEY after N, else NULL.
- * N is 1 to 999999999 without leading zeros, so "X.1" and "X.01" can never
- * name the same element.
+ * '\0'), stores the index N (index_parse()) in *INDEX and returns the rest
+ * of KEY after N, else NULL.
  */
 static const char *key_index(const char *key, const char *prefix, size_t plen, char tail_sep,
                              guint *index)
@@ -126,12 +142,8 @@ static const char *key_index(const char *key, const char *prefix, size_t plen, c
 
     const char *digits = key + plen + 1;
     size_t n = strspn(digits, "0123456789");
-    if (n == 0 || n > MAX_INDEX_DIGITS || digits[0] == '0')
+    if (digits[n] != tail_sep || !index_parse(digits, n, index))
         return NULL;
-    if (digits[n] != tail_sep)
-        return NULL;
-
-    *index = (guint) strtoul(digits, NULL, 10);
     return digits + n;
 }
 

@@ -36,9 +36,9 @@ guint nube_query_size(const NubeQuery *q);
 void nube_query_merge(NubeQuery *dst, const NubeQuery *src);
 
 /*
- * Values of PREFIX.1, PREFIX.2, … in index order (indices need not be
- * contiguous, as in EC2).  An index is 1 to 999999999 without leading
- * zeros; other keys are ignored.  Returns a NULL-terminated array of
+ * Values of PREFIX.N in index order.  An index N is decimal without leading
+ * zeros, 0 to 999999999 ("0" is one); indices need not be contiguous, as in
+ * EC2, and other keys are ignored.  Returns a NULL-terminated array of
  * borrowed strings (free the array only with g_free), never NULL.
  */
 const char **nube_query_list(const NubeQuery *q, const char *prefix);

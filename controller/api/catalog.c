@@ -189,7 +189,7 @@ int nube_api_add_packages(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
     g_autofree const char **names = nube_query_list(req->q, "Package");
     if (names[0] == NULL)
         return nube_error_setc(err, EINVAL, "MissingParameter",
-                               "The request must contain the parameter Package.1");
+                               "The request must contain the parameter Package.N");
     int added = nube_pkgrepo_add(req->cloud->repo, names, add_progress, NULL, err);
     if (added < 0)
         return added;

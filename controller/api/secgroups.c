@@ -149,7 +149,7 @@ static int add_ranges(const NubeApiRequest *req, const char *prefix, gint64 from
     g_autoptr(GArray) idx = nube_query_indices(req->q, ranges);
     if (idx->len == 0)
         return nube_error_setc(err, EINVAL, "MissingParameter",
-                               "The request must contain the parameter %s.1.CidrIp", ranges);
+                               "The request must contain the parameter %s.N.CidrIp", ranges);
     for (guint j = 0; j < idx->len; j++) {
         guint m = g_array_index(idx, guint, j);
         g_autofree char *ck = g_strdup_printf("%s.%u.CidrIp", ranges, m);

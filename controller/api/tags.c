@@ -16,7 +16,7 @@ static const char **resource_ids(const NubeApiRequest *req, NubeError **err)
     g_autofree const char **ids = nube_query_list(req->q, "ResourceId");
     if (ids[0] == NULL) {
         nube_error_setc(err, EINVAL, "MissingParameter",
-                        "The request must contain the parameter ResourceId.1");
+                        "The request must contain the parameter ResourceId.N");
         return NULL;
     }
     for (size_t i = 0; ids[i] != NULL; i++)
@@ -27,9 +27,10 @@ static const char **resource_ids(const NubeApiRequest *req, NubeError **err)
     return g_steal_pointer(&ids);
 }
 
-/* Tag.N.Key / Tag.N.Value as NubeTag; *HAS_VALUE (if not NULL) gets, for
- * each, whether Value was given. */
-static GPtrArray *request_tags(const NubeApiRequest *req, GArray **has_value)
+/* Tag.N.Key / Tag.N.Value as NubeTag, in N order; *INDICES (if not NULL)
+ * gets each one's N (guint) and *HAS_VALUE (if not NULL) whether its Value
+ * was given. */
+static GPtrArray *request_tags(const NubeApiRequest *req, GArray **indices, GArray **has_value)
 {
     g_autoptr(GPtrArray) tags = nube_tags_new();
     g_autoptr(GArray) given = g_array_new(FALSE, FALSE, sizeof(gboolean));
@@ -44,6 +45,8 @@ static GPtrArray *request_tags(const NubeApiRequest *req, GArray **has_value)
         nube_tags_add(tags, key ? key : "", value);
         g_array_append_val(given, has);
     }
+    if (indices != NULL)
+        *indices = g_steal_pointer(&idx);
     if (has_value != NULL)
         *has_value = g_steal_pointer(&given);
     return g_steal_pointer(&tags);
@@ -84,10 +87,10 @@ int nube_api_create_tags(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
     g_autofree const char **ids = resource_ids(req, err);
     if (ids == NULL)
         return -EINVAL;
-    g_autoptr(GPtrArray) tags = request_tags(req, NULL);
+    g_autoptr(GPtrArray) tags = request_tags(req, NULL, NULL);
     if (tags->len == 0)
         return nube_error_setc(err, EINVAL, "MissingParameter",
-                               "The request must contain the parameter Tag.1.Key");
+                               "The request must contain the parameter Tag.N.Key");
     if (nube_tags_validate(tags, err) < 0)
         return -EINVAL;
     if (change_all(req->cloud->db, ids, add_tags, tags, NULL, err) < 0)
@@ -98,13 +101,16 @@ int nube_api_create_tags(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
 
 /* ---- DeleteTags ------------------------------------------------------------ */
 
-static int check_delete_keys(const GPtrArray *tags, NubeError **err)
+/* Every Tag.N of TAGS (whose indices are INDICES) names a key that is not
+ * reserved. */
+static int check_delete_keys(const GPtrArray *tags, const GArray *indices, NubeError **err)
 {
     for (guint i = 0; i < tags->len; i++) {
         const NubeTag *t = g_ptr_array_index(tags, i);
         if (t->key[0] == '\0')
             return nube_error_setc(err, EINVAL, "MissingParameter",
-                                   "The request must contain the parameter Tag.%u.Key", i + 1);
+                                   "The request must contain the parameter Tag.%u.Key",
+                                   g_array_index(indices, guint, i));
         if (g_str_has_prefix(t->key, "aws:"))
             return nube_error_setc(err, EINVAL, "InvalidParameterValue",
                                    "Tag key '%s' uses the reserved prefix 'aws:'.", t->key);
@@ -132,9 +138,9 @@ int nube_api_delete_tags(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
     g_autofree const char **ids = resource_ids(req, err);
     if (ids == NULL)
         return -EINVAL;
-    g_autoptr(GArray) has_value = NULL;
-    g_autoptr(GPtrArray) tags = request_tags(req, &has_value);
-    if (check_delete_keys(tags, err) < 0)
+    g_autoptr(GArray) indices = NULL, has_value = NULL;
+    g_autoptr(GPtrArray) tags = request_tags(req, &indices, &has_value);
+    if (check_delete_keys(tags, indices, err) < 0)
         return -EINVAL;
     if (change_all(req->cloud->db, ids, delete_tags, tags, has_value, err) < 0)
         return -EINVAL;

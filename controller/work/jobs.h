@@ -12,10 +12,19 @@
 typedef struct NubeJobs NubeJobs;
 typedef void (*NubeJobFn)(gpointer data);
 
-/* A pool of up to MAX_THREADS workers. */
+/* A pool of up to MAX_THREADS workers.  Free with nube_jobs_free(). */
 NubeJobs *nube_jobs_new(guint max_threads);
 
-/* Waits for queued jobs to finish and frees the pool. */
+/* A pool that runs nothing: jobs are kept until nube_jobs_free(), which
+ * frees their data unrun.  For tests of what an action queues.  Free with
+ * nube_jobs_free(). */
+NubeJobs *nube_jobs_new_held(void);
+
+/* How many jobs a held pool keeps (0 for a pool that runs them). */
+guint nube_jobs_held(NubeJobs *jobs);
+
+/* Waits for queued jobs to finish (a held pool: frees them unrun) and
+ * frees the pool.  NULL is fine. */
 void nube_jobs_free(NubeJobs *jobs);
 
 /* Runs FN(DATA) on a worker, then FREE_FN(DATA) if not NULL. */

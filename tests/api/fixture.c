@@ -31,17 +31,19 @@ void fixture_setup(Fixture *f, gconstpointer spec)
     f->cloud.endpoint = "http://127.0.0.1:8773";
     f->cloud.db = nube_db_open(db, &err);
     g_assert_nonnull(f->cloud.db);
+    f->cloud.jobs = nube_jobs_new_held();
     g_assert_cmpint(nube_db_exec(f->cloud.db, &err,
                                  "INSERT INTO accounts VALUES (?1, 'AKIATESTTESTTESTTEST', 's', 0)",
                                  "s", FIXTURE_OWNER),
                     ==, 1);
+    f->acct.id = g_strdup(FIXTURE_OWNER);
     if (s->insert != NULL)
         s->insert(f);
-    f->acct.id = g_strdup(FIXTURE_OWNER);
 }
 
 void fixture_teardown(Fixture *f, gconstpointer spec)
 {
+    nube_jobs_free(f->cloud.jobs);
     nube_db_close(f->cloud.db);
     nube_config_clear(&f->cfg);
     g_free(f->instances_dir);

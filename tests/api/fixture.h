@@ -20,7 +20,8 @@ typedef struct {
     char *dir;           /* the temporary directory, with nube.db */
     char *instances_dir; /* DIR/instances (not made) */
     NubeConfig cfg;
-    NubeCloud cloud;  /* the database; no store, hypervisor or services */
+    NubeCloud cloud;  /* the database and a held job pool (jobs are queued,
+                       * never run); no store, hypervisor or services */
     NubeAccount acct; /* FIXTURE_OWNER, who sends the requests */
 } Fixture;
 
@@ -32,7 +33,8 @@ typedef struct {
 } FixtureSpec;
 
 /* g_test_add()'s setup with a FixtureSpec as SPEC: opens the database,
- * inserts the account FIXTURE_OWNER, then SPEC's records. */
+ * inserts the account FIXTURE_OWNER, then SPEC's records (which may
+ * send requests as FIXTURE_OWNER). */
 void fixture_setup(Fixture *f, gconstpointer spec);
 
 /* g_test_add()'s teardown: closes the database, frees what fixture_setup()

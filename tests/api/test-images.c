@@ -40,7 +40,8 @@ static void gate_open(Gate *g)
     g_mutex_unlock(&g->lock);
 }
 
-/* The fixture with a store in DIR/images and a pool of one thread. */
+/* The fixture with a store in DIR/images and a pool of one thread (that
+ * runs jobs, instead of the fixture's held one). */
 static void setup(Fixture *f, gconstpointer spec)
 {
     g_autoptr(NubeError) err = NULL;
@@ -48,12 +49,13 @@ static void setup(Fixture *f, gconstpointer spec)
     g_autofree char *dir = g_build_filename(f->dir, "images", NULL);
     f->cloud.store = nube_store_open(dir, &err);
     g_assert_nonnull(f->cloud.store);
+    nube_jobs_free(f->cloud.jobs); /* the fixture's held pool */
     f->cloud.jobs = nube_jobs_new(1);
 }
 
 static void teardown(Fixture *f, gconstpointer spec)
 {
-    nube_jobs_free(f->cloud.jobs); /* waits for the jobs */
+    nube_jobs_free(g_steal_pointer(&f->cloud.jobs)); /* waits for the jobs */
     nube_hypervisor_close(f->cloud.hv);
     nube_store_free(f->cloud.store);
     fixture_teardown(f, spec);

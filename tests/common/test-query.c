@@ -87,25 +87,35 @@ static void test_list(void)
 {
     g_autoptr(NubeQuery) q =
         parse_ok("InstanceId.10=ten&InstanceId.2=two&InstanceId.1=one&InstanceId.3=three"
-                 "&InstanceId.0=zero&InstanceId.01=leading-zero&InstanceId.x=x&InstanceId.=e"
-                 "&InstanceId.1.Foo=nested&InstanceIdX.4=other&InstanceId=bare"
-                 "&InstanceId.1234567890=too-big&InstanceId.-1=neg&InstanceId.+5=plus");
+                 "&InstanceId.0=zero&InstanceId.01=leading-zero&InstanceId.00=zeros"
+                 "&InstanceId.x=x&InstanceId.=e&InstanceId.1.Foo=nested&InstanceIdX.4=other"
+                 "&InstanceId=bare&InstanceId.1234567890=too-big&InstanceId.-1=neg"
+                 "&InstanceId.+5=plus&InstanceId.0x1=hex&InstanceId.1%20=space");
 
     g_autofree const char **ids = nube_query_list(q, "InstanceId");
-    g_assert_cmpuint(g_strv_length((char **) ids), ==, 4);
-    g_assert_cmpstr(ids[0], ==, "one");
-    g_assert_cmpstr(ids[1], ==, "two");
-    g_assert_cmpstr(ids[2], ==, "three");
-    g_assert_cmpstr(ids[3], ==, "ten"); /* numeric, not lexicographic */
-    g_assert_null(ids[4]);
+    g_assert_cmpuint(g_strv_length((char **) ids), ==, 5);
+    g_assert_cmpstr(ids[0], ==, "zero"); /* EC2 takes any non-negative index */
+    g_assert_cmpstr(ids[1], ==, "one");
+    g_assert_cmpstr(ids[2], ==, "two");
+    g_assert_cmpstr(ids[3], ==, "three");
+    g_assert_cmpstr(ids[4], ==, "ten"); /* numeric, not lexicographic */
+    g_assert_null(ids[5]);
 
     /* Gaps are allowed, as in EC2. */
-    g_autoptr(NubeQuery) gaps = parse_ok("GroupId.7=g7&GroupId.3=g3&GroupId.999999999=last");
+    g_autoptr(NubeQuery) gaps =
+        parse_ok("GroupId.7=g7&GroupId.3=g3&GroupId.999999999=last&GroupId.0=first");
     g_autofree const char **groups = nube_query_list(gaps, "GroupId");
-    g_assert_cmpuint(g_strv_length((char **) groups), ==, 3);
-    g_assert_cmpstr(groups[0], ==, "g3");
-    g_assert_cmpstr(groups[1], ==, "g7");
-    g_assert_cmpstr(groups[2], ==, "last");
+    g_assert_cmpuint(g_strv_length((char **) groups), ==, 4);
+    g_assert_cmpstr(groups[0], ==, "first");
+    g_assert_cmpstr(groups[1], ==, "g3");
+    g_assert_cmpstr(groups[2], ==, "g7");
+    g_assert_cmpstr(groups[3], ==, "last");
+
+    /* A list of index 0 alone is a list. */
+    g_autoptr(NubeQuery) zero = parse_ok("KeyName.0=nope");
+    g_autofree const char **names = nube_query_list(zero, "KeyName");
+    g_assert_cmpuint(g_strv_length((char **) names), ==, 1);
+    g_assert_cmpstr(names[0], ==, "nope");
 
     g_autofree const char **none = nube_query_list(q, "SecurityGroup");
     g_assert_nonnull(none);
@@ -124,18 +134,25 @@ static void test_indices(void)
                  "&TagSpecification.2.Tag.3.Key=c&TagSpecification.2.Tag.3.Value=C"
                  "&TagSpecification.1.ResourceType=instance&TagSpecification.11.Tag.1.Key=k"
                  "&TagSpecification.3=no-dot-after&TagSpecification.04.ResourceType=zero"
-                 "&TagSpecificationX.5.ResourceType=other");
+                 "&TagSpecificationX.5.ResourceType=other&TagSpecification.0.Tag.0.Key=z"
+                 "&TagSpecification.2.Tag.0.Value=Z&TagSpecification.2.Tag.00.Key=zeros");
 
     g_autoptr(GArray) specs = nube_query_indices(q, "TagSpecification");
-    g_assert_cmpuint(specs->len, ==, 3);
-    g_assert_cmpuint(g_array_index(specs, guint, 0), ==, 1);
-    g_assert_cmpuint(g_array_index(specs, guint, 1), ==, 2);
-    g_assert_cmpuint(g_array_index(specs, guint, 2), ==, 11);
+    g_assert_cmpuint(specs->len, ==, 4);
+    g_assert_cmpuint(g_array_index(specs, guint, 0), ==, 0);
+    g_assert_cmpuint(g_array_index(specs, guint, 1), ==, 1);
+    g_assert_cmpuint(g_array_index(specs, guint, 2), ==, 2);
+    g_assert_cmpuint(g_array_index(specs, guint, 3), ==, 11);
 
     g_autoptr(GArray) tags = nube_query_indices(q, "TagSpecification.2.Tag");
-    g_assert_cmpuint(tags->len, ==, 2);
-    g_assert_cmpuint(g_array_index(tags, guint, 0), ==, 1);
-    g_assert_cmpuint(g_array_index(tags, guint, 1), ==, 3);
+    g_assert_cmpuint(tags->len, ==, 3);
+    g_assert_cmpuint(g_array_index(tags, guint, 0), ==, 0);
+    g_assert_cmpuint(g_array_index(tags, guint, 1), ==, 1);
+    g_assert_cmpuint(g_array_index(tags, guint, 2), ==, 3);
+
+    g_autoptr(GArray) zero = nube_query_indices(q, "TagSpecification.0.Tag");
+    g_assert_cmpuint(zero->len, ==, 1);
+    g_assert_cmpuint(g_array_index(zero, guint, 0), ==, 0);
 
     g_autoptr(GArray) none = nube_query_indices(NULL, "TagSpecification");
     g_assert_cmpuint(none->len, ==, 0);
@@ -147,20 +164,27 @@ static void test_filters(void)
     g_autoptr(NubeQuery) q = parse_ok(
         "Filter.5.Name=tag%3AName&Filter.5.Value.1=web+server"
         "&Filter.1.Name=instance-state-name&Filter.1.Value.3=stopped&Filter.1.Value.1=running"
+        "&Filter.0.Name=image-id&Filter.0.Value.0=ami-0&Filter.1.Value.0=pending"
         "&Action=DescribeInstances");
 
     g_autoptr(GArray) filters = nube_query_filters(q, &err);
     g_assert_null(err);
     g_assert_nonnull(filters);
-    g_assert_cmpuint(filters->len, ==, 2);
+    g_assert_cmpuint(filters->len, ==, 3);
 
-    NubeFilter *f1 = &g_array_index(filters, NubeFilter, 0);
+    NubeFilter *f0 = &g_array_index(filters, NubeFilter, 0);
+    g_assert_cmpstr(f0->name, ==, "image-id");
+    g_assert_cmpuint(g_strv_length(f0->values), ==, 1);
+    g_assert_cmpstr(f0->values[0], ==, "ami-0");
+
+    NubeFilter *f1 = &g_array_index(filters, NubeFilter, 1);
     g_assert_cmpstr(f1->name, ==, "instance-state-name");
-    g_assert_cmpuint(g_strv_length(f1->values), ==, 2);
-    g_assert_cmpstr(f1->values[0], ==, "running");
-    g_assert_cmpstr(f1->values[1], ==, "stopped");
+    g_assert_cmpuint(g_strv_length(f1->values), ==, 3);
+    g_assert_cmpstr(f1->values[0], ==, "pending");
+    g_assert_cmpstr(f1->values[1], ==, "running");
+    g_assert_cmpstr(f1->values[2], ==, "stopped");
 
-    NubeFilter *f2 = &g_array_index(filters, NubeFilter, 1);
+    NubeFilter *f2 = &g_array_index(filters, NubeFilter, 2);
     g_assert_cmpstr(f2->name, ==, "tag:Name");
     g_assert_cmpuint(g_strv_length(f2->values), ==, 1);
     g_assert_cmpstr(f2->values[0], ==, "web server");
@@ -179,6 +203,8 @@ static void test_filters_bad(void)
         "Filter.1.Name=instance-state-name",       /* no value */
         "Filter.1.Name=a&Filter.1.Value.1=x&Filter.2.Name=b",
         "Filter.1.Name=a&Filter.1.Value=x", /* value without index */
+        "Filter.0.Value.0=x",               /* index 0 is a filter too */
+        "Filter.1.Name=a&Filter.1.Value.01=x",
     };
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autoptr(NubeError) err = NULL;

@@ -1,0 +1,191 @@
+/*
+ * test-params.c: how every action reads its parameters: EC2's list
+ * indices (0 and gaps, in index order) at every nesting.
+ */
+#include "fixture.h"
+
+#include "keypair.h"
+#include "tags.h"
+#include "volume.h"
+
+#include <string.h>
+
+#define INST_A "i-0000000000000000a"
+#define INST_B "i-0000000000000000b"
+#define INST_C "i-0000000000000000c"
+
+/* The image, two running instances and a stopped one, and two key pairs. */
+static void insert_records(Fixture *f)
+{
+    g_autoptr(NubeImage) img = fixture_image_new(NULL);
+    img->root_device_type = g_strdup("ebs");
+    fixture_insert_image(f, img, NULL, NULL, NULL);
+    const struct {
+        const char *id;
+        NubeInstanceState state;
+    } insts[] = {
+        { INST_A, NUBE_INSTANCE_RUNNING },
+        { INST_B, NUBE_INSTANCE_RUNNING },
+        { INST_C, NUBE_INSTANCE_STOPPED },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(insts); i++) {
+        g_autoptr(NubeInstance) inst =
+            fixture_instance_new(insts[i].id, insts[i].state, "t3.micro", NULL);
+        fixture_insert_instance(f, inst);
+    }
+    const char *const keys[] = { "alpha", "beta" };
+    for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+        g_autofree char *params =
+            g_strdup_printf("Action=CreateKeyPair&KeyName=%s&KeyType=ed25519", keys[i]);
+        g_free(fixture_ok(f, params));
+    }
+}
+
+static const FixtureSpec spec = { "params", insert_records };
+
+static char *tag_of(Fixture *f, const char *id, const char *key)
+{
+    g_autoptr(GPtrArray) tags = nube_tags_get(f->cloud.db, id, NULL);
+    g_assert_nonnull(tags);
+    return g_strdup(nube_tags_lookup(tags, key));
+}
+
+static char *state_of(Fixture *f, const char *id)
+{
+    g_autoptr(NubeInstance) inst = nube_instance_get(f->cloud.db, id, NULL);
+    g_assert_nonnull(inst);
+    return g_strdup(nube_instance_state_name(inst->state));
+}
+
+/* ---- list indices ---------------------------------------------------------- */
+
+static void test_tags_index_zero(Fixture *f, gconstpointer data)
+{
+    g_free(fixture_ok(f, "Action=CreateTags&ResourceId.0=" INST_A "&ResourceId.7=" INST_B
+                         "&Tag.0.Key=k0&Tag.0.Value=v0&Tag.12.Key=k12"));
+    const char *const ids[] = { INST_A, INST_B };
+    for (size_t i = 0; i < G_N_ELEMENTS(ids); i++) {
+        g_autofree char *k0 = tag_of(f, ids[i], "k0");
+        g_autofree char *k12 = tag_of(f, ids[i], "k12");
+        g_assert_cmpstr(k0, ==, "v0");
+        g_assert_cmpstr(k12, ==, "");
+    }
+    g_assert_cmpint(fixture_count_rows(f, "tags"), ==, 4);
+
+    /* Index 0 alone is the list: not a missing parameter. */
+    fixture_refused(f, "Action=CreateTags&ResourceId.0=i-00000000000000000&Tag.0.Key=a",
+                    "InvalidInstanceID.NotFound");
+    fixture_refused(f, "Action=CreateTags&ResourceId.0=" INST_A "&Tag.01.Key=a",
+                    "MissingParameter");
+    fixture_refused(f, "Action=CreateTags&ResourceId.00=" INST_A "&Tag.0.Key=a",
+                    "MissingParameter");
+
+    g_free(fixture_ok(f, "Action=DeleteTags&ResourceId.0=" INST_A "&Tag.0.Key=k0"));
+    g_autofree char *gone = tag_of(f, INST_A, "k0");
+    g_autofree char *kept = tag_of(f, INST_B, "k0");
+    g_assert_null(gone);
+    g_assert_cmpstr(kept, ==, "v0");
+    /* A value with no key, at an index that is not 1. */
+    fixture_refused(f, "Action=DeleteTags&ResourceId.0=" INST_B "&Tag.7.Value=v0",
+                    "MissingParameter");
+    g_free(fixture_ok(f, "Action=DeleteTags&ResourceId.3=" INST_B "&ResourceId.0=" INST_A));
+    g_assert_cmpint(fixture_count_rows(f, "tags"), ==, 0);
+}
+
+static void test_instances_index_zero(Fixture *f, gconstpointer data)
+{
+    g_autofree char *xml =
+        fixture_ok(f, "Action=StopInstances&InstanceId.5=" INST_B "&InstanceId.0=" INST_A);
+    /* Both stop, answered in index order. */
+    const char *a = strstr(xml, INST_A), *b = strstr(xml, INST_B);
+    g_assert_nonnull(a);
+    g_assert_nonnull(b);
+    g_assert_true(a < b);
+    g_autofree char *sa = state_of(f, INST_A);
+    g_autofree char *sb = state_of(f, INST_B);
+    g_assert_cmpstr(sa, ==, "stopping");
+    g_assert_cmpstr(sb, ==, "stopping");
+    g_assert_cmpuint(nube_jobs_held(f->cloud.jobs), ==, 2);
+
+    fixture_refused(f, "Action=TerminateInstances&InstanceId.0=i-00000000000000000",
+                    "InvalidInstanceID.NotFound");
+    g_autofree char *filtered =
+        fixture_ok(f, "Action=DescribeInstances&Filter.0.Name=instance-state-name"
+                      "&Filter.0.Value.3=pending&Filter.0.Value.0=stopped");
+    g_assert_cmpuint(fixture_count(filtered, "<instanceId>"), ==, 1);
+    g_assert_nonnull(strstr(filtered, INST_C));
+}
+
+static void test_keypairs_index_zero(Fixture *f, gconstpointer data)
+{
+    fixture_refused(f, "Action=DescribeKeyPairs&KeyName.0=nope", "InvalidKeyPair.NotFound");
+    fixture_refused(f, "Action=DescribeKeyPairs&KeyName.1=nope", "InvalidKeyPair.NotFound");
+    g_autofree char *xml = fixture_ok(f, "Action=DescribeKeyPairs&KeyName.9=beta&KeyName.0=alpha");
+    g_assert_cmpuint(fixture_count(xml, "<keyName>"), ==, 2);
+    g_assert_true(strstr(xml, "alpha") < strstr(xml, "beta"));
+    g_autofree char *one = fixture_ok(f, "Action=DescribeKeyPairs&Filter.0.Name=key-name"
+                                         "&Filter.0.Value.0=beta");
+    g_assert_cmpuint(fixture_count(one, "<keyName>"), ==, 1);
+    g_assert_nonnull(strstr(one, "<keyName>beta</keyName>"));
+
+    g_free(fixture_ok(f, "Action=CreateKeyPair&KeyName=gamma&KeyType=ed25519"
+                         "&TagSpecification.0.ResourceType=key-pair"
+                         "&TagSpecification.0.Tag.0.Key=team&TagSpecification.0.Tag.0.Value=qa"));
+    g_autoptr(NubeKeyPair) kp = nube_keypair_by_name(f->cloud.db, FIXTURE_OWNER, "gamma", NULL);
+    g_assert_nonnull(kp);
+    g_assert_cmpstr(nube_tags_lookup(kp->tags, "team"), ==, "qa");
+}
+
+static void test_images_index_zero(Fixture *f, gconstpointer data)
+{
+    g_autofree char *xml = fixture_ok(f, "Action=DescribeImages&ImageId.0=" FIXTURE_AMI);
+    g_assert_cmpuint(fixture_count(xml, "<imageId>"), ==, 1);
+    fixture_refused(f, "Action=DescribeImages&ImageId.0=ami-00000000000000000",
+                    "InvalidAMIID.NotFound");
+    fixture_refused(
+        f, "Action=DescribeImages&ImageId.0=" FIXTURE_AMI "&ImageId.4=ami-00000000000000000",
+        "InvalidAMIID.NotFound");
+    g_autofree char *none = fixture_ok(f, "Action=DescribeImages&Owner.0=000000000000");
+    g_assert_cmpuint(fixture_count(none, "<imageId>"), ==, 0);
+    g_autofree char *mine =
+        fixture_ok(f, "Action=DescribeImages&Owner.3=000000000000&Owner.0=self");
+    g_assert_cmpuint(fixture_count(mine, "<imageId>"), ==, 1);
+}
+
+static void test_run_index_zero(Fixture *f, gconstpointer data)
+{
+    g_autofree char *xml = fixture_ok(
+        f, "Action=RunInstances&ImageId=" FIXTURE_AMI "&BlockDeviceMapping.0.DeviceName=/dev/vda"
+           "&BlockDeviceMapping.0.Ebs.DeleteOnTermination=false"
+           "&TagSpecification.0.ResourceType=instance&TagSpecification.0.Tag.0.Key=Name"
+           "&TagSpecification.0.Tag.0.Value=zero&SecurityGroup.0=default&NubeForwardPort.0=8080");
+    g_assert_cmpuint(fixture_count(xml, "<instanceId>"), ==, 1);
+    g_assert_nonnull(strstr(xml, "<key>Name</key>"));
+    g_assert_nonnull(strstr(xml, "<value>zero</value>"));
+    g_assert_nonnull(strstr(xml, "<guestPort>8080</guestPort>"));
+    g_assert_cmpint(fixture_count_rows(f, "instances"), ==, 4);
+    g_autofree char *vols = fixture_ok(f, "Action=DescribeVolumes");
+    g_assert_cmpuint(fixture_count(vols, "<volumeId>"), ==, 2);
+    g_assert_nonnull(strstr(vols, "<deleteOnTermination>false</deleteOnTermination>"));
+
+    g_free(fixture_ok(f, "Action=AuthorizeSecurityGroupIngress&GroupName=default"
+                         "&IpPermissions.0.IpProtocol=tcp&IpPermissions.0.FromPort=80"
+                         "&IpPermissions.0.ToPort=80&IpPermissions.0.IpRanges.0.CidrIp=10.0.0.0/8"
+                         "&IpPermissions.0.IpRanges.2.CidrIp=192.168.0.0/16"));
+    g_autofree char *sg = fixture_ok(f, "Action=DescribeSecurityGroups&GroupName.0=default");
+    g_assert_nonnull(strstr(sg, "<cidrIp>10.0.0.0/8</cidrIp>"));
+    g_assert_nonnull(strstr(sg, "<cidrIp>192.168.0.0/16</cidrIp>"));
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+#define ADD(name, fn) g_test_add(name, Fixture, &spec, fixture_setup, fn, fixture_teardown)
+    ADD("/params/index-zero/tags", test_tags_index_zero);
+    ADD("/params/index-zero/instances", test_instances_index_zero);
+    ADD("/params/index-zero/key-pairs", test_keypairs_index_zero);
+    ADD("/params/index-zero/images", test_images_index_zero);
+    ADD("/params/index-zero/run-instances", test_run_index_zero);
+#undef ADD
+    return g_test_run();
+}
