@@ -153,6 +153,9 @@ static int requested_change(const NubeApiRequest *req, const char **attr, const 
     int count = 0;
     if (name != NULL && nube_api_require(req, "Value", err) == NULL)
         return -EINVAL;
+    if (name == NULL && nube_query_get(req->q, "Value") != NULL)
+        return nube_error_setc(err, EINVAL, "MissingParameter",
+                               "The request must contain the parameter Attribute (with Value)");
     if (name != NULL &&
         (attribute_index(name, err) < 0 ||
          add_change(name, nube_query_get(req->q, "Value"), attr, value, &count, err) < 0))

@@ -391,11 +391,13 @@ static GBytes *decode_user_data(const char *b64, NubeError **err)
     return b64 ? nube_api_user_data(b64, err) : NULL;
 }
 
-/* Tags of TagSpecification.N for ResourceType=instance (new array). */
-static GPtrArray *launch_tags(const NubeApiRequest *req, NubeError **err)
+/* Tags of TagSpecification.N for ResourceType TYPE, "instance" or "volume"
+ * (an ebs root's; an instance-store root has no volume to tag).  A new
+ * array, NULL with ERR. */
+static GPtrArray *launch_tags(const NubeApiRequest *req, const char *type, NubeError **err)
 {
     static const char *const allowed[] = { "instance", "volume", NULL };
-    return nube_api_tag_specs(req, "instance", allowed, err);
+    return nube_api_tag_specs(req, type, allowed, err);
 }
 
 static int launch_count(const NubeApiRequest *req, guint *count, NubeError **err)
@@ -626,10 +628,12 @@ int nube_api_run_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err
     if (ud != NULL && user_data == NULL)
         return -EINVAL;
     lr.user_data = user_data;
-    g_autoptr(GPtrArray) tags = launch_tags(req, err);
-    if (tags == NULL)
+    g_autoptr(GPtrArray) tags = launch_tags(req, "instance", err);
+    g_autoptr(GPtrArray) volume_tags = tags ? launch_tags(req, "volume", err) : NULL;
+    if (volume_tags == NULL)
         return -EINVAL;
     lr.tags = tags;
+    lr.volume_tags = volume_tags;
     g_autoptr(GArray) fports = forward_ports(req, err);
     if (fports == NULL)
         return -EINVAL;

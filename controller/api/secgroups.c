@@ -224,11 +224,41 @@ static int flat_rule(const NubeApiRequest *req, GPtrArray *rules, NubeError **er
     return 0;
 }
 
-/* Every rule of the request, checked (NubeSgRule array), NULL with ERR. */
+/* Whether the request has rules in the flat form or as IpPermissions.N. */
+static gboolean has_flat_rule(const NubeApiRequest *req)
+{
+    static const char *const flat[] = {
+        "IpProtocol",
+        "FromPort",
+        "ToPort",
+        "CidrIp",
+        "SourceSecurityGroupName",
+        "SourceSecurityGroupOwnerId",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(flat); i++)
+        if (nube_query_get(req->q, flat[i]) != NULL)
+            return TRUE;
+    return FALSE;
+}
+
+static gboolean has_permissions(const NubeApiRequest *req)
+{
+    g_autoptr(GArray) idx = nube_query_indices(req->q, "IpPermissions");
+    return idx->len > 0;
+}
+
+/* Every rule of the request, checked (NubeSgRule array), NULL with ERR.
+ * Both forms at once are refused rather than one of them dropped. */
 static GPtrArray *request_rules(const NubeApiRequest *req, NubeError **err)
 {
     g_autoptr(GPtrArray) rules = g_ptr_array_new_with_free_func((GDestroyNotify) nube_sg_rule_free);
     g_autoptr(GArray) idx = nube_query_indices(req->q, "IpPermissions");
+    if (idx->len > 0 && has_flat_rule(req)) {
+        nube_error_setc(err, EINVAL, "InvalidParameterCombination",
+                        "The parameter IpPermissions cannot be used with IpProtocol, FromPort, "
+                        "ToPort, CidrIp or SourceSecurityGroup*");
+        return NULL;
+    }
     for (guint i = 0; i < idx->len; i++)
         if (permission_rules(req, g_array_index(idx, guint, i), rules, err) < 0)
             return NULL;
@@ -558,6 +588,10 @@ int nube_api_revoke_security_group_ingress(NubeApiRequest *req, xmlNodePtr resp,
     if (sg == NULL)
         return -EINVAL;
     g_autofree const char **rule_ids = nube_query_list(req->q, "SecurityGroupRuleId");
+    if (rule_ids[0] != NULL && (has_permissions(req) || has_flat_rule(req)))
+        return nube_error_setc(err, EINVAL, "InvalidParameterCombination",
+                               "The parameter SecurityGroupRuleId cannot be used with rules "
+                               "(IpPermissions or IpProtocol)");
     g_autoptr(GPtrArray) rules =
         rule_ids[0] ? rules_by_id(req, sg, rule_ids, err) : request_rules(req, err);
     if (rules == NULL || nube_secgroup_remove_rules(req->cloud->db, sg->id, rules, err) < 0)

@@ -181,8 +181,8 @@ static NubeInstance *new_record(NubeCloud *d, const NubeLaunchRequest *req, cons
     return inst;
 }
 
-/* The volume record of INST's ebs root disk. */
-static int insert_root_volume(NubeCloud *d, const NubeInstance *inst, gboolean keep, gint64 size,
+/* The volume record of INST's ebs root disk, with REQ's volume tags. */
+static int insert_root_volume(NubeCloud *d, const NubeLaunchRequest *req, const NubeInstance *inst,
                               NubeError **err)
 {
     g_autofree char *id = g_strconcat("vol-", inst->id + 2, NULL);
@@ -191,13 +191,14 @@ static int insert_root_volume(NubeCloud *d, const NubeInstance *inst, gboolean k
         .owner_id = inst->owner_id,
         .instance_id = inst->id,
         .base_sha256 = inst->base_sha256,
-        .size = size,
+        .size = req->image->virtual_size,
         .state = "in-use",
-        .delete_on_termination = !keep,
+        .delete_on_termination = !req->keep_root,
         .created_at = inst->launch_time,
         .attached_at = inst->launch_time,
     };
-    return nube_volume_insert(d->db, &vol, err);
+    int r = nube_volume_insert(d->db, &vol, err);
+    return r < 0 ? r : nube_tags_set(d->db, id, req->volume_tags, err);
 }
 
 static int insert_all(NubeCloud *d, const NubeLaunchRequest *req, GPtrArray *insts, NubeError **err)
@@ -208,7 +209,7 @@ static int insert_all(NubeCloud *d, const NubeLaunchRequest *req, GPtrArray *ins
         const NubeInstance *inst = g_ptr_array_index(insts, i);
         r = nube_instance_insert(d->db, inst, err);
         if (r >= 0 && g_str_equal(inst->root_device_type, "ebs"))
-            r = insert_root_volume(d, inst, req->keep_root, req->image->virtual_size, err);
+            r = insert_root_volume(d, req, inst, err);
     }
     if (r >= 0)
         r = nube_db_commit(d->db, err);

@@ -19,6 +19,7 @@ typedef struct {
     guint count;
     GBytes *user_data;             /* decoded, may be NULL */
     const GPtrArray *tags;         /* NubeTag for each instance, may be NULL */
+    const GPtrArray *volume_tags;  /* NubeTag for each ebs root volume, may be NULL */
     const GArray *forward_ports;   /* guint16 guest TCP ports to forward from
                                     * 127.0.0.1 whatever the groups say
                                     * (NubeForwardPort), may be NULL */

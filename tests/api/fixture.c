@@ -138,7 +138,9 @@ void fixture_insert_volume(Fixture *f, const char *id, const char *instance_id)
     g_assert_cmpint(nube_volume_insert(f->cloud.db, &vol, &err), ==, 0);
 }
 
-char *fixture_call(Fixture *f, const char *params, char **code)
+/* Runs PARAMS; the answer XML (free it), or NULL with *CODE and, if
+ * MESSAGE is not NULL, *MESSAGE set (both freed first). */
+static char *call(Fixture *f, const char *params, char **code, char **message)
 {
     g_autoptr(NubeError) err = NULL;
     g_autoptr(NubeQuery) q = nube_query_parse(params, strlen(params), &err);
@@ -152,8 +154,12 @@ char *fixture_call(Fixture *f, const char *params, char **code)
     };
     xmlDocPtr doc = NULL;
     g_clear_pointer(code, g_free);
+    if (message != NULL)
+        g_clear_pointer(message, g_free);
     if (nube_api_dispatch(&req, &doc, &err) < 0) {
         *code = g_strdup(nube_error_code(err));
+        if (message != NULL)
+            *message = g_strdup(err->message);
         g_test_message("%.200s: %s: %.200s", params, *code, err->message);
         return NULL;
     }
@@ -163,6 +169,11 @@ char *fixture_call(Fixture *f, const char *params, char **code)
     xmlFree(text);
     xmlFreeDoc(doc);
     return out;
+}
+
+char *fixture_call(Fixture *f, const char *params, char **code)
+{
+    return call(f, params, code, NULL);
 }
 
 char *fixture_ok(Fixture *f, const char *params)
@@ -175,14 +186,21 @@ char *fixture_ok(Fixture *f, const char *params)
     return xml;
 }
 
-void fixture_refused(Fixture *f, const char *params, const char *code)
+char *fixture_refused_message(Fixture *f, const char *params, const char *code)
 {
     g_autofree char *full = g_strconcat(params, VERSION, NULL);
     g_autofree char *got = NULL;
-    g_autofree char *xml = fixture_call(f, full, &got);
+    char *message = NULL;
+    g_autofree char *xml = call(f, full, &got, &message);
     if (xml != NULL)
         g_error("%s succeeded, expected %s", params, code);
     g_assert_cmpstr(got, ==, code);
+    return message;
+}
+
+void fixture_refused(Fixture *f, const char *params, const char *code)
+{
+    g_free(fixture_refused_message(f, params, code));
 }
 
 int fixture_count_rows(Fixture *f, const char *table)
@@ -193,6 +211,38 @@ int fixture_count_rows(Fixture *f, const char *table)
     int n = sqlite3_column_int(stmt, 0);
     sqlite3_finalize(stmt);
     return n;
+}
+
+/* Appends every row of TABLE to OUT. */
+static void dump_table(Fixture *f, const char *table, GString *out)
+{
+    g_autofree char *sql = g_strdup_printf("SELECT * FROM \"%s\" ORDER BY rowid", table);
+    sqlite3_stmt *stmt = nube_db_prepare(f->cloud.db, sql, NULL);
+    g_assert_nonnull(stmt);
+    g_string_append_printf(out, "[%s]\n", table);
+    while (nube_db_step(f->cloud.db, stmt, NULL) == 1) {
+        for (int c = 0; c < sqlite3_column_count(stmt); c++) {
+            const unsigned char *v = sqlite3_column_text(stmt, c);
+            g_string_append_printf(out, "%s%s", c ? "|" : "", v ? (const char *) v : "NULL");
+        }
+        g_string_append_c(out, '\n');
+    }
+    sqlite3_finalize(stmt);
+}
+
+char *fixture_dump(Fixture *f)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+    g_autoptr(GPtrArray) tables = g_ptr_array_new_with_free_func(g_free);
+    sqlite3_stmt *stmt = nube_db_prepare(
+        f->cloud.db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", NULL);
+    g_assert_nonnull(stmt);
+    while (nube_db_step(f->cloud.db, stmt, NULL) == 1)
+        g_ptr_array_add(tables, g_strdup((const char *) sqlite3_column_text(stmt, 0)));
+    sqlite3_finalize(stmt);
+    for (guint i = 0; i < tables->len; i++)
+        dump_table(f, tables->pdata[i], out);
+    return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
 guint fixture_count(const char *haystack, const char *needle)

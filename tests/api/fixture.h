@@ -82,8 +82,15 @@ char *fixture_ok(Fixture *f, const char *params);
  * code CODE. */
 void fixture_refused(Fixture *f, const char *params, const char *code);
 
+/* As fixture_refused(), and returns the error's message (free it). */
+char *fixture_refused_message(Fixture *f, const char *params, const char *code);
+
 /* How many rows TABLE holds. */
 int fixture_count_rows(Fixture *f, const char *table);
+
+/* Every row of every table as text, tables by name and rows in rowid
+ * order (free it): equal before and after a request that changed nothing. */
+char *fixture_dump(Fixture *f);
 
 /* How many times NEEDLE stands in HAYSTACK, not overlapping. */
 guint fixture_count(const char *haystack, const char *needle);

@@ -1,6 +1,7 @@
 /*
  * test-params.c: how every action reads its parameters: EC2's list
- * indices (0 and gaps, in index order) at every nesting.
+ * indices (0 and gaps, in index order) at every nesting, and values a
+ * handler cannot honour refused with nothing changed.
  */
 #include "fixture.h"
 
@@ -86,8 +87,9 @@ static void test_tags_index_zero(Fixture *f, gconstpointer data)
     g_assert_null(gone);
     g_assert_cmpstr(kept, ==, "v0");
     /* A value with no key, at an index that is not 1. */
-    fixture_refused(f, "Action=DeleteTags&ResourceId.0=" INST_B "&Tag.7.Value=v0",
-                    "MissingParameter");
+    g_autofree char *message = fixture_refused_message(
+        f, "Action=DeleteTags&ResourceId.0=" INST_B "&Tag.7.Value=v0", "MissingParameter");
+    g_assert_cmpstr(message, ==, "The request must contain the parameter Tag.7.Key");
     g_free(fixture_ok(f, "Action=DeleteTags&ResourceId.3=" INST_B "&ResourceId.0=" INST_A));
     g_assert_cmpint(fixture_count_rows(f, "tags"), ==, 0);
 }
@@ -165,7 +167,7 @@ static void test_run_index_zero(Fixture *f, gconstpointer data)
     g_assert_nonnull(strstr(xml, "<guestPort>8080</guestPort>"));
     g_assert_cmpint(fixture_count_rows(f, "instances"), ==, 4);
     g_autofree char *vols = fixture_ok(f, "Action=DescribeVolumes");
-    g_assert_cmpuint(fixture_count(vols, "<volumeId>"), ==, 2);
+    g_assert_cmpuint(fixture_count(vols, "<size>"), ==, 1);
     g_assert_nonnull(strstr(vols, "<deleteOnTermination>false</deleteOnTermination>"));
 
     g_free(fixture_ok(f, "Action=AuthorizeSecurityGroupIngress&GroupName=default"
@@ -177,6 +179,67 @@ static void test_run_index_zero(Fixture *f, gconstpointer data)
     g_assert_nonnull(strstr(sg, "<cidrIp>192.168.0.0/16</cidrIp>"));
 }
 
+/* ---- values a handler cannot honour ------------------------------------------ */
+
+/* What a handler reads but cannot honour is refused, never dropped. */
+static void test_unsupported_values(Fixture *f, gconstpointer data)
+{
+    static const struct {
+        const char *params;
+        const char *code;
+    } cases[] = {
+        { "Action=AuthorizeSecurityGroupIngress&GroupName=default&IpProtocol=tcp&FromPort=81"
+          "&ToPort=81&CidrIp=0.0.0.0/0&IpPermissions.1.IpProtocol=tcp&IpPermissions.1.FromPort=80"
+          "&IpPermissions.1.ToPort=80&IpPermissions.1.IpRanges.1.CidrIp=0.0.0.0/0",
+          "InvalidParameterCombination" },
+        { "Action=AuthorizeSecurityGroupIngress&GroupName=default&IpPermissions.1.IpProtocol=tcp"
+          "&IpPermissions.1.FromPort=80&IpPermissions.1.ToPort=80"
+          "&IpPermissions.1.IpRanges.1.CidrIp=0.0.0.0/0"
+          "&IpPermissions.1.Ipv6Ranges.1.CidrIpv6=::/0",
+          "InvalidParameterValue" },
+        { "Action=AuthorizeSecurityGroupIngress&GroupName=default&IpPermissions.1.IpProtocol=tcp"
+          "&IpPermissions.1.FromPort=80&IpPermissions.1.ToPort=80"
+          "&IpPermissions.1.Groups.1.GroupId=sg-0123456789abcdef0",
+          "InvalidParameterValue" },
+        { "Action=RevokeSecurityGroupIngress&GroupName=default&SecurityGroupRuleId.1=sgr-0"
+          "&IpPermissions.1.IpProtocol=tcp&IpPermissions.1.FromPort=22&IpPermissions.1.ToPort=22"
+          "&IpPermissions.1.IpRanges.1.CidrIp=0.0.0.0/0",
+          "InvalidParameterCombination" },
+        { "Action=ModifyInstanceAttribute&InstanceId=" INST_C "&InstanceType.Value=t3.small"
+          "&Value=t3.nano",
+          "MissingParameter" },
+        { "Action=ModifyInstanceAttribute&InstanceId=" INST_C "&GroupId.1=sg-0123456789abcdef0",
+          "UnsupportedOperation" },
+        { "Action=ModifyInstanceAttribute&InstanceId=" INST_C
+          "&BlockDeviceMapping.1.DeviceName=/dev/vda&BlockDeviceMapping.1.Ebs.VolumeId=vol-0",
+          "UnsupportedOperation" },
+    };
+    g_free(fixture_ok(f, "Action=DescribeSecurityGroups")); /* makes the default group */
+    g_autofree char *before = fixture_dump(f);
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
+        fixture_refused(f, cases[i].params, cases[i].code);
+    g_autofree char *after = fixture_dump(f);
+    g_assert_cmpstr(after, ==, before);
+}
+
+/* RunInstances tags the ebs root volume with the volume specifications. */
+static void test_volume_tags(Fixture *f, gconstpointer data)
+{
+    g_free(fixture_ok(
+        f, "Action=RunInstances&ImageId=" FIXTURE_AMI "&TagSpecification.1.ResourceType=instance"
+           "&TagSpecification.1.Tag.1.Key=Name&TagSpecification.1.Tag.1.Value=web"
+           "&TagSpecification.2.ResourceType=volume&TagSpecification.2.Tag.1.Key=Name"
+           "&TagSpecification.2.Tag.1.Value=web-root&TagSpecification.2.Tag.2.Key=backup"));
+    g_autofree char *vols =
+        fixture_ok(f, "Action=DescribeVolumes&Filter.1.Name=tag:Name&Filter.1.Value.1=web-root");
+    g_assert_cmpuint(fixture_count(vols, "<size>"), ==, 1);
+    g_assert_cmpuint(fixture_count(vols, "<key>"), ==, 2);
+    g_autofree char *insts =
+        fixture_ok(f, "Action=DescribeInstances&Filter.1.Name=tag:Name&Filter.1.Value.1=web");
+    g_assert_cmpuint(fixture_count(insts, "<instanceId>"), ==, 1);
+    g_assert_cmpuint(fixture_count(insts, "<key>"), ==, 1);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -186,6 +249,8 @@ int main(int argc, char **argv)
     ADD("/params/index-zero/key-pairs", test_keypairs_index_zero);
     ADD("/params/index-zero/images", test_images_index_zero);
     ADD("/params/index-zero/run-instances", test_run_index_zero);
+    ADD("/params/unsupported-values", test_unsupported_values);
+    ADD("/params/volume-tags", test_volume_tags);
 #undef ADD
     return g_test_run();
 }
