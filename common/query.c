@@ -221,6 +221,44 @@ GArray *nube_query_indices(const NubeQuery *q, const char *prefix)
     return indices;
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+const char **nube_query_keys(const NubeQuery *q)
+{
+    if (q == NULL)
+        return g_new0(const char *, 1);
+    guint n = 0;
+    const char **keys = (const char **) g_hash_table_get_keys_as_array(q->params, &n);
+    qsort(keys, n, sizeof(*keys), key_cmp);
+    return keys;
+}
+
+/* Feeds S to SUM with its length first, so that no two lists of strings
+ * give the same bytes. */
+static void digest_string(GChecksum *sum, const char *s)
+{
+    char len[24];
+    int n = g_snprintf(len, sizeof(len), "%zu:", strlen(s));
+    g_checksum_update(sum, (const guchar *) len, n);
+    g_checksum_update(sum, (const guchar *) s, strlen(s));
+}
+
+char *nube_query_digest(const NubeQuery *q, const char *const *excluded)
+{
+    g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+    g_autofree const char **keys = nube_query_keys(q);
+    for (size_t i = 0; keys[i] != NULL; i++) {
+        if (excluded != NULL && g_strv_contains(excluded, keys[i]))
+            continue;
+        digest_string(sum, keys[i]);
+        digest_string(sum, nube_query_get(q, keys[i]));
+    }
+    return g_strdup(g_checksum_get_string(sum));
+}
+
 static void filter_clear(gpointer data)
 {
     NubeFilter *f = data;

@@ -48,6 +48,16 @@ const char **nube_query_list(const NubeQuery *q, const char *prefix);
  * never NULL. */
 GArray *nube_query_indices(const NubeQuery *q, const char *prefix);
 
+/* Every key of Q in strcmp() order: a NULL-terminated array of borrowed
+ * strings (free the array only with g_free), never NULL. */
+const char **nube_query_keys(const NubeQuery *q);
+
+/* SHA-256 (64 lowercase hex digits, a new string) of Q's keys and values
+ * but the keys in EXCLUDED (NULL-terminated, may be NULL): the same for two
+ * queries with the same parameters and values, whatever their order, and
+ * (but for a SHA-256 collision) different otherwise. */
+char *nube_query_digest(const NubeQuery *q, const char *const *excluded);
+
 typedef struct {
     char *name;
     char **values; /* NULL-terminated */

@@ -5,6 +5,7 @@
 #include "api.h"
 #include "xml.h"
 #include "catalog.h"
+#include "clienttoken.h"
 #include "keypair.h"
 #include "lifecycle.h"
 #include "secgroup.h"
@@ -103,6 +104,8 @@ void nube_api_render_instance(xmlNodePtr item, const char *region, const NubeIns
     render_reason(item, inst->state_reason);
     if (inst->key_name != NULL)
         nube_xml_add(item, "keyName", inst->key_name);
+    if (inst->client_token != NULL)
+        nube_xml_add(item, "clientToken", inst->client_token);
     nube_xml_add_int(item, "amiLaunchIndex", inst->launch_index);
     nube_xml_add(item, "productCodes", NULL);
     nube_xml_add(item, "instanceType", inst->instance_type);
@@ -386,11 +389,6 @@ int nube_api_describe_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError 
 
 /* ---- RunInstances --------------------------------------------------------- */
 
-static GBytes *decode_user_data(const char *b64, NubeError **err)
-{
-    return b64 ? nube_api_user_data(b64, err) : NULL;
-}
-
 /* Tags of TagSpecification.N for ResourceType TYPE, "instance" or "volume"
  * (an ebs root's; an instance-store root has no volume to tag).  A new
  * array, NULL with ERR. */
@@ -600,56 +598,92 @@ int nube_api_modify_instance_metadata_options(NubeApiRequest *req, xmlNodePtr re
     return 0;
 }
 
-int nube_api_run_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
+/* What RunInstances' parameters ask for: the launch request and what it
+ * points to. */
+typedef struct {
+    NubeLaunchRequest lr;
+    NubeImage *image;
+    NubeKeyPair *key;
+    char *public_key;
+    GPtrArray *groups;
+    GBytes *user_data;
+    GPtrArray *tags;
+    GPtrArray *volume_tags;
+    GArray *forward_ports;
+} Launch;
+
+static void launch_clear(Launch *l)
+{
+    g_clear_pointer(&l->image, nube_image_free);
+    g_clear_pointer(&l->key, nube_keypair_free);
+    g_clear_pointer(&l->public_key, g_free);
+    g_clear_pointer(&l->groups, g_ptr_array_unref);
+    g_clear_pointer(&l->user_data, g_bytes_unref);
+    g_clear_pointer(&l->tags, g_ptr_array_unref);
+    g_clear_pointer(&l->volume_tags, g_ptr_array_unref);
+    g_clear_pointer(&l->forward_ports, g_array_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Launch, launch_clear)
+
+/* ImageId, MinCount/MaxCount and InstanceType. */
+static int launch_what(const NubeApiRequest *req, Launch *l, NubeError **err)
 {
     const char *type_name = nube_query_get(req->q, "InstanceType");
-    NubeLaunchRequest lr = { .owner_id = req->account->id };
+    if ((l->image = launchable_image(req, err)) == NULL || launch_count(req, &l->lr.count, err) < 0)
+        return -EINVAL;
+    l->lr.image = l->image;
+    l->lr.type = nube_catalog_type(type_name ? type_name : nube_catalog_default_type(), err);
+    return l->lr.type == NULL ? -EINVAL : 0;
+}
 
-    g_autoptr(NubeImage) img = launchable_image(req, err);
-    if (img == NULL || launch_count(req, &lr.count, err) < 0)
-        return -EINVAL;
-    lr.image = img;
-    lr.type = nube_catalog_type(type_name ? type_name : nube_catalog_default_type(), err);
-    if (lr.type == NULL)
-        return -EINVAL;
+/* KeyName and the security groups. */
+static int launch_access(const NubeApiRequest *req, Launch *l, NubeError **err)
+{
     NubeError *kerr = NULL;
-    g_autoptr(NubeKeyPair) key = launch_key(req, &kerr);
+    l->key = launch_key(req, &kerr);
     if (kerr != NULL)
         return nube_error_propagate(err, kerr);
-    g_autofree char *public_key = key ? nube_keypair_public_line(key) : NULL;
-    lr.key_name = key ? key->name : NULL;
-    lr.public_key = public_key;
-    g_autoptr(GPtrArray) groups = launch_groups(req, err);
-    if (groups == NULL)
-        return -EINVAL;
-    lr.groups = groups;
-    const char *ud = nube_query_get(req->q, "UserData");
-    g_autoptr(GBytes) user_data = decode_user_data(ud, err);
-    if (ud != NULL && user_data == NULL)
-        return -EINVAL;
-    lr.user_data = user_data;
-    g_autoptr(GPtrArray) tags = launch_tags(req, "instance", err);
-    g_autoptr(GPtrArray) volume_tags = tags ? launch_tags(req, "volume", err) : NULL;
-    if (volume_tags == NULL)
-        return -EINVAL;
-    lr.tags = tags;
-    lr.volume_tags = volume_tags;
-    g_autoptr(GArray) fports = forward_ports(req, err);
-    if (fports == NULL)
-        return -EINVAL;
-    lr.forward_ports = fports;
-    if (root_mapping(req, img, &lr.keep_root, err) < 0 ||
-        metadata_options(req, "MetadataOptions.", &lr.metadata_tokens, &lr.metadata_endpoint,
-                         &lr.metadata_hop_limit, err) < 0)
-        return -EINVAL;
-    gboolean seed = TRUE;
-    if (nube_query_bool(req->q, "NubeNoCloudSeed", TRUE, &seed, err) < 0)
-        return -EINVAL;
-    lr.no_seed = !seed;
+    if (l->key != NULL) {
+        l->public_key = nube_keypair_public_line(l->key);
+        l->lr.key_name = l->key->name;
+        l->lr.public_key = l->public_key;
+    }
+    l->lr.groups = l->groups = launch_groups(req, err);
+    return l->groups == NULL ? -EINVAL : 0;
+}
 
-    g_autoptr(GPtrArray) insts = nube_lifecycle_run(req->cloud, &lr, err);
-    if (insts == NULL)
-        return -EIO;
+/* UserData and the tag specifications. */
+static int launch_content(const NubeApiRequest *req, Launch *l, NubeError **err)
+{
+    const char *ud = nube_query_get(req->q, "UserData");
+    if (ud != NULL && (l->user_data = nube_api_user_data(ud, err)) == NULL)
+        return -EINVAL;
+    l->lr.user_data = l->user_data;
+    l->lr.tags = l->tags = launch_tags(req, "instance", err);
+    if (l->tags == NULL)
+        return -EINVAL;
+    l->lr.volume_tags = l->volume_tags = launch_tags(req, "volume", err);
+    return l->volume_tags == NULL ? -EINVAL : 0;
+}
+
+/* NubeForwardPort.N, the root's BlockDeviceMapping, MetadataOptions and
+ * NubeNoCloudSeed. */
+static int launch_options(const NubeApiRequest *req, Launch *l, NubeError **err)
+{
+    gboolean seed = TRUE;
+    l->lr.forward_ports = l->forward_ports = forward_ports(req, err);
+    if (l->forward_ports == NULL || root_mapping(req, l->image, &l->lr.keep_root, err) < 0 ||
+        metadata_options(req, "MetadataOptions.", &l->lr.metadata_tokens, &l->lr.metadata_endpoint,
+                         &l->lr.metadata_hop_limit, err) < 0 ||
+        nube_query_bool(req->q, "NubeNoCloudSeed", TRUE, &seed, err) < 0)
+        return -EINVAL;
+    l->lr.no_seed = !seed;
+    return 0;
+}
+
+/* RunInstances' answer: the reservation of INSTS. */
+static void render_run(xmlNodePtr resp, const NubeApiRequest *req, const GPtrArray *insts)
+{
     const NubeInstance *first = insts->pdata[0];
     nube_xml_add(resp, "reservationId", first->reservation_id);
     nube_xml_add(resp, "ownerId", first->owner_id);
@@ -658,7 +692,95 @@ int nube_api_run_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err
     for (guint i = 0; i < insts->len; i++)
         nube_api_render_instance(nube_xml_add(set, "item", NULL), req->cloud->cfg->region,
                                  insts->pdata[i]);
+}
+
+/* ClientToken in *TOKEN: NULL when absent or empty, else 1 to 64 ASCII
+ * characters (InvalidParameterValue otherwise). */
+static int client_token(const NubeApiRequest *req, const char **token, NubeError **err)
+{
+    const char *t = nube_query_get(req->q, "ClientToken");
+    *token = NULL;
+    if (t == NULL || *t == '\0')
+        return 0;
+    gboolean ascii = TRUE;
+    for (const char *p = t; *p != '\0'; p++)
+        ascii = ascii && (unsigned char) *p < 0x80;
+    if (!ascii || strlen(t) > NUBE_CLIENT_TOKEN_MAX)
+        return nube_error_setc(err, EINVAL, "InvalidParameterValue",
+                               "Value ('%s') for parameter ClientToken is invalid: a client token "
+                               "is 1 to %d ASCII characters.",
+                               t, NUBE_CLIENT_TOKEN_MAX);
+    *token = t;
     return 0;
+}
+
+/*
+ * Answers the reservation that the requester's TOKEN made, as it is now, if
+ * the token was used before.  Returns 1 when answered, 0 for a new token,
+ * -errno with ERR ("IdempotentParameterMismatch" when the token came with
+ * other parameters than DIGEST's).
+ */
+static int replay(const NubeApiRequest *req, const char *token, const char *digest, xmlNodePtr resp,
+                  NubeError **err)
+{
+    g_autofree char *was = NULL, *reservation = NULL;
+    int r =
+        nube_client_token_find(req->cloud->db, req->account->id, token, &was, &reservation, err);
+    if (r <= 0)
+        return r;
+    if (!g_str_equal(was, digest))
+        return nube_error_setc(err, EINVAL, "IdempotentParameterMismatch",
+                               "Arguments on this idempotent request are inconsistent with "
+                               "arguments used in previous request(s).");
+    g_autoptr(GPtrArray) insts = nube_instance_list_reservation(req->cloud->db, reservation, err);
+    if (insts == NULL)
+        return -EIO;
+    if (insts->len == 0)
+        return nube_error_set(err, ENOENT, "the reservation '%s' of client token '%s' is gone",
+                              reservation, token);
+    render_run(resp, req, insts);
+    return 1;
+}
+
+/* Launches what the request asks for, recording TOKEN (may be NULL) with
+ * DIGEST, and answers the new reservation. */
+static int launch(NubeApiRequest *req, const char *token, const char *digest, xmlNodePtr resp,
+                  NubeError **err)
+{
+    g_auto(Launch) l = { .lr = { .owner_id = req->account->id } };
+    if (launch_what(req, &l, err) < 0 || launch_access(req, &l, err) < 0 ||
+        launch_content(req, &l, err) < 0 || launch_options(req, &l, err) < 0)
+        return -EINVAL;
+    l.lr.client_token = token;
+    l.lr.request_digest = digest;
+
+    NubeError *lerr = NULL;
+    g_autoptr(GPtrArray) insts = nube_lifecycle_run(req->cloud, &l.lr, &lerr);
+    if (insts == NULL && lerr != NULL && lerr->errnum == EALREADY) {
+        /* A request with the same token recorded it first: this one is
+         * answered as its retry. */
+        g_clear_pointer(&lerr, nube_error_free);
+        int r = replay(req, token, digest, resp, err);
+        return r != 0 ? MIN(r, 0) : nube_error_set(err, EIO, "client token '%s' lost", token);
+    }
+    if (insts == NULL)
+        return nube_error_propagate(err, lerr);
+    render_run(resp, req, insts);
+    return 0;
+}
+
+int nube_api_run_instances(NubeApiRequest *req, xmlNodePtr resp, NubeError **err)
+{
+    /* Parameters that do not change what a retry asks for. */
+    static const char *const not_digested[] = { "ClientToken", "DryRun", NULL };
+    const char *token = NULL;
+    if (client_token(req, &token, err) < 0)
+        return -EINVAL;
+    g_autofree char *digest = token ? nube_query_digest(req->q, not_digested) : NULL;
+    int r = token ? replay(req, token, digest, resp, err) : 0;
+    if (r != 0)
+        return MIN(r, 0);
+    return launch(req, token, digest, resp, err);
 }
 
 /* ---- state changes -------------------------------------------------------- */

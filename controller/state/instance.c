@@ -14,9 +14,12 @@
     "mac, private_ip, hostname, vcpus, memory_mib, accelerator, launch_time, "     \
     "terminated_at, key_name, public_key, metadata_http_tokens, "                  \
     "metadata_http_endpoint, metadata_hop_limit, nocloud_seed"
-/* What is read: the columns and whether the image has the agent. */
-#define INSTANCE_SELECT \
-    INSTANCE_COLUMNS ", (SELECT has_agent FROM images WHERE images.id = instances.image_id)"
+/* What is read: the columns, whether the image has the agent and the
+ * reservation's client token. */
+#define INSTANCE_SELECT                                                                        \
+    INSTANCE_COLUMNS ", (SELECT has_agent FROM images WHERE images.id = instances.image_id), " \
+                     "(SELECT token FROM client_tokens "                                       \
+                     "WHERE client_tokens.reservation_id = instances.reservation_id)"
 
 /* The one table of states: EC2's names (also the database's) and codes. */
 static const struct {
@@ -88,6 +91,7 @@ void nube_instance_free(NubeInstance *inst)
         &inst->public_key,
         &inst->metadata_http_tokens,
         &inst->metadata_http_endpoint,
+        &inst->client_token,
     };
     for (size_t i = 0; i < G_N_ELEMENTS(strings); i++)
         g_free(*strings[i]);
@@ -141,6 +145,7 @@ static gpointer instance_from_row(sqlite3_stmt *stmt)
     inst->metadata_hop_limit = sqlite3_column_int64(stmt, 24);
     inst->no_seed = sqlite3_column_int(stmt, 25) == 0;
     inst->has_agent = sqlite3_column_int(stmt, 26) != 0;
+    inst->client_token = nube_db_col_str(stmt, 27);
     return inst;
 }
 
@@ -272,6 +277,12 @@ NubeInstance *nube_instance_get(NubeDb *db, const char *id, NubeError **err)
         return NULL;
     }
     return g_ptr_array_steal_index(all, 0);
+}
+
+GPtrArray *nube_instance_list_reservation(NubeDb *db, const char *reservation_id, NubeError **err)
+{
+    return instance_query(db, "WHERE reservation_id = ?1 ORDER BY launch_index, id", reservation_id,
+                          0, err);
 }
 
 GPtrArray *nube_instance_list(NubeDb *db, gint64 terminated_since, NubeError **err)

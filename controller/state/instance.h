@@ -94,6 +94,8 @@ typedef struct {
     gboolean no_seed;             /* boots without a NoCloud seed (NubeNoCloudSeed=false):
                                    * cloud-init finds the metadata service */
     gboolean has_agent;           /* its image's guest runs nube-agent */
+    char *client_token;           /* RunInstances' ClientToken, NULL if none
+                                   * (read only: clienttoken.h records it) */
     NubeAgentStatus *agent;       /* what the agent reported, NULL if nothing */
 } NubeInstance;
 
@@ -111,6 +113,10 @@ NubeInstance *nube_instance_get(NubeDb *db, const char *id, NubeError **err);
 /* All instances but those terminated before TERMINATED_SINCE (Unix
  * seconds), oldest first.  NULL with ERR. */
 GPtrArray *nube_instance_list(NubeDb *db, gint64 terminated_since, NubeError **err);
+
+/* The instances of the reservation RESERVATION_ID (terminated ones too),
+ * by launch index.  NULL with ERR. */
+GPtrArray *nube_instance_list_reservation(NubeDb *db, const char *reservation_id, NubeError **err);
 
 /* Ids (strings) of the instances whose guest may run (pending, running,
  * stopping), NULL with ERR if the database fails.  Takes the database lock. */

@@ -4,6 +4,7 @@
  */
 #include "lifecycle.h"
 #include "agentstatus.h"
+#include "clienttoken.h"
 #include "domain_xml.h"
 #include "forwards.h"
 #include "fault.h"
@@ -173,6 +174,7 @@ static NubeInstance *new_record(NubeCloud *d, const NubeLaunchRequest *req, cons
         g_strdup(req->metadata_endpoint ? req->metadata_endpoint : "enabled");
     inst->metadata_hop_limit = req->metadata_hop_limit > 0 ? req->metadata_hop_limit : 1;
     inst->no_seed = req->no_seed;
+    inst->client_token = g_strdup(req->client_token);
     inst->tags = nube_tags_new();
     for (guint i = 0; req->tags != NULL && i < req->tags->len; i++) {
         const NubeTag *t = g_ptr_array_index(req->tags, i);
@@ -203,8 +205,12 @@ static int insert_root_volume(NubeCloud *d, const NubeLaunchRequest *req, const 
 
 static int insert_all(NubeCloud *d, const NubeLaunchRequest *req, GPtrArray *insts, NubeError **err)
 {
+    const NubeInstance *first = g_ptr_array_index(insts, 0);
     nube_db_lock(d->db);
     int r = nube_db_begin(d->db, err);
+    if (r == 0 && req->client_token != NULL)
+        r = nube_client_token_insert(d->db, req->owner_id, req->client_token, req->request_digest,
+                                     first->reservation_id, err);
     for (guint i = 0; r >= 0 && i < insts->len; i++) {
         const NubeInstance *inst = g_ptr_array_index(insts, i);
         r = nube_instance_insert(d->db, inst, err);

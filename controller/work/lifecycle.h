@@ -33,14 +33,19 @@ typedef struct {
     const char *metadata_endpoint; /* MetadataOptions.HttpEndpoint, NULL: enabled */
     gint64 metadata_hop_limit;     /* MetadataOptions.HttpPutResponseHopLimit, 0: 1 */
     gboolean no_seed;              /* NubeNoCloudSeed=false: no NoCloud seed disk */
+    const char *client_token;      /* ClientToken, recorded with the instances
+                                    * (clienttoken.h), may be NULL */
+    const char *request_digest;    /* the request's digest, with a client token */
 } NubeLaunchRequest;
 
 /* Seconds a clean shutdown may take before the guest is powered off. */
 #define NUBE_STOP_TIMEOUT 180
 
 /*
- * Records REQ->count instances in state pending (all or none) and queues
- * their launch.  Returns the new records (caller unrefs), NULL with ERR.
+ * Records REQ->count instances in state pending (all or none, with REQ's
+ * client token if any) and queues their launch.  Returns the new records
+ * (caller unrefs), NULL with ERR (-EALREADY "IdempotentParameterMismatch"
+ * when another request recorded the client token first).
  */
 GPtrArray *nube_lifecycle_run(NubeCloud *d, const NubeLaunchRequest *req, NubeError **err);
 

@@ -245,6 +245,18 @@ char *fixture_dump(Fixture *f)
     return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
+char *fixture_element(const char *xml, const char *name)
+{
+    g_autofree char *open = g_strdup_printf("<%s>", name);
+    g_autofree char *close = g_strdup_printf("</%s>", name);
+    const char *start = strstr(xml, open);
+    g_assert_nonnull(start);
+    start += strlen(open);
+    const char *end = strstr(start, close);
+    g_assert_nonnull(end);
+    return g_strndup(start, end - start);
+}
+
 guint fixture_count(const char *haystack, const char *needle)
 {
     guint n = 0;

@@ -92,5 +92,9 @@ int fixture_count_rows(Fixture *f, const char *table);
  * order (free it): equal before and after a request that changed nothing. */
 char *fixture_dump(Fixture *f);
 
+/* The text of the first <NAME> element of XML, which must have one (free
+ * it). */
+char *fixture_element(const char *xml, const char *name);
+
 /* How many times NEEDLE stands in HAYSTACK, not overlapping. */
 guint fixture_count(const char *haystack, const char *needle);

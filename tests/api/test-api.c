@@ -290,12 +290,12 @@ static void test_pagination(Fixture *f, gconstpointer data)
 
 static void test_migrations(Fixture *f, gconstpointer data)
 {
-    g_assert_cmpint(nube_db_schema_version(f->cloud.db), ==, 6);
+    g_assert_cmpint(nube_db_schema_version(f->cloud.db), ==, 7);
     g_autofree char *path = g_build_filename(f->dir, "nube.db", NULL);
     g_autoptr(NubeError) err = NULL;
     NubeDb *again = nube_db_open(path, &err);
     g_assert_nonnull(again);
-    g_assert_cmpint(nube_db_schema_version(again), ==, 6);
+    g_assert_cmpint(nube_db_schema_version(again), ==, 7);
     nube_db_close(again);
 }
 

@@ -4,12 +4,18 @@
 # requests are refused; one nubed per state directory; keys survive a
 # restart; image import refuses a missing file at once, and a qcow2 with a
 # backing file by a failed image with the reason, leaving no file behind;
-# an imported AMI's base is removed when it is deregistered.
+# an imported AMI's base is removed when it is deregistered; run-instances
+# retried with the same client token makes one instance (its AMI is a raw
+# disk that boots nothing: a QEMU process for a few seconds).
 . "$NUBE_SRCDIR/tests/e2e/lib.sh"
 
 WORK=$(mktemp -d /tmp/nube-http-XXXXXX)
 setup_state "$WORK/state" "$(free_port)"
-cleanup() { stop_nubed; rm -rf "$WORK"; }
+cleanup() {
+    [ -n "${ID:-}" ] && aws_nube ec2 terminate-instances --instance-ids "$ID" >/dev/null 2>&1 || true
+    stop_nubed
+    rm -rf "$WORK"
+}
 trap cleanup EXIT
 start_nubed
 
@@ -87,4 +93,28 @@ if out=$(nube image import "$WORK/disk.raw" --format raw --name test-disk-1 2>&1
 echo "$out" | grep -q InvalidAMIName.Duplicate || fail "duplicate name: $out"
 aws_nube ec2 deregister-image --image-id "$AMI"
 [ -z "$(ls -A "$STATE/images/bases")" ] || fail "base not removed after deregister"
+
+log "run-instances retried with the same client token"
+nube image import "$WORK/disk.raw" --format raw --name test-disk-2 >/dev/null
+AMI=$(aws_nube ec2 describe-images --filters Name=name,Values=test-disk-2 --query 'Images[0].ImageId' --output text)
+TOKEN="http-test-$RANDOM-$RANDOM"
+run_once() {
+    aws_nube ec2 run-instances --image-id "$AMI" --instance-type t3.nano --count 1 \
+        --client-token "$TOKEN" --query '[ReservationId,Instances[0].InstanceId]' --output text
+}
+first=$(run_once) || fail "run-instances: $first"
+ID=$(cut -f2 <<<"$first")
+[[ "$ID" == i-* ]] || fail "no instance: $first"
+again=$(run_once) || fail "run-instances again: $again"
+[ "$again" = "$first" ] || fail "the retry answered $again, the first call $first"
+[ "$(aws_nube ec2 describe-instances --filters "Name=image-id,Values=$AMI" \
+      --query 'length(Reservations[].Instances[])' --output text)" = 1 ] || fail "more than one instance of $AMI"
+[ "$(aws_nube ec2 describe-instances --instance-ids "$ID" \
+      --query 'Reservations[0].Instances[0].ClientToken' --output text)" = "$TOKEN" ] || fail "no ClientToken in describe-instances"
+if out=$(aws_nube ec2 run-instances --image-id "$AMI" --instance-type t3.micro --count 1 \
+        --client-token "$TOKEN" 2>&1); then fail "the same token with another type launched: $out"; fi
+echo "$out" | grep -q IdempotentParameterMismatch || fail "mismatch: $out"
+aws_nube ec2 terminate-instances --instance-ids "$ID" >/dev/null
+wait_for 120 "$ID terminated" state_is "$ID" terminated
+ID=
 log "PASS"

@@ -61,19 +61,6 @@ static void teardown(Fixture *f, gconstpointer spec)
     fixture_teardown(f, spec);
 }
 
-/* The text of the first <NAME> element of XML (caller frees). */
-static char *element(const char *xml, const char *name)
-{
-    g_autofree char *open = g_strdup_printf("<%s>", name);
-    g_autofree char *close = g_strdup_printf("</%s>", name);
-    const char *start = strstr(xml, open);
-    g_assert_nonnull(start);
-    start += strlen(open);
-    const char *end = strstr(start, close);
-    g_assert_nonnull(end);
-    return g_strndup(start, end - start);
-}
-
 /* Waits up to TIMEOUT_S seconds for image ID to leave the pending state. */
 static NubeImage *image_wait(Fixture *f, const char *id, int timeout_s)
 {
@@ -108,7 +95,7 @@ static char *import_queued(Fixture *f, const char *path, const char *name, Gate 
     nube_jobs_push(f->cloud.jobs, gate_job, gate, NULL);
     g_autofree char *params = g_strdup_printf("Action=NubeImportImage&Path=%s&Name=%s", path, name);
     g_autofree char *xml = fixture_ok(f, params);
-    char *id = element(xml, "imageId");
+    char *id = fixture_element(xml, "imageId");
     g_autoptr(NubeImage) img = nube_image_get(f->cloud.db, id, NULL);
     g_assert_nonnull(img);
     g_assert_cmpstr(img->state, ==, "pending");
@@ -138,9 +125,9 @@ static void test_import_refused(Fixture *f, gconstpointer data)
     g_assert_null(img->base_sha256);
     g_autofree char *params = g_strdup_printf("Action=DescribeImages&ImageId.1=%s", id);
     g_autofree char *xml = fixture_ok(f, params);
-    g_autofree char *state = element(xml, "imageState");
+    g_autofree char *state = fixture_element(xml, "imageState");
     g_assert_cmpstr(state, ==, "failed");
-    g_autofree char *message = element(xml, "message");
+    g_autofree char *message = fixture_element(xml, "message");
     g_assert_cmpstr(message, ==, refusal);
     g_autofree char *bases = g_build_filename(f->dir, "images", "bases", NULL);
     g_assert_true(dir_empty(bases));
@@ -216,7 +203,7 @@ static void test_bake_pool_full(Fixture *f, gconstpointer data)
     start_domain(f);
     g_autofree char *xml =
         fixture_ok(f, "Action=CreateImage&InstanceId=" INSTANCE "&Name=baked-image");
-    g_autofree char *id = element(xml, "imageId");
+    g_autofree char *id = fixture_element(xml, "imageId");
 
     g_autoptr(NubeImage) img = image_wait(f, id, 30);
     g_assert_cmpstr(img->state, ==, "failed");

@@ -1,7 +1,7 @@
 /*
  * test-params.c: how every action reads its parameters: EC2's list
- * indices (0 and gaps, in index order) at every nesting, and values a
- * handler cannot honour refused with nothing changed.
+ * indices (0 and gaps, in index order) at every nesting, values a handler
+ * cannot honour refused with nothing changed, and RunInstances' ClientToken.
  */
 #include "fixture.h"
 
@@ -240,6 +240,120 @@ static void test_volume_tags(Fixture *f, gconstpointer data)
     g_assert_cmpuint(fixture_count(insts, "<key>"), ==, 1);
 }
 
+/* ---- ClientToken ------------------------------------------------------------- */
+
+#define RUN_TWO \
+    "Action=RunInstances&ImageId=" FIXTURE_AMI "&InstanceType=t3.nano&MinCount=2&MaxCount=2"
+
+static void test_client_token_retry(Fixture *f, gconstpointer data)
+{
+    g_autofree char *first = fixture_ok(f, RUN_TWO "&ClientToken=retry-1");
+    g_autofree char *reservation = fixture_element(first, "reservationId");
+    g_assert_cmpuint(fixture_count(first, "<instanceId>"), ==, 2);
+    g_assert_cmpuint(fixture_count(first, "<clientToken>retry-1</clientToken>"), ==, 2);
+    g_autofree char *rows = fixture_dump(f);
+    g_assert_cmpint(fixture_count_rows(f, "instances"), ==, 5);
+    g_assert_cmpint(fixture_count_rows(f, "client_tokens"), ==, 1);
+    g_assert_cmpuint(nube_jobs_held(f->cloud.jobs), ==, 2);
+
+    /* The retry (its parameters in another order) gets the same reservation
+     * and makes nothing. */
+    g_autofree char *again = fixture_ok(f, "Action=RunInstances&ClientToken=retry-1&MaxCount=2"
+                                           "&MinCount=2&InstanceType=t3.nano&ImageId=" FIXTURE_AMI);
+    g_autofree char *again_reservation = fixture_element(again, "reservationId");
+    g_assert_cmpstr(again_reservation, ==, reservation);
+    g_autofree char *first_id = fixture_element(first, "instanceId");
+    g_autofree char *again_id = fixture_element(again, "instanceId");
+    g_assert_cmpstr(again_id, ==, first_id);
+    g_assert_cmpuint(fixture_count(again, "<instanceId>"), ==, 2);
+    g_autofree char *after = fixture_dump(f);
+    g_assert_cmpstr(after, ==, rows);
+    g_assert_cmpuint(nube_jobs_held(f->cloud.jobs), ==, 2);
+
+    /* As the instances are now, even once their image is gone. */
+    g_autoptr(NubeError) err = NULL;
+    g_assert_cmpint(nube_instance_transition(f->cloud.db, first_id,
+                                             NUBE_STATE_BIT(NUBE_INSTANCE_PENDING),
+                                             NUBE_INSTANCE_RUNNING, NULL, NULL, &err),
+                    ==, 0);
+    g_free(fixture_ok(f, "Action=DeregisterImage&ImageId=" FIXTURE_AMI));
+    g_autofree char *later = fixture_ok(f, RUN_TWO "&ClientToken=retry-1");
+    g_autofree char *later_reservation = fixture_element(later, "reservationId");
+    g_assert_cmpstr(later_reservation, ==, reservation);
+    g_assert_cmpuint(fixture_count(later, "<name>running</name>"), ==, 1);
+    g_assert_cmpuint(fixture_count(later, "<name>pending</name>"), ==, 1);
+    g_assert_cmpint(fixture_count_rows(f, "instances"), ==, 5);
+
+    /* DescribeInstances shows the token. */
+    g_autofree char *params = g_strdup_printf("Action=DescribeInstances&InstanceId.1=%s", first_id);
+    g_autofree char *described = fixture_ok(f, params);
+    g_assert_nonnull(strstr(described, "<clientToken>retry-1</clientToken>"));
+}
+
+static void test_client_token_mismatch(Fixture *f, gconstpointer data)
+{
+    g_free(fixture_ok(f, RUN_TWO "&ClientToken=mismatch"));
+    g_autofree char *rows = fixture_dump(f);
+    const char *const other[] = {
+        "Action=RunInstances&ImageId=" FIXTURE_AMI "&InstanceType=t3.micro&MinCount=2&MaxCount=2",
+        "Action=RunInstances&ImageId=" FIXTURE_AMI "&InstanceType=t3.nano&MinCount=1&MaxCount=2",
+        RUN_TWO "&UserData=", RUN_TWO "&KeyName=alpha",
+        /* Not another token: tokens are case-sensitive. */
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(other); i++) {
+        g_autofree char *params = g_strconcat(other[i], "&ClientToken=mismatch", NULL);
+        fixture_refused(f, params, "IdempotentParameterMismatch");
+    }
+    g_autofree char *after = fixture_dump(f);
+    g_assert_cmpstr(after, ==, rows);
+
+    g_free(fixture_ok(f, RUN_TWO "&ClientToken=MISMATCH"));
+    g_assert_cmpint(fixture_count_rows(f, "instances"), ==, 7);
+    g_assert_cmpint(fixture_count_rows(f, "client_tokens"), ==, 2);
+}
+
+static void test_client_token_values(Fixture *f, gconstpointer data)
+{
+    g_autofree char *max = g_strnfill(64, 'a');
+    g_autofree char *over = g_strnfill(65, 'a');
+    g_autofree char *ok = g_strdup_printf(RUN_TWO "&ClientToken=%s", max);
+    g_autofree char *long_token = g_strdup_printf(RUN_TWO "&ClientToken=%s", over);
+    g_autofree char *rows = fixture_dump(f);
+    fixture_refused(f, long_token, "InvalidParameterValue");
+    fixture_refused(f, RUN_TWO "&ClientToken=caf%C3%A9", "InvalidParameterValue");
+    /* A refused launch records no token: a retry is checked afresh. */
+    fixture_refused(f, RUN_TWO "&ClientToken=t1&KeyName=nope", "InvalidKeyPair.NotFound");
+    g_autofree char *after = fixture_dump(f);
+    g_assert_cmpstr(after, ==, rows);
+    g_free(fixture_ok(f, RUN_TWO "&ClientToken=t1"));
+    g_free(fixture_ok(f, ok));
+    g_assert_cmpint(fixture_count_rows(f, "client_tokens"), ==, 2);
+    /* An empty token is none: every such call launches. */
+    g_free(fixture_ok(f, RUN_TWO "&ClientToken="));
+    g_free(fixture_ok(f, RUN_TWO "&ClientToken="));
+    g_assert_cmpint(fixture_count_rows(f, "instances"), ==, 11);
+    g_assert_cmpint(fixture_count_rows(f, "client_tokens"), ==, 2);
+}
+
+/* Tokens are each account's own. */
+static void test_client_token_accounts(Fixture *f, gconstpointer data)
+{
+    g_autoptr(NubeError) err = NULL;
+    g_assert_cmpint(nube_db_exec(f->cloud.db, &err,
+                                 "INSERT INTO accounts VALUES ('210987654321', "
+                                 "'AKIAOTHEROTHEROTHER0', 's', 0)",
+                                 NULL),
+                    ==, 1);
+    g_autofree char *mine = fixture_ok(f, RUN_TWO "&ClientToken=shared");
+    fixture_set_str(&f->acct.id, "210987654321");
+    g_autofree char *theirs = fixture_ok(f, RUN_TWO "&ClientToken=shared");
+    g_autofree char *r1 = fixture_element(mine, "reservationId");
+    g_autofree char *r2 = fixture_element(theirs, "reservationId");
+    g_assert_cmpstr(r1, !=, r2);
+    g_assert_cmpint(fixture_count_rows(f, "instances"), ==, 7);
+    g_assert_cmpint(fixture_count_rows(f, "client_tokens"), ==, 2);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -251,6 +365,10 @@ int main(int argc, char **argv)
     ADD("/params/index-zero/run-instances", test_run_index_zero);
     ADD("/params/unsupported-values", test_unsupported_values);
     ADD("/params/volume-tags", test_volume_tags);
+    ADD("/params/client-token/retry", test_client_token_retry);
+    ADD("/params/client-token/mismatch", test_client_token_mismatch);
+    ADD("/params/client-token/values", test_client_token_values);
+    ADD("/params/client-token/accounts", test_client_token_accounts);
 #undef ADD
     return g_test_run();
 }

@@ -158,6 +158,46 @@ static void test_indices(void)
     g_assert_cmpuint(none->len, ==, 0);
 }
 
+static void test_keys_digest(void)
+{
+    g_autoptr(NubeQuery) q = parse_ok("b=1&a.2=2&a.10=3&Z=4");
+    g_autofree const char **keys = nube_query_keys(q);
+    g_assert_cmpuint(g_strv_length((char **) keys), ==, 4);
+    g_assert_cmpstr(keys[0], ==, "Z");
+    g_assert_cmpstr(keys[1], ==, "a.10");
+    g_assert_cmpstr(keys[2], ==, "a.2");
+    g_assert_cmpstr(keys[3], ==, "b");
+    g_autofree const char **none = nube_query_keys(NULL);
+    g_assert_null(none[0]);
+
+    static const char *const excluded[] = { "ClientToken", "DryRun", NULL };
+    static const struct {
+        const char *a, *b;
+        gboolean same;
+    } cases[] = {
+        { "A=1&B=2", "B=2&A=1", TRUE },
+        { "A=1&B=2&ClientToken=x", "B=2&A=1&ClientToken=y&DryRun=true", TRUE },
+        { "A=1", "A=1&B=", FALSE },
+        { "A=1", "A=2", FALSE },
+        { "A=bc", "Ab=c", FALSE },
+        { "A=1&B=2", "A=1:1:B&", FALSE },
+        { "", "ClientToken=z", TRUE },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(NubeQuery) qa = parse_ok(cases[i].a);
+        g_autoptr(NubeQuery) qb = parse_ok(cases[i].b);
+        g_autofree char *da = nube_query_digest(qa, excluded);
+        g_autofree char *db = nube_query_digest(qb, excluded);
+        g_test_message("'%s' / '%s'", cases[i].a, cases[i].b);
+        g_assert_cmpuint(strlen(da), ==, 64);
+        g_assert_cmpint(g_str_equal(da, db), ==, cases[i].same);
+    }
+    g_autofree char *with = nube_query_digest(q, NULL);
+    g_autoptr(NubeQuery) other = parse_ok("Z=4&b=1&a.10=3&a.2=2");
+    g_autofree char *same = nube_query_digest(other, NULL);
+    g_assert_cmpstr(with, ==, same);
+}
+
 static void test_filters(void)
 {
     g_autoptr(NubeError) err = NULL;
@@ -363,6 +403,7 @@ int main(int argc, char **argv)
     g_test_add_func("/query/parse/bad-escapes", test_parse_bad);
     g_test_add_func("/query/list/gaps-and-order", test_list);
     g_test_add_func("/query/indices", test_indices);
+    g_test_add_func("/query/keys-digest", test_keys_digest);
     g_test_add_func("/query/filters/good", test_filters);
     g_test_add_func("/query/filters/bad", test_filters_bad);
     g_test_add_func("/query/int", test_int);
