@@ -236,6 +236,23 @@ const char **nube_query_keys(const NubeQuery *q)
     return keys;
 }
 
+gboolean nube_query_key_matches(const char *key, const char *pattern)
+{
+    if (key == NULL || pattern == NULL)
+        return FALSE;
+    for (const char *k = key, *p = pattern;; k++, p++) {
+        size_t kn = strcspn(k, "."), pn = strcspn(p, ".");
+        guint index;
+        if (pn == 1 && (p[0] == 'N' || p[0] == 'M') ? !index_parse(k, kn, &index)
+                                                    : kn != pn || strncmp(k, p, pn) != 0)
+            return FALSE;
+        k += kn;
+        p += pn;
+        if (*k == '\0' || *p == '\0')
+            return *k == *p;
+    }
+}
+
 /* Feeds S to SUM with its length first, so that no two lists of strings
  * give the same bytes. */
 static void digest_string(GChecksum *sum, const char *s)

@@ -52,6 +52,15 @@ GArray *nube_query_indices(const NubeQuery *q, const char *prefix);
  * strings (free the array only with g_free), never NULL. */
 const char **nube_query_keys(const NubeQuery *q);
 
+/*
+ * Whether KEY fits PATTERN: both split at '.' into as many segments, a
+ * pattern segment "N" or "M" matching a list index (as nube_query_list
+ * reads them) and any other one itself, e.g. "Filter.N.Value.M" matches
+ * "Filter.0.Value.12" but not "Filter.01.Value.1" or "Filter.1.Value".
+ * FALSE if either is NULL.
+ */
+gboolean nube_query_key_matches(const char *key, const char *pattern);
+
 /* SHA-256 (64 lowercase hex digits, a new string) of Q's keys and values
  * but the keys in EXCLUDED (NULL-terminated, may be NULL): the same for two
  * queries with the same parameters and values, whatever their order, and

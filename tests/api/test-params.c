@@ -1,7 +1,8 @@
 /*
  * test-params.c: how every action reads its parameters: EC2's list
- * indices (0 and gaps, in index order) at every nesting, values a handler
- * cannot honour refused with nothing changed, and RunInstances' ClientToken.
+ * indices (0 and gaps, in index order) at every nesting, unknown parameters
+ * and values a handler cannot honour refused with nothing changed, and
+ * RunInstances' ClientToken.
  */
 #include "fixture.h"
 
@@ -76,10 +77,11 @@ static void test_tags_index_zero(Fixture *f, gconstpointer data)
     /* Index 0 alone is the list: not a missing parameter. */
     fixture_refused(f, "Action=CreateTags&ResourceId.0=i-00000000000000000&Tag.0.Key=a",
                     "InvalidInstanceID.NotFound");
+    /* A key whose index is not one names no parameter. */
     fixture_refused(f, "Action=CreateTags&ResourceId.0=" INST_A "&Tag.01.Key=a",
-                    "MissingParameter");
+                    "UnknownParameter");
     fixture_refused(f, "Action=CreateTags&ResourceId.00=" INST_A "&Tag.0.Key=a",
-                    "MissingParameter");
+                    "UnknownParameter");
 
     g_free(fixture_ok(f, "Action=DeleteTags&ResourceId.0=" INST_A "&Tag.0.Key=k0"));
     g_autofree char *gone = tag_of(f, INST_A, "k0");
@@ -179,7 +181,67 @@ static void test_run_index_zero(Fixture *f, gconstpointer data)
     g_assert_nonnull(strstr(sg, "<cidrIp>192.168.0.0/16</cidrIp>"));
 }
 
-/* ---- values a handler cannot honour ------------------------------------------ */
+/* ---- unknown parameters, values a handler cannot honour ---------------------- */
+
+static const struct {
+    const char *params;
+    const char *unknown; /* the parameter the error names */
+} unknown_params[] = {
+    { "Action=RunInstances&ImageId=" FIXTURE_AMI "&Foo=bar", "Foo" },
+    { "Action=RunInstances&ImageId=" FIXTURE_AMI "&Placement.Tenancy=dedicated",
+      "Placement.Tenancy" },
+    { "Action=RunInstances&ImageId=" FIXTURE_AMI "&IamInstanceProfile.Name=admin",
+      "IamInstanceProfile.Name" },
+    { "Action=RunInstances&ImageId=" FIXTURE_AMI "&BlockDeviceMapping.1.DeviceName=/dev/vda"
+      "&BlockDeviceMapping.1.Ebs.VolumeSize=100",
+      "BlockDeviceMapping.1.Ebs.VolumeSize" },
+    { "Action=RunInstances&ImageId=" FIXTURE_AMI "&MetadataOptions.InstanceMetadataTags=enabled",
+      "MetadataOptions.InstanceMetadataTags" },
+    { "Action=RunInstances&ImageId=" FIXTURE_AMI "&ClientTokens=x", "ClientTokens" },
+    { "Action=RunInstances&ImageId=" FIXTURE_AMI "&SecurityGroupId=sg-0", "SecurityGroupId" },
+    { "Action=RunInstances&ImageId=" FIXTURE_AMI "&TagSpecification.1.ResourceType=instance"
+      "&TagSpecification.1.Tags.1.Key=a",
+      "TagSpecification.1.Tags.1.Key" },
+    { "Action=TerminateInstances&InstanceId.1=" INST_A "&InstanceId.01=" INST_B, "InstanceId.01" },
+    { "Action=TerminateInstances&InstanceId.1=" INST_A "&InstanceIds.1=" INST_B, "InstanceIds.1" },
+    { "Action=TerminateInstances&InstanceId=" INST_A, "InstanceId" },
+    { "Action=StopInstances&InstanceId.1=" INST_A "&Hibernate=true", "Hibernate" },
+    { "Action=StartInstances&InstanceId.1=" INST_C "&AdditionalInfo=x", "AdditionalInfo" },
+    { "Action=CreateTags&ResourceId.1=" INST_A "&Tag.1.Key=a&Tag.1.Colour=red", "Tag.1.Colour" },
+    { "Action=DeleteTags&ResourceId.1=" INST_A "&Filter.1.Name=key&Filter.1.Value.1=a",
+      "Filter.1.Name" },
+    { "Action=DescribeInstances&Filter.1.Name=instance-id&Filter.1.Values.1=" INST_A,
+      "Filter.1.Values.1" },
+    { "Action=DescribeKeyPairs&MaxResults=5", "MaxResults" },
+    { "Action=DescribeRegions&AllRegions=true", "AllRegions" },
+    { "Action=DescribeImages&ExecutableBy.1=self", "ExecutableBy.1" },
+    { "Action=CreateImage&InstanceId=" INST_A "&Name=abcd&BlockDeviceMapping.1.NoDevice=",
+      "BlockDeviceMapping.1.NoDevice" },
+    { "Action=AuthorizeSecurityGroupIngress&GroupName=default&IpPermissions.1.IpProtocol=tcp"
+      "&IpPermissions.1.FromPort=80&IpPermissions.1.ToPort=80"
+      "&IpPermissions.1.IpRanges.1.CidrIp=10.0.0.0/8&TagSpecification.1.ResourceType=x",
+      "TagSpecification.1.ResourceType" },
+    { "Action=ModifyInstanceMetadataOptions&InstanceId=" INST_A "&InstanceMetadataTags=enabled",
+      "InstanceMetadataTags" },
+    { "Action=GetConsoleOutput&InstanceId=" INST_A "&Latest=true", "Latest" },
+    { "Action=NubeDescribeHost&Verbose=true", "Verbose" },
+    { "Action=NubeAddPackages&Package.1=hello&Package.1.Version=2", "Package.1.Version" },
+};
+
+static void test_unknown(Fixture *f, gconstpointer data)
+{
+    g_autofree char *before = fixture_dump(f);
+    for (size_t i = 0; i < G_N_ELEMENTS(unknown_params); i++) {
+        g_autofree char *message =
+            fixture_refused_message(f, unknown_params[i].params, "UnknownParameter");
+        g_autofree char *want =
+            g_strdup_printf("The parameter %s is not recognized", unknown_params[i].unknown);
+        g_assert_cmpstr(message, ==, want);
+    }
+    g_autofree char *after = fixture_dump(f);
+    g_assert_cmpstr(after, ==, before);
+    g_assert_cmpuint(nube_jobs_held(f->cloud.jobs), ==, 0);
+}
 
 /* What a handler reads but cannot honour is refused, never dropped. */
 static void test_unsupported_values(Fixture *f, gconstpointer data)
@@ -363,6 +425,7 @@ int main(int argc, char **argv)
     ADD("/params/index-zero/key-pairs", test_keypairs_index_zero);
     ADD("/params/index-zero/images", test_images_index_zero);
     ADD("/params/index-zero/run-instances", test_run_index_zero);
+    ADD("/params/unknown", test_unknown);
     ADD("/params/unsupported-values", test_unsupported_values);
     ADD("/params/volume-tags", test_volume_tags);
     ADD("/params/client-token/retry", test_client_token_retry);

@@ -158,6 +158,52 @@ static void test_indices(void)
     g_assert_cmpuint(none->len, ==, 0);
 }
 
+static void test_key_patterns(void)
+{
+    static const struct {
+        const char *key, *pattern;
+        gboolean match;
+    } cases[] = {
+        { "InstanceId.0", "InstanceId.N", TRUE },
+        { "InstanceId.999999999", "InstanceId.N", TRUE },
+        { "InstanceId.1000000000", "InstanceId.N", FALSE },
+        { "InstanceId.01", "InstanceId.N", FALSE },
+        { "InstanceId.00", "InstanceId.N", FALSE },
+        { "InstanceId.", "InstanceId.N", FALSE },
+        { "InstanceId.x", "InstanceId.N", FALSE },
+        { "InstanceId.-1", "InstanceId.N", FALSE },
+        { "InstanceId", "InstanceId.N", FALSE },
+        { "InstanceId.1.Foo", "InstanceId.N", FALSE },
+        { "InstanceId", "InstanceId", TRUE },
+        { "InstanceIds", "InstanceId", FALSE },
+        { "InstanceI", "InstanceId", FALSE },
+        { "instanceid", "InstanceId", FALSE },
+        { "Filter.0.Value.12", "Filter.N.Value.M", TRUE },
+        { "Filter.1.Value", "Filter.N.Value.M", FALSE },
+        { "Filter.1.Value.1.", "Filter.N.Value.M", FALSE },
+        { "Filter.1.Values.1", "Filter.N.Value.M", FALSE },
+        { "IpPermissions.3.IpRanges.0.CidrIp", "IpPermissions.N.IpRanges.M.CidrIp", TRUE },
+        { "IpPermissions.3.IpRanges.0.CidrIp", "IpPermissions.N.IpRanges.M.Description", FALSE },
+        { "BlockDeviceMapping.1.Ebs.DeleteOnTermination",
+          "BlockDeviceMapping.N.Ebs.DeleteOnTermination", TRUE },
+        { "BlockDeviceMapping.1.Ebs.VolumeSize", "BlockDeviceMapping.N.Ebs.DeleteOnTermination",
+          FALSE },
+        /* N only stands for an index, and an index only for N or M. */
+        { "N", "N", FALSE },
+        { "Tag.N.Key", "Tag.N.Key", FALSE },
+        { "Tag.1.Key", "Tag.1.Key", TRUE },
+        { "", "", TRUE },
+        { "a..b", "a..b", TRUE },
+        { "a.b", "a..b", FALSE },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_test_message("'%s' ~ '%s'", cases[i].key, cases[i].pattern);
+        g_assert_cmpint(nube_query_key_matches(cases[i].key, cases[i].pattern), ==, cases[i].match);
+    }
+    g_assert_false(nube_query_key_matches(NULL, "a"));
+    g_assert_false(nube_query_key_matches("a", NULL));
+}
+
 static void test_keys_digest(void)
 {
     g_autoptr(NubeQuery) q = parse_ok("b=1&a.2=2&a.10=3&Z=4");
@@ -403,6 +449,7 @@ int main(int argc, char **argv)
     g_test_add_func("/query/parse/bad-escapes", test_parse_bad);
     g_test_add_func("/query/list/gaps-and-order", test_list);
     g_test_add_func("/query/indices", test_indices);
+    g_test_add_func("/query/key-patterns", test_key_patterns);
     g_test_add_func("/query/keys-digest", test_keys_digest);
     g_test_add_func("/query/filters/good", test_filters);
     g_test_add_func("/query/filters/bad", test_filters_bad);
