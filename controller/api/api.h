@@ -33,9 +33,18 @@ typedef int (*NubeApiHandler)(NubeApiRequest *req, xmlNodePtr resp, NubeError **
 NubeApi *nube_api_start(NubeCloud *d, NubeError **err);
 void nube_api_stop(NubeApi *api);
 
-/* Runs REQ->action on REQ's parameters (after authentication) and returns
- * the answer document in *DOC (caller frees).  0 or -errno with ERR. */
+/*
+ * Runs REQ->action on REQ's parameters (after authentication) and returns
+ * the answer document in *DOC (caller frees).  0 or -errno with ERR:
+ * "InvalidAction", "UnknownParameter" for a key the action does not read,
+ * "InvalidParameterValue" for a DryRun that is not a boolean,
+ * "DryRunOperation" for DryRun=true (nothing done), or the action's error.
+ */
 int nube_api_dispatch(NubeApiRequest *req, xmlDocPtr *doc, NubeError **err);
+
+/* The name of the I-th action of the dispatch table (static), NULL past
+ * the last. */
+const char *nube_api_action_name(guint i);
 
 /* Value of the required parameter KEY, or NULL with "MissingParameter". */
 const char *nube_api_require(const NubeApiRequest *req, const char *key, NubeError **err);

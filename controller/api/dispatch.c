@@ -10,6 +10,9 @@
  * and the few parameters it knows and refuses with a more precise error
  * (an unsupported attribute, IPv6 ranges).  'N' and 'M' segments match a
  * list index (nube_query_key_matches()).
+ *
+ * DryRun, which every action takes, is answered here too: with DryRun=true
+ * the handler does not run (EC2's DryRunOperation).
  */
 #include "api.h"
 #include "xml.h"
@@ -25,7 +28,7 @@ enum {
 /* A NULL-terminated list of patterns. */
 #define PARAMS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
-static const char *const common_params[] = { "Action", "Version", NULL };
+static const char *const common_params[] = { "Action", "Version", "DryRun", NULL };
 
 static const struct {
     unsigned int family;
@@ -159,12 +162,30 @@ static int check_params(size_t a, const NubeQuery *q, NubeError **err)
     return 0;
 }
 
+/* DryRun=true: EC2's answer that the checks passed and nothing was done.
+ * 0 (DryRun absent or false) or -errno with ERR. */
+static int check_dry_run(const NubeQuery *q, NubeError **err)
+{
+    gboolean dry_run = FALSE;
+    if (nube_query_bool(q, "DryRun", FALSE, &dry_run, err) < 0)
+        return -EINVAL;
+    if (dry_run)
+        return nube_error_setc(err, ECANCELED, "DryRunOperation",
+                               "Request would have succeeded, but DryRun flag is set.");
+    return 0;
+}
+
+const char *nube_api_action_name(guint i)
+{
+    return i < G_N_ELEMENTS(actions) ? actions[i].action : NULL;
+}
+
 int nube_api_dispatch(NubeApiRequest *req, xmlDocPtr *doc, NubeError **err)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(actions); i++) {
         if (!g_str_equal(actions[i].action, req->action))
             continue;
-        if (check_params(i, req->q, err) < 0)
+        if (check_params(i, req->q, err) < 0 || check_dry_run(req->q, err) < 0)
             return -EINVAL;
         xmlNodePtr resp = nube_xml_response_new(req->action, req->request_id, doc);
         int r = actions[i].fn(req, resp, err);

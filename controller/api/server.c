@@ -69,6 +69,9 @@ static unsigned int status_for(const char *code)
         return MHD_HTTP_INTERNAL_SERVER_ERROR;
     if (g_str_equal(code, "RequestLimitExceeded") || g_str_equal(code, "Unavailable"))
         return MHD_HTTP_SERVICE_UNAVAILABLE;
+    /* EC2 answers a dry run that would have succeeded with 412. */
+    if (g_str_equal(code, "DryRunOperation"))
+        return MHD_HTTP_PRECONDITION_FAILED;
     return MHD_HTTP_BAD_REQUEST;
 }
 

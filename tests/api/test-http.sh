@@ -6,8 +6,11 @@
 # backing file by a failed image with the reason, leaving no file behind;
 # an imported AMI's base is removed when it is deregistered; run-instances
 # retried with the same client token makes one instance (its AMI is a raw
-# disk that boots nothing: a QEMU process for a few seconds).
+# disk that boots nothing: a QEMU process for a few seconds); --dry-run
+# changes nothing; unknown parameters are refused (boto3, test-http.py).
 . "$NUBE_SRCDIR/tests/e2e/lib.sh"
+
+BOTO_PY=$(boto3_python)
 
 WORK=$(mktemp -d /tmp/nube-http-XXXXXX)
 setup_state "$WORK/state" "$(free_port)"
@@ -114,6 +117,23 @@ again=$(run_once) || fail "run-instances again: $again"
 if out=$(aws_nube ec2 run-instances --image-id "$AMI" --instance-type t3.micro --count 1 \
         --client-token "$TOKEN" 2>&1); then fail "the same token with another type launched: $out"; fi
 echo "$out" | grep -q IdempotentParameterMismatch || fail "mismatch: $out"
+
+log "dry runs change nothing"
+if out=$(aws_nube ec2 terminate-instances --instance-ids "$ID" --dry-run 2>&1); then
+    fail "terminate-instances --dry-run succeeded: $out"
+fi
+echo "$out" | grep -q DryRunOperation || fail "terminate-instances --dry-run: $out"
+if out=$(aws_nube ec2 run-instances --image-id "$AMI" --count 1 --dry-run 2>&1); then
+    fail "run-instances --dry-run succeeded: $out"
+fi
+echo "$out" | grep -q DryRunOperation || fail "run-instances --dry-run: $out"
+state=$(instance_state "$ID")
+[ "$state" = pending ] || [ "$state" = running ] || fail "$ID is $state after a dry run"
+[ "$(aws_nube ec2 describe-instances --filters "Name=image-id,Values=$AMI" \
+      --query 'length(Reservations[].Instances[])' --output text)" = 1 ] || fail "a dry run launched"
+"$BOTO_PY" "$NUBE_SRCDIR/tests/api/test-http.py" "$ENDPOINT" "$STATE" "$AMI" "$ID" ||
+    fail "the boto3 script failed"
+
 aws_nube ec2 terminate-instances --instance-ids "$ID" >/dev/null
 wait_for 120 "$ID terminated" state_is "$ID" terminated
 ID=

@@ -1,11 +1,12 @@
 /*
  * test-params.c: how every action reads its parameters: EC2's list
  * indices (0 and gaps, in index order) at every nesting, unknown parameters
- * and values a handler cannot honour refused with nothing changed, and
- * RunInstances' ClientToken.
+ * and values a handler cannot honour refused with nothing changed,
+ * RunInstances' ClientToken, and DryRun on every action.
  */
 #include "fixture.h"
 
+#include "api.h"
 #include "keypair.h"
 #include "tags.h"
 #include "volume.h"
@@ -416,6 +417,113 @@ static void test_client_token_accounts(Fixture *f, gconstpointer data)
     g_assert_cmpint(fixture_count_rows(f, "client_tokens"), ==, 2);
 }
 
+/* ---- DryRun ------------------------------------------------------------------- */
+
+#define RULE                                                                                \
+    "&IpPermissions.1.IpProtocol=tcp&IpPermissions.1.FromPort=80&IpPermissions.1.ToPort=80" \
+    "&IpPermissions.1.IpRanges.1.CidrIp=0.0.0.0/0"
+
+/* Each action with the parameters it needs (nothing runs: DryRun=true). */
+static const struct {
+    const char *action;
+    const char *params;
+} dry_runs[] = {
+    { "DescribeImages", "" },
+    { "CreateImage", "&InstanceId=" INST_A "&Name=dry-image&NoReboot=true" },
+    { "DeregisterImage", "&ImageId=" FIXTURE_AMI },
+    { "RunInstances", "&ImageId=" FIXTURE_AMI "&MinCount=1&MaxCount=1&ClientToken=dry" },
+    { "DescribeInstances", "" },
+    { "DescribeInstanceStatus", "" },
+    { "ModifyInstanceMetadataOptions", "&InstanceId=" INST_A "&HttpTokens=required" },
+    { "StartInstances", "&InstanceId.1=" INST_C },
+    { "StopInstances", "&InstanceId.1=" INST_A "&Force=true" },
+    { "RebootInstances", "&InstanceId.1=" INST_A },
+    { "TerminateInstances", "&InstanceId.1=" INST_A "&InstanceId.2=" INST_B },
+    { "GetConsoleOutput", "&InstanceId=" INST_A },
+    { "DescribeVolumes", "" },
+    { "DeleteVolume", "&VolumeId=vol-0000000000000000c" },
+    { "CreateKeyPair", "&KeyName=dry" },
+    { "ImportKeyPair", "&KeyName=dry&PublicKeyMaterial=c3NoLWVkMjU1MTkgQUFBQQ%3D%3D" },
+    { "DescribeKeyPairs", "" },
+    { "DeleteKeyPair", "&KeyName=alpha" },
+    { "CreateSecurityGroup", "&GroupName=dry&GroupDescription=dry" },
+    { "DescribeSecurityGroups", "" },
+    { "DeleteSecurityGroup", "&GroupName=default" },
+    { "AuthorizeSecurityGroupIngress", "&GroupName=default" RULE },
+    { "RevokeSecurityGroupIngress", "&GroupName=default" RULE },
+    { "DescribeInstanceTypes", "" },
+    { "DescribeRegions", "" },
+    { "DescribeAvailabilityZones", "" },
+    { "CreateTags", "&ResourceId.1=" INST_A "&Tag.1.Key=k" },
+    { "DeleteTags", "&ResourceId.1=" INST_A },
+    { "DescribeTags", "" },
+    { "DescribeInstanceAttribute", "&InstanceId=" INST_A "&Attribute=instanceType" },
+    { "ModifyInstanceAttribute", "&InstanceId=" INST_C "&InstanceType.Value=t3.small" },
+    { "NubeBuildDefaultImage", "" },
+    { "NubeImportImage", "&Path=/nonexistent.img" },
+    /* Their handlers need the hypervisor and the package repository, which
+     * the fixture has not: they must not run. */
+    { "NubeDescribeHost", "" },
+    { "NubeAddPackages", "&Package.1=hello" },
+};
+
+static const char *dry_run_params(const char *action)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(dry_runs); i++)
+        if (g_str_equal(dry_runs[i].action, action))
+            return dry_runs[i].params;
+    return NULL;
+}
+
+/* DryRun=true on every action of the dispatch table: DryRunOperation, and
+ * no row of any table changes. */
+static void test_dry_run_all(Fixture *f, gconstpointer data)
+{
+    g_autofree char *before = fixture_dump(f);
+    guint n = 0;
+    for (const char *action; (action = nube_api_action_name(n)) != NULL; n++) {
+        const char *params = dry_run_params(action);
+        if (params == NULL)
+            g_error("no DryRun case for the action %s", action);
+        g_autofree char *req = g_strdup_printf("Action=%s%s&DryRun=true", action, params);
+        g_autofree char *message = fixture_refused_message(f, req, "DryRunOperation");
+        g_assert_cmpstr(message, ==, "Request would have succeeded, but DryRun flag is set.");
+    }
+    g_assert_cmpuint(n, ==, G_N_ELEMENTS(dry_runs));
+    g_autofree char *after = fixture_dump(f);
+    g_assert_cmpstr(after, ==, before);
+    g_assert_cmpuint(nube_jobs_held(f->cloud.jobs), ==, 0);
+}
+
+static void test_dry_run_values(Fixture *f, gconstpointer data)
+{
+    g_autofree char *before = fixture_dump(f);
+    fixture_refused(f, "Action=TerminateInstances&InstanceId.1=" INST_A "&DryRun=maybe",
+                    "InvalidParameterValue");
+    fixture_refused(
+        f, "Action=TerminateInstances&InstanceId.1=" INST_A "&DryRun=", "InvalidParameterValue");
+    fixture_refused(f, "Action=DescribeRegions&DryRun=1", "InvalidParameterValue");
+    fixture_refused(f, "Action=TerminateInstances&InstanceId.1=" INST_A "&DryRun=TRUE",
+                    "DryRunOperation");
+    /* The parameters are checked first, the action's name before them. */
+    fixture_refused(f, "Action=TerminateInstances&InstanceId.1=" INST_A "&DryRun=true&Foo=1",
+                    "UnknownParameter");
+    fixture_refused(f, "Action=Frobnicate&DryRun=true", "InvalidAction");
+    /* A dry run records no client token. */
+    fixture_refused(f, RUN_TWO "&ClientToken=dry&DryRun=true", "DryRunOperation");
+    g_autofree char *after = fixture_dump(f);
+    g_assert_cmpstr(after, ==, before);
+
+    g_free(fixture_ok(f, "Action=TerminateInstances&InstanceId.1=" INST_A "&DryRun=false"));
+    g_autofree char *state = state_of(f, INST_A);
+    g_assert_cmpstr(state, ==, "shutting-down");
+    g_free(fixture_ok(f, RUN_TWO "&ClientToken=dry&DryRun=false"));
+    g_assert_cmpint(fixture_count_rows(f, "instances"), ==, 5);
+    /* DryRun is not part of what a retry must repeat. */
+    g_free(fixture_ok(f, RUN_TWO "&ClientToken=dry"));
+    g_assert_cmpint(fixture_count_rows(f, "instances"), ==, 5);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -432,6 +540,8 @@ int main(int argc, char **argv)
     ADD("/params/client-token/mismatch", test_client_token_mismatch);
     ADD("/params/client-token/values", test_client_token_values);
     ADD("/params/client-token/accounts", test_client_token_accounts);
+    ADD("/params/dry-run/every-action", test_dry_run_all);
+    ADD("/params/dry-run/values", test_dry_run_values);
 #undef ADD
     return g_test_run();
 }
