@@ -4,6 +4,7 @@
 #include "daemon.h"
 #include "fsutil.h"
 #include "instdir.h"
+#include "bake.h"
 #include "images.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -153,6 +154,7 @@ NubeDaemon *nube_daemon_open(NubeConfig *cfg, NubeError **err)
         nube_daemon_close(d);
         return NULL;
     }
+    nube_bake_recover(&d->cloud);
     nube_images_recover(&d->cloud);
     d->resync_thread = g_thread_new("resync", resync_loop, d);
     d->cloud.agents = nube_agentlink_start(d->cloud.db, d->instances_dir);

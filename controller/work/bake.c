@@ -228,3 +228,30 @@ void nube_bake_start(NubeCloud *d, const NubeInstance *inst, const char *image_i
     job->no_reboot = no_reboot;
     nube_jobs_push(d->jobs, bake_job, job, bake_job_free);
 }
+
+/* Starts again the instance that the interrupted bake of IMG stopped. */
+static void restart_instance(NubeCloud *d, const NubeImage *img)
+{
+    if (img->source_instance == NULL)
+        return;
+    g_autoptr(NubeInstance) inst = nube_instance_get(d->db, img->source_instance, NULL);
+    if (inst == NULL || inst->state != NUBE_INSTANCE_STOPPED ||
+        g_strcmp0(inst->state_reason, NUBE_BAKE_STOP_REASON) != 0)
+        return;
+    NubeInstanceState prev;
+    g_autoptr(NubeError) err = NULL;
+    if (nube_lifecycle_start(d, inst->id, &prev, &err) < 0)
+        nube_warn("%s: not started again after image %s: %s", inst->id, img->id, err->message);
+    else
+        nube_info("%s: started again (its image %s was cut off)", inst->id, img->id);
+}
+
+void nube_bake_recover(NubeCloud *d)
+{
+    g_autoptr(GPtrArray) all = nube_image_list(d->db, NULL);
+    for (guint i = 0; all != NULL && i < all->len; i++) {
+        const NubeImage *img = g_ptr_array_index(all, i);
+        if (g_str_equal(img->state, "pending") && g_strcmp0(img->source, "instance") == 0)
+            restart_instance(d, img);
+    }
+}

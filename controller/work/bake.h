@@ -15,6 +15,11 @@
 #include "image.h"
 #include "instance.h"
 
+/* At start, before nube_images_recover(): an instance that a CreateImage
+ * cut off by nubed's death had stopped (NUBE_BAKE_STOP_REASON) is started
+ * again, as the bake would have. */
+void nube_bake_recover(NubeCloud *d);
+
 /*
  * Queues the capture of INST into the pending image IMAGE_ID (already
  * recorded).  Returns at once; the image becomes available or failed.

@@ -8,7 +8,6 @@
 #include "capture.h"
 #include "image.h"
 #include "instance.h"
-#include "lifecycle.h"
 #include "fsutil.h"
 #include "log.h"
 #include "store.h"
@@ -222,23 +221,6 @@ void nube_images_import_start(NubeCloud *d, const char *image_id, const NubeImpo
     nube_jobs_push(d->jobs, import_job, job, import_job_free);
 }
 
-/* Starts again the instance that the interrupted bake of IMG stopped. */
-static void restart_baked_instance(NubeCloud *d, const NubeImage *img)
-{
-    if (img->source_instance == NULL)
-        return;
-    g_autoptr(NubeInstance) inst = nube_instance_get(d->db, img->source_instance, NULL);
-    if (inst == NULL || inst->state != NUBE_INSTANCE_STOPPED ||
-        g_strcmp0(inst->state_reason, NUBE_BAKE_STOP_REASON) != 0)
-        return;
-    NubeInstanceState prev;
-    g_autoptr(NubeError) err = NULL;
-    if (nube_lifecycle_start(d, inst->id, &prev, &err) < 0)
-        nube_warn("%s: not started again after image %s: %s", inst->id, img->id, err->message);
-    else
-        nube_info("%s: started again (its image %s was cut off)", inst->id, img->id);
-}
-
 /* Removes the bases and blobs that nothing uses: what a job cut off between
  * storing a file and recording its image left in the store. */
 static void sweep_store(NubeCloud *d)
@@ -279,7 +261,6 @@ guint nube_images_recover(NubeCloud *d)
         }
         nube_warn("%s: failed: nubed stopped while its %s job ran", img->id, img->source);
         failed++;
-        restart_baked_instance(d, img);
     }
     if (all == NULL)
         nube_warn("cannot look for interrupted image jobs: %s", err->message);

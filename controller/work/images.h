@@ -56,9 +56,9 @@ void nube_images_gc_files(NubeCloud *d, const char *base_sha256, const char *ker
 
 /*
  * At start, before any job runs: every image still pending was being made
- * by a job of a nubed that died; it becomes failed with the reason, and an
- * instance its CreateImage had stopped (NUBE_BAKE_STOP_REASON) is started
- * again, as the bake would have.  Returns how many images it failed.
+ * by a job of a nubed that died; it becomes failed with the reason (call
+ * nube_bake_recover() first).  Bases and blobs nothing uses are removed.
+ * Returns how many images it failed.
  */
 guint nube_images_recover(NubeCloud *d);
 
